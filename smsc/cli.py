@@ -1,0 +1,228 @@
+"""``smsc``: serve, manage accounts, generate load.
+
+    smsc [--config FILE] serve [--host H] [--port P] [--store PATH]
+    smsc [--config FILE] account add SYSTEM_ID [--password P] [--mode test|user]
+                                     [--balance UAH] [--alpha NAME ...]
+    smsc [--config FILE] account show SYSTEM_ID [--json]
+    smsc [--config FILE] account list [--json]
+    smsc [--config FILE] account topup SYSTEM_ID UAH
+    smsc [--config FILE] account passwd SYSTEM_ID [--password P]
+    smsc [--config FILE] account promote SYSTEM_ID
+    smsc [--config FILE] account alpha add|remove SYSTEM_ID NAME
+    smsc load ...            (see ``smsc load --help``)
+
+Account commands work while the server runs: they write the same SQLite
+file (WAL), and the server reads accounts at bind time. Errors print one
+line and exit 1.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from . import config as config_mod
+from .accounts import validation
+from .accounts.money import format_uah, parse_uah
+from .accounts.passwords import generate_password, hash_password
+from .records import Account
+from .store.sqlite import AccountExists, NoSuchAccount, Store
+
+
+class CliError(Exception):
+    pass
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="smsc", description="SMPP 3.4 SMSC simulator")
+    p.add_argument("--config", metavar="FILE", help="TOML config (default: the shipped config/smsc.toml)")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    s = sub.add_parser("serve", help="run the server")
+    s.add_argument("--host", help="SMPP listen address ([smpp] host)")
+    s.add_argument("--port", type=int, help="SMPP port, 0 for any free one ([smpp] port)")
+    s.add_argument("--store", metavar="PATH", help="SQLite file ([store] path)")
+
+    a = sub.add_parser("account", help="manage accounts").add_subparsers(dest="action", required=True)
+    add = a.add_parser("add", help="create an account")
+    add.add_argument("system_id")
+    add.add_argument("--password", help="8 characters at most; generated and printed if omitted")
+    add.add_argument("--mode", default="test", choices=validation.MODES)
+    add.add_argument("--balance", metavar="UAH", help="initial balance (test accounts: 2.00 by default)")
+    add.add_argument("--alpha", metavar="NAME", action="append", default=[], help="registered alpha-name")
+    show = a.add_parser("show", help="one account")
+    show.add_argument("system_id")
+    show.add_argument("--json", action="store_true")
+    lst = a.add_parser("list", help="all accounts")
+    lst.add_argument("--json", action="store_true")
+    top = a.add_parser("topup", help="add money")
+    top.add_argument("system_id")
+    top.add_argument("amount", metavar="UAH")
+    pw = a.add_parser("passwd", help="set a new password")
+    pw.add_argument("system_id")
+    pw.add_argument("--password", help="generated and printed if omitted")
+    pr = a.add_parser("promote", help="turn a test account into a user account")
+    pr.add_argument("system_id")
+    al = a.add_parser("alpha", help="register or remove an alpha-name")
+    al.add_argument("op", choices=("add", "remove"))
+    al.add_argument("system_id")
+    al.add_argument("name")
+
+    ld = sub.add_parser("load", help="SMPP load generator (smsc load --help)", add_help=False)
+    ld.add_argument("load_args", nargs=argparse.REMAINDER)
+    return p
+
+
+def _account_json(a: Account) -> dict[str, Any]:
+    return {
+        "system_id": a.system_id,
+        "mode": a.mode,
+        "balance_kopecks": a.balance_kopecks,
+        "balance_uah": format_uah(a.balance_kopecks),
+        "alpha_names": list(a.alpha_names),
+    }
+
+
+def _print_account(a: Account) -> None:
+    names = ", ".join(a.alpha_names) or "-"
+    print(f"{a.system_id}\tmode={a.mode}\tbalance={format_uah(a.balance_kopecks)} UAH\talpha={names}")
+
+
+def _account_cmd(args: argparse.Namespace, cfg: config_mod.Config) -> int:
+    store = Store(cfg.store.path, cfg.store.synchronous)
+    try:
+        return _ACTIONS[args.action](args, cfg, store)
+    except (AccountExists,) as exc:
+        raise CliError(f"account {exc} already exists") from None
+    except NoSuchAccount as exc:
+        raise CliError(f"no account {exc}") from None
+    finally:
+        store.close()
+
+
+def _add(args: argparse.Namespace, cfg: config_mod.Config, store: Store) -> int:
+    system_id = validation.check_system_id(args.system_id)
+    generated = args.password is None
+    password = generate_password() if generated else validation.check_password(args.password)
+    if args.balance is not None:
+        balance = parse_uah(args.balance)
+    else:
+        balance = cfg.accounts.test_balance_kopecks if args.mode == "test" else 0
+    if balance < 0:
+        raise CliError("balance must not be negative")
+    names = tuple(validation.check_alpha(n) for n in args.alpha)
+    store.add_account(Account(system_id, hash_password(password), args.mode, balance, names))
+    print(f"created {args.mode} account {system_id} with {format_uah(balance)} UAH")
+    if generated:
+        print(f"password: {password}")
+    return 0
+
+
+def _show(args: argparse.Namespace, cfg: config_mod.Config, store: Store) -> int:
+    a = store.get_account(args.system_id)
+    if a is None:
+        raise NoSuchAccount(args.system_id)
+    if args.json:
+        print(json.dumps(_account_json(a)))
+    else:
+        _print_account(a)
+    return 0
+
+
+def _list(args: argparse.Namespace, cfg: config_mod.Config, store: Store) -> int:
+    accounts = store.list_accounts()
+    if args.json:
+        print(json.dumps([_account_json(a) for a in accounts]))
+    else:
+        for a in accounts:
+            _print_account(a)
+    return 0
+
+
+def _topup(args: argparse.Namespace, cfg: config_mod.Config, store: Store) -> int:
+    kopecks = parse_uah(args.amount)
+    if kopecks <= 0:
+        raise CliError("top-up amount must be positive")
+    store.add_balance(args.system_id, kopecks)
+    a = store.get_account(args.system_id)
+    assert a is not None
+    print(f"{a.system_id}: balance {format_uah(a.balance_kopecks)} UAH")
+    return 0
+
+
+def _passwd(args: argparse.Namespace, cfg: config_mod.Config, store: Store) -> int:
+    generated = args.password is None
+    password = generate_password() if generated else validation.check_password(args.password)
+    store.set_password_hash(args.system_id, hash_password(password))
+    print(f"{args.system_id}: password changed")
+    if generated:
+        print(f"password: {password}")
+    return 0
+
+
+def _promote(args: argparse.Namespace, cfg: config_mod.Config, store: Store) -> int:
+    store.set_mode(args.system_id, "user")
+    print(f"{args.system_id}: mode user")
+    return 0
+
+
+def _alpha(args: argparse.Namespace, cfg: config_mod.Config, store: Store) -> int:
+    name = validation.check_alpha(args.name)
+    if args.op == "add":
+        store.add_alpha(args.system_id, name)
+        print(f"{args.system_id}: alpha-name {name} registered")
+    elif store.remove_alpha(args.system_id, name):
+        print(f"{args.system_id}: alpha-name {name} removed")
+    else:
+        raise CliError(f"{args.system_id} has no alpha-name {name}")
+    return 0
+
+
+_ACTIONS: dict[str, Callable[[argparse.Namespace, config_mod.Config, Store], int]] = {
+    "add": _add, "show": _show, "list": _list, "topup": _topup,
+    "passwd": _passwd, "promote": _promote, "alpha": _alpha,
+}
+
+
+def _serve(args: argparse.Namespace, cfg: config_mod.Config) -> int:
+    from twisted.internet import reactor
+    from twisted.logger import STDLibLogObserver, globalLogBeginner
+
+    from .app import serve
+
+    cfg = config_mod.with_overrides(
+        cfg, smpp={"host": args.host, "port": args.port}, store={"path": args.store}
+    )
+    globalLogBeginner.beginLoggingTo([STDLibLogObserver()], redirectStandardIO=False)
+    serve(cfg, reactor)
+    reactor.run()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
+    if args.command == "load":
+        from .load import main as load_main
+
+        return load_main(args.load_args)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        cfg = config_mod.load(args.config)
+        if args.command == "serve":
+            return _serve(args, cfg)
+        return _account_cmd(args, cfg)
+    except (CliError, ValueError, config_mod.ConfigError) as exc:
+        print(f"smsc: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,46 @@
+"""Time-bucketed timers: one reactor timer per bucket, not per message.
+
+A ``callLater`` costs ~3.6 µs and a heap entry; at 10k+ messages/s the
+operator stage instead drops each due item into the bucket of its due time
+(``resolution`` seconds wide) and runs a whole bucket from one timer.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+from twisted.internet.interfaces import IDelayedCall, IReactorTime
+
+
+class Scheduler:
+    def __init__(self, clock: IReactorTime, resolution: float = 0.005) -> None:
+        self._clock = clock
+        self._resolution = resolution
+        self._buckets: dict[int, list[tuple[Callable[[Any], None], Any]]] = {}
+        self._timers: dict[int, IDelayedCall] = {}
+
+    def call_at(self, when: float, fn: Callable[[Any], None], arg: Any) -> None:
+        """Run ``fn(arg)`` at ``when`` (clock seconds) or up to one bucket later."""
+        key = math.ceil(when / self._resolution)
+        bucket = self._buckets.get(key)
+        if bucket is None:
+            bucket = self._buckets[key] = []
+            delay = max(0.0, key * self._resolution - self._clock.seconds())
+            self._timers[key] = self._clock.callLater(delay, self._run, key)
+        bucket.append((fn, arg))
+
+    def _run(self, key: int) -> None:
+        self._timers.pop(key, None)
+        for fn, arg in self._buckets.pop(key, ()):
+            fn(arg)
+
+    def __len__(self) -> int:
+        return sum(len(b) for b in self._buckets.values())
+
+    def cancel_all(self) -> None:
+        for t in self._timers.values():
+            if t.active():
+                t.cancel()
+        self._timers.clear()
+        self._buckets.clear()

@@ -1,0 +1,47 @@
+"""Errors of the SMPP layer.
+
+h11's split: ``SmppError`` means the peer sent something wrong and carries
+the status that tells it so; ``LocalProtocolError`` means our own code tried
+something the protocol forbids, and never goes on the wire.
+"""
+from __future__ import annotations
+
+from .constants import CommandStatus
+
+
+class SmppError(Exception):
+    """The peer is at fault; ``status`` is what we answer."""
+
+    def __init__(self, status: CommandStatus, detail: str = "") -> None:
+        super().__init__(detail or status.name)
+        self.status = status
+        self.detail = detail or status.name
+
+
+class PduDecodeError(SmppError):
+    """A frame could not be decoded into a PDU.
+
+    ``command_id`` and ``sequence_number`` are what the header said (the
+    header is always readable once a frame exists), so the session can answer
+    a broken request with its own ``*_resp`` rather than a generic_nack.
+    """
+
+    def __init__(
+        self,
+        status: CommandStatus,
+        detail: str,
+        *,
+        command_id: int,
+        sequence_number: int,
+    ) -> None:
+        super().__init__(status, detail)
+        self.command_id = command_id
+        self.sequence_number = sequence_number
+
+
+class FramingError(SmppError):
+    """The byte stream can no longer be cut into PDUs: the link must close."""
+
+
+class LocalProtocolError(Exception):
+    """Our side tried to do something the SMPP state machine forbids."""

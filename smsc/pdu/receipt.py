@@ -1,0 +1,134 @@
+"""Delivery receipt text (SMPP 3.4 Appendix B), both directions.
+
+``id:IIII sub:001 dlvrd:001 submit date:YYMMDDhhmm done date:YYMMDDhhmm
+stat:DELIVRD err:000 text:first twenty chars``: lower-case names, single
+spaces, ``err`` exactly three digits, ``sub``/``dlvrd`` always present —
+what Kannel, jsmpp, cloudhopper and php-smpp parse (SPEC.md section 6).
+"""
+from __future__ import annotations
+
+import re
+import struct
+import time
+
+from .constants import ESM_CLASS_DELIVERY_RECEIPT, MessageState, Tag
+from .pdus import DeliverSm
+
+#: Appendix B stat word -> message_state TLV value
+STAT_STATE: dict[str, MessageState] = {
+    "ENROUTE": MessageState.ENROUTE,
+    "DELIVRD": MessageState.DELIVERED,
+    "EXPIRED": MessageState.EXPIRED,
+    "DELETED": MessageState.DELETED,
+    "UNDELIV": MessageState.UNDELIVERABLE,
+    "ACCEPTD": MessageState.ACCEPTED,
+    "UNKNOWN": MessageState.UNKNOWN,
+    "REJECTD": MessageState.REJECTED,
+}
+
+TEXT_SAMPLE_LENGTH = 20
+#: network_error_code TLV network type: GSM
+NETWORK_TYPE_GSM = 3
+
+_date_cache: dict[tuple[int, bool], str] = {}
+
+
+def format_date(ts: float, seconds: bool = False) -> str:
+    """YYMMDDhhmm (or YYMMDDhhmmss) in UTC.
+
+    Cached per minute: strftime costs ~1.6 µs and every receipt needs two.
+    """
+    if seconds:
+        return time.strftime("%y%m%d%H%M%S", time.gmtime(ts))
+    key = (int(ts // 60), False)
+    s = _date_cache.get(key)
+    if s is None:
+        if len(_date_cache) > 1024:
+            _date_cache.clear()
+        s = _date_cache[key] = time.strftime("%y%m%d%H%M", time.gmtime(ts))
+    return s
+
+
+def text_sample(short_message: bytes, data_coding: int) -> bytes:
+    """The first 20 characters of the message, as ASCII for the receipt."""
+    if data_coding == 8:
+        text = short_message[: 2 * TEXT_SAMPLE_LENGTH].decode("utf-16-be", "replace")
+        return text.encode("ascii", "replace")
+    sample = short_message[:TEXT_SAMPLE_LENGTH]
+    if sample.isascii():
+        return sample
+    return bytes(b if 32 <= b < 127 else 0x3F for b in sample)
+
+
+def receipt_text(
+    message_id: str,
+    stat: str,
+    error: int,
+    submit_time: float,
+    done_time: float,
+    sample: bytes,
+    seconds: bool = False,
+) -> bytes:
+    dlvrd = "001" if stat == "DELIVRD" else "000"
+    head = (
+        f"id:{message_id} sub:001 dlvrd:{dlvrd} submit date:{format_date(submit_time, seconds)} "
+        f"done date:{format_date(done_time, seconds)} stat:{stat} err:{error % 1000:03d} text:"
+    )
+    return head.encode("ascii") + sample
+
+
+def receipt_pdu(
+    *,
+    sequence_number: int,
+    message_id: str,
+    stat: str,
+    error: int,
+    submit_time: float,
+    done_time: float,
+    source_addr_ton: int,
+    source_addr_npi: int,
+    source_addr: str,
+    dest_addr_ton: int,
+    dest_addr_npi: int,
+    destination_addr: str,
+    sample: bytes,
+) -> DeliverSm:
+    """The deliver_sm carrying a receipt.
+
+    Addresses are the original message's, swapped: the receipt comes *from*
+    the handset the message went to.
+    """
+    tlvs: tuple[tuple[int, bytes], ...] = (
+        (Tag.RECEIPTED_MESSAGE_ID, message_id.encode("ascii") + b"\0"),
+        (Tag.MESSAGE_STATE, bytes((STAT_STATE[stat],))),
+    )
+    if error:
+        tlvs += ((Tag.NETWORK_ERROR_CODE, struct.pack(">BH", NETWORK_TYPE_GSM, error & 0xFFFF)),)
+    return DeliverSm(
+        sequence_number=sequence_number,
+        source_addr_ton=dest_addr_ton,
+        source_addr_npi=dest_addr_npi,
+        source_addr=destination_addr,
+        dest_addr_ton=source_addr_ton,
+        dest_addr_npi=source_addr_npi,
+        destination_addr=source_addr,
+        esm_class=ESM_CLASS_DELIVERY_RECEIPT,
+        short_message=receipt_text(message_id, stat, error, submit_time, done_time, sample),
+        tlvs=tlvs,
+    )
+
+
+_FIELDS = re.compile(
+    r"id:(?P<id>\S+) sub:(?P<sub>\d{3}) dlvrd:(?P<dlvrd>\d{3}) "
+    r"submit date:(?P<submit_date>\d{10}(?:\d{2})?) done date:(?P<done_date>\d{10}(?:\d{2})?) "
+    r"stat:(?P<stat>[A-Z]{7}) err:(?P<err>\d{3}) text:(?P<text>.*)\Z",
+    re.DOTALL,
+)
+
+
+def parse_receipt_text(text: bytes | str) -> dict[str, str] | None:
+    """Fields of an Appendix B receipt text, or None if it is not one."""
+    if isinstance(text, bytes):
+        text = text.decode("latin-1")
+    m = _FIELDS.match(text)
+    return m.groupdict() if m else None

@@ -1,0 +1,63 @@
+"""Plain records passed between the engine's parts.
+
+No part stores ``self`` of another: sessions hand the engine a ``BindInfo``
+and a ``Submission``; the engine hands the store ``Message`` rows and the dlr
+``Receipt`` records. Frozen, so a record seen by one part can't change under
+another.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    system_id: str
+    password_hash: str
+    mode: str  # "test" | "user"
+    balance_kopecks: int
+    alpha_names: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class BindInfo:
+    """What a bind request asks for, and from where."""
+
+    system_id: str
+    password: str
+    bind_type: str  # "transmitter" | "receiver" | "transceiver"
+    peer_host: str
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One accepted message as it is stored (the ``messages`` row)."""
+
+    id: int
+    system_id: str
+    source_addr_ton: int
+    source_addr_npi: int
+    source_addr: str
+    dest_addr_ton: int
+    dest_addr_npi: int
+    destination_addr: str
+    esm_class: int
+    data_coding: int
+    registered_delivery: int
+    short_message: bytes
+    submit_time: float
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """A delivery receipt owed to an account.
+
+    ``message`` is the submitted message; ``stat`` the Appendix B word and
+    ``state`` the message_state value; ``error`` the network error code.
+    """
+
+    message: Message
+    stat: str
+    state: int
+    error: int
+    done_time: float

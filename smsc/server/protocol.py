@@ -1,0 +1,278 @@
+"""The Twisted shell around a ``Session``: bytes, timers, the engine.
+
+It moves bytes between the socket and the sans-IO session, owns the timers
+(session_init, enquire_link probing, response timeout) on an injected clock,
+and turns requests into engine calls. Business rules live in the engine;
+protocol rules in the session and ``states.py``.
+"""
+from __future__ import annotations
+
+import logging
+import socket
+from collections import deque
+from typing import Any
+
+from twisted.internet.defer import Deferred, maybeDeferred
+from twisted.internet.interfaces import IReactorTime
+from twisted.internet.protocol import Protocol, ServerFactory, connectionDone
+from twisted.internet.task import LoopingCall
+from twisted.python.failure import Failure
+
+from ..config import SmppConfig
+from ..engine import Engine, format_message_id
+from ..pdu.constants import SMPP_VERSION_34, CommandStatus
+from ..pdu.errors import SmppError
+from ..pdu.pdus import (
+    BindReceiver, BindReceiverResp, BindTransceiver, BindTransceiverResp,
+    BindTransmitter, BindTransmitterResp, DeliverSm, EnquireLink, SubmitSm,
+    SubmitSmResp, Unbind, UnbindResp,
+)
+from ..pdu.receipt import receipt_pdu, text_sample
+from ..pdu.responses import error_response
+from ..records import Account, BindInfo, Receipt
+from .session import RequestReceived, ResponseReceived, Session, SessionClosed
+from .states import State
+
+log = logging.getLogger(__name__)
+
+_BIND_KIND = {
+    BindTransmitter: ("transmitter", BindTransmitterResp, False),
+    BindReceiver: ("receiver", BindReceiverResp, True),
+    BindTransceiver: ("transceiver", BindTransceiverResp, True),
+}
+
+
+class SmppProtocol(Protocol):
+    def __init__(self, engine: Engine, config: SmppConfig, clock: IReactorTime) -> None:
+        self.engine = engine
+        self.config = config
+        self.clock = clock
+        self.session = Session(
+            now=clock.seconds, max_pdu_length=config.max_pdu_length, window=config.window
+        )
+        self.account: Account | None = None
+        self.receiving = False
+        self.gone = False
+        self._last_heard = 0.0
+        self._probing = False
+        self._init_timer: Any = None
+        self._ticker: LoopingCall | None = None
+        self._unbound: Deferred | None = None
+        self._handlers = {
+            SubmitSm: self._on_submit,
+            BindTransmitter: self._on_bind,
+            BindReceiver: self._on_bind,
+            BindTransceiver: self._on_bind,
+            Unbind: self._on_unbind,
+        }
+
+    # --- connection ---------------------------------------------------------
+
+    def connectionMade(self) -> None:
+        sock = getattr(self.transport, "socket", None)
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._last_heard = self.clock.seconds()
+        self._init_timer = self.clock.callLater(self.config.session_init_timeout, self._init_expired)
+        tick = max(0.05, min(self.config.enquire_link_interval, self.config.response_timeout) / 2)
+        self._ticker = LoopingCall(self._tick)
+        self._ticker.clock = self.clock
+        self._ticker.start(tick, now=False)
+
+    def connectionLost(self, reason: Failure = connectionDone) -> None:
+        self.gone = True
+        if self._init_timer is not None and self._init_timer.active():
+            self._init_timer.cancel()
+        if self._ticker is not None and self._ticker.running:
+            self._ticker.stop()
+        unanswered = [e.context for e in self.session.take_outstanding() if isinstance(e.context, Receipt)]
+        self.session.close()
+        if self.receiving and self.account is not None:
+            self.receiving = False
+            self.engine.detach_receiver(self.account, self, unanswered)
+        if self._unbound is not None and not self._unbound.called:
+            self._unbound.callback(None)
+        self.factory.forget(self)
+
+    def dataReceived(self, data: bytes) -> None:
+        self._last_heard = self.clock.seconds()
+        receipts_answered = False
+        for event in self.session.receive_data(data):
+            kind = type(event)
+            if kind is RequestReceived:
+                handler = self._handlers.get(type(event.pdu))
+                if handler is None:
+                    self.session.send(error_response(
+                        event.pdu.command_id, event.pdu.sequence_number, CommandStatus.ESME_RINVCMDID
+                    ))
+                else:
+                    handler(event.pdu)
+            elif kind is ResponseReceived:
+                if isinstance(event.context, Receipt):
+                    ok = event.pdu.command_status == CommandStatus.ESME_ROK
+                    self.engine.receipts.answered(event.context, ok)
+                    receipts_answered = True
+                elif isinstance(event.request, EnquireLink):
+                    self._probing = False
+            elif kind is SessionClosed:
+                log.info("session %s closed: %s", self._who(), event.reason)
+        if receipts_answered and self.receiving:
+            self.engine.receipts.pump(self.account.system_id)  # type: ignore[union-attr]
+        self._flush()
+
+    def _flush(self) -> None:
+        out = self.session.data_to_send()
+        if out:
+            self.transport.write(out)
+        if self.session.state is State.CLOSED and not self.gone:
+            self.transport.loseConnection()
+
+    def _who(self) -> str:
+        peer = self.transport.getPeer() if self.transport else None
+        host = getattr(peer, "host", "?")
+        return f"{self.account.system_id if self.account else '-'}@{host}"
+
+    # --- timers ---------------------------------------------------------------
+
+    def _init_expired(self) -> None:
+        if self.session.state is State.OPEN and not self.gone:
+            log.info("no bind within %.0fs from %s: closing", self.config.session_init_timeout, self._who())
+            self.transport.loseConnection()
+
+    def _tick(self) -> None:
+        if self.gone:
+            return
+        now = self.clock.seconds()
+        oldest = self.session.oldest_outstanding()
+        if oldest is not None and now - oldest > self.config.response_timeout:
+            log.warning("%s: no response for %.0fs: dropping session", self._who(), now - oldest)
+            self.transport.abortConnection()
+            return
+        if (
+            not self._probing
+            and now - self._last_heard >= self.config.enquire_link_interval
+            and self.session.state is not State.CLOSED
+        ):
+            self._probing = True
+            self.session.send(EnquireLink(sequence_number=self.session.next_sequence()))
+            self._flush()
+
+    # --- binds ----------------------------------------------------------------
+
+    def _on_bind(self, pdu: Any) -> None:
+        kind, resp_cls, receives = _BIND_KIND[type(pdu)]
+        host = getattr(self.transport.getPeer(), "host", "")
+        info = BindInfo(pdu.system_id, pdu.password, kind, host)
+        d = maybeDeferred(self.engine.authenticate, info)
+        d.addCallbacks(
+            self._bound, self._bind_refused,
+            callbackArgs=(pdu, resp_cls, receives), errbackArgs=(pdu, resp_cls),
+        )
+
+    def _bound(self, account: Account, pdu: Any, resp_cls: type, receives: bool) -> None:
+        if self.gone:
+            return
+        version = SMPP_VERSION_34 if pdu.interface_version >= SMPP_VERSION_34 else None
+        self.session.send(resp_cls(
+            sequence_number=pdu.sequence_number, system_id=self.config.system_id,
+            sc_interface_version=version,
+        ))
+        self.account = account
+        if self._init_timer is not None and self._init_timer.active():
+            self._init_timer.cancel()
+        log.info("bound %s as %s", self._who(), type(pdu).__name__)
+        self._flush()
+        if receives:
+            self.receiving = True
+            self.engine.attach_receiver(account, self)
+
+    def _bind_refused(self, failure: Failure, pdu: Any, resp_cls: type) -> None:
+        if failure.check(SmppError):
+            status = failure.value.status
+            log.info("bind refused for %r from %s: %s", pdu.system_id, self._who(), failure.value.detail)
+        else:
+            status = CommandStatus.ESME_RBINDFAIL
+            log.error("bind of %r failed: %s", pdu.system_id, failure.getTraceback())
+        if self.gone:
+            return
+        self.session.send(resp_cls(sequence_number=pdu.sequence_number, command_status=status))
+        self._flush()
+
+    # --- messages -------------------------------------------------------------
+
+    def _on_submit(self, pdu: SubmitSm) -> None:
+        d = self.engine.submit(self.account, pdu)  # type: ignore[arg-type]
+        seq = pdu.sequence_number
+        d.addCallbacks(self._submitted, self._submit_refused, callbackArgs=(seq,), errbackArgs=(seq,))
+
+    def _submitted(self, message_id: str, seq: int) -> None:
+        if not self.gone:
+            self.session.send(SubmitSmResp(sequence_number=seq, message_id=message_id))
+            self._flush()
+
+    def _submit_refused(self, failure: Failure, seq: int) -> None:
+        if failure.check(SmppError):
+            status = failure.value.status
+        else:
+            status = CommandStatus.ESME_RSYSERR
+            log.error("submit_sm failed: %s", failure.getTraceback())
+        if not self.gone:
+            self.session.send(SubmitSmResp(sequence_number=seq, command_status=status))
+            self._flush()
+
+    def take(self, queue: deque[Receipt]) -> None:
+        """ReceiptSink: send receipts while the window has room."""
+        session = self.session
+        free = session.free_slots
+        if free <= 0 or self.gone or session.state is State.CLOSED:
+            return
+        while free and queue:
+            r = queue.popleft()
+            m = r.message
+            session.send(receipt_pdu(
+                sequence_number=session.next_sequence(),
+                message_id=format_message_id(m.id),
+                stat=r.stat, error=r.error,
+                submit_time=m.submit_time, done_time=r.done_time,
+                source_addr_ton=m.source_addr_ton, source_addr_npi=m.source_addr_npi,
+                source_addr=m.source_addr, dest_addr_ton=m.dest_addr_ton,
+                dest_addr_npi=m.dest_addr_npi, destination_addr=m.destination_addr,
+                sample=text_sample(m.short_message, m.data_coding),
+            ), r)
+            free -= 1
+        self._flush()
+
+    # --- unbind ---------------------------------------------------------------
+
+    def _on_unbind(self, pdu: Unbind) -> None:
+        self.session.send(UnbindResp(sequence_number=pdu.sequence_number))
+        # _flush sees the CLOSED state and closes; connectionLost detaches.
+
+    def unbind(self) -> Deferred:
+        """Server-initiated unbind (shutdown): fires when the link is gone."""
+        self._unbound = Deferred()
+        if self.gone:
+            self._unbound.callback(None)
+        elif self.session.state in (State.BOUND_TX, State.BOUND_RX, State.BOUND_TRX):
+            self.session.send(Unbind(sequence_number=self.session.next_sequence()))
+            self._flush()
+        else:
+            self.transport.loseConnection()
+        return self._unbound
+
+
+class SmppFactory(ServerFactory):
+    def __init__(self, engine: Engine, config: SmppConfig, clock: IReactorTime) -> None:
+        self.engine = engine
+        self.config = config
+        self.clock = clock
+        self.connections: set[SmppProtocol] = set()
+
+    def buildProtocol(self, addr: Any) -> SmppProtocol:
+        p = SmppProtocol(self.engine, self.config, self.clock)
+        p.factory = self
+        self.connections.add(p)
+        return p
+
+    def forget(self, p: SmppProtocol) -> None:
+        self.connections.discard(p)

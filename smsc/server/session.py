@@ -1,0 +1,216 @@
+"""The SMPP session as a sans-IO state machine.
+
+Bytes in (``receive_data``), events out; PDUs in (``send``), bytes out
+(``data_to_send``). It frames, decodes, enforces the bound-state table of
+``states.py`` on both sides, answers what needs no application (enquire_link,
+refusals, generic_nack), numbers our requests and keeps the window of our
+outstanding ones. No sockets, no timers, no Twisted: the protocol shell
+feeds it and drives time; tests feed it bytes directly.
+
+The state changes when a bind response with ESME_ROK is *sent* (h11's rule):
+authentication may take a while, and until the answer goes out the session
+is still OPEN, with the pending bind kept aside.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..pdu.codec import decode, encode
+from ..pdu.constants import CommandId as C
+from ..pdu.constants import CommandStatus
+from ..pdu.errors import FramingError, LocalProtocolError, PduDecodeError
+from ..pdu.framer import Framer
+from ..pdu.pdus import BIND_REQUESTS, GenericNack, Pdu, UnsupportedPdu
+from ..pdu.responses import error_response
+from .states import ACCEPTS, BOUND_BY, WE_SEND, State, refusal
+
+log = logging.getLogger(__name__)
+
+_MAX_SEQUENCE = 0x7FFFFFFF
+
+
+@dataclass(frozen=True, slots=True)
+class RequestReceived:
+    """A request the application must answer (bind, submit_sm, unbind, ...)."""
+
+    pdu: Any
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseReceived:
+    """The peer answered one of our requests; ``context`` is what we gave
+    ``send`` with it. A generic_nack from the peer arrives here too."""
+
+    pdu: Any
+    request: Any
+    context: Any
+
+
+@dataclass(frozen=True, slots=True)
+class SessionClosed:
+    reason: str
+
+
+Event = RequestReceived | ResponseReceived | SessionClosed
+
+
+@dataclass(frozen=True, slots=True)
+class Outstanding:
+    request: Any
+    context: Any
+    sent_at: float
+
+
+class Session:
+    def __init__(
+        self,
+        *,
+        now: Callable[[], float],
+        max_pdu_length: int = 65536,
+        window: int = 100,
+    ) -> None:
+        self.state = State.OPEN
+        self.window = window
+        self.pending_bind: Any = None
+        self._now = now
+        self._framer = Framer(max_pdu_length)
+        self._out: list[bytes] = []
+        self._outstanding: dict[int, Outstanding] = {}
+        self._sequence = 0
+
+    # --- inbound ------------------------------------------------------------
+
+    def receive_data(self, data: bytes) -> list[Event]:
+        if self.state is State.CLOSED:
+            return []
+        try:
+            frames = self._framer.feed(data)
+        except FramingError as exc:
+            return self._framing_lost(exc)
+        events: list[Event] = []
+        for frame in frames:
+            try:
+                pdu = decode(frame)
+            except PduDecodeError as exc:
+                self._refuse_broken(exc, events)
+                continue
+            if pdu.command_id & 0x80000000:
+                self._response(pdu, events)
+            else:
+                self._request(pdu, events)
+            if self.state is State.CLOSED:
+                break
+        return events
+
+    def _request(self, pdu: Any, events: list[Event]) -> None:
+        cid = pdu.command_id
+        if cid not in ACCEPTS[self.state]:
+            self._queue(error_response(cid, pdu.sequence_number, refusal(self.state, cid)))
+        elif cid is C.ENQUIRE_LINK:
+            self._queue(error_response(cid, pdu.sequence_number, CommandStatus.ESME_ROK))
+        elif isinstance(pdu, UnsupportedPdu):
+            self._queue(GenericNack(sequence_number=pdu.sequence_number,
+                                    command_status=CommandStatus.ESME_RINVCMDID))
+        elif isinstance(pdu, BIND_REQUESTS):
+            if self.pending_bind is not None:
+                self._queue(error_response(cid, pdu.sequence_number, CommandStatus.ESME_RALYBND))
+            else:
+                self.pending_bind = pdu
+                events.append(RequestReceived(pdu))
+        else:
+            events.append(RequestReceived(pdu))
+
+    def _response(self, pdu: Any, events: list[Event]) -> None:
+        entry = self._outstanding.pop(pdu.sequence_number, None)
+        if entry is None:
+            log.debug("unexpected %s seq=%d dropped", pdu.command_id.name, pdu.sequence_number)
+            return
+        events.append(ResponseReceived(pdu, entry.request, entry.context))
+        if pdu.command_id is C.UNBIND_RESP:
+            self.state = State.CLOSED
+            events.append(SessionClosed("unbound"))
+
+    def _refuse_broken(self, exc: PduDecodeError, events: list[Event]) -> None:
+        cid, seq = exc.command_id, exc.sequence_number
+        if cid & 0x80000000:
+            # A broken answer to one of our requests counts as a refusal of it.
+            log.info("malformed response %08x seq=%d: %s", cid, seq, exc.detail)
+            entry = self._outstanding.get(seq)
+            if entry is not None and cid == (entry.request.command_id | 0x80000000):
+                del self._outstanding[seq]
+                nack = GenericNack(sequence_number=seq, command_status=exc.status)
+                events.append(ResponseReceived(nack, entry.request, entry.context))
+            return
+        if cid not in C._value2member_map_:
+            self._queue(GenericNack(sequence_number=seq, command_status=CommandStatus.ESME_RINVCMDID))
+        elif cid not in ACCEPTS[self.state]:
+            self._queue(error_response(cid, seq, refusal(self.state, C(cid))))
+        else:
+            self._queue(error_response(cid, seq, exc.status))
+
+    def _framing_lost(self, exc: FramingError) -> list[Event]:
+        self._queue(GenericNack(sequence_number=0, command_status=exc.status))
+        self.state = State.CLOSED
+        return [SessionClosed(f"framing lost: {exc.detail}")]
+
+    # --- outbound -----------------------------------------------------------
+
+    def next_sequence(self) -> int:
+        self._sequence = self._sequence % _MAX_SEQUENCE + 1
+        return self._sequence
+
+    def send(self, pdu: Any, context: Any = None) -> None:
+        """Queue our PDU. Requests need a bound state that allows them."""
+        cid = pdu.command_id
+        if cid & 0x80000000:
+            if self.state is State.CLOSED:
+                raise LocalProtocolError(f"{cid.name} on a closed session")
+            bound = BOUND_BY.get(cid)
+            if bound is not None:
+                self.pending_bind = None
+                if pdu.command_status == CommandStatus.ESME_ROK:
+                    self.state = bound
+            self._queue(pdu)
+            if cid is C.UNBIND_RESP:
+                self.state = State.CLOSED
+            return
+        if cid not in WE_SEND[self.state]:
+            raise LocalProtocolError(f"cannot send {cid.name} in {self.state.name}")
+        self._outstanding[pdu.sequence_number] = Outstanding(pdu, context, self._now())
+        self._queue(pdu)
+
+    def _queue(self, pdu: Pdu) -> None:
+        self._out.append(encode(pdu))
+
+    def data_to_send(self) -> bytes:
+        out, self._out = self._out, []
+        return b"".join(out)
+
+    # --- the window -----------------------------------------------------------
+
+    @property
+    def outstanding(self) -> int:
+        return len(self._outstanding)
+
+    @property
+    def free_slots(self) -> int:
+        return self.window - len(self._outstanding)
+
+    def oldest_outstanding(self) -> float | None:
+        """When the oldest unanswered request of ours was sent (dicts keep
+        insertion order, so it is the first entry)."""
+        for entry in self._outstanding.values():
+            return entry.sent_at
+        return None
+
+    def take_outstanding(self) -> list[Outstanding]:
+        """Forget every unanswered request (the link is gone) and return them."""
+        entries = list(self._outstanding.values())
+        self._outstanding.clear()
+        return entries
+
+    def close(self) -> None:
+        self.state = State.CLOSED

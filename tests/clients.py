@@ -1,0 +1,127 @@
+"""Client-side helpers for end-to-end tests.
+
+``smpplib`` is the real client library users run; ``raw`` builds PDUs with
+``struct`` by hand (independent of our codec), for what a well-behaved
+library refuses to send: broken lengths, unknown commands, binds twice.
+"""
+from __future__ import annotations
+
+import socket
+import struct
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import smpplib.client
+import smpplib.consts
+
+
+class Esme:
+    """A smpplib client that records what it receives."""
+
+    def __init__(self, port: int) -> None:
+        self.client = smpplib.client.Client("127.0.0.1", port, timeout=5, allow_unknown_opt_params=True)
+        self.receipts: list[Any] = []
+        self.resps: list[Any] = []
+        self.client.set_message_received_handler(self._received)
+        self.client.set_message_sent_handler(self.resps.append)
+        self.client.set_error_pdu_handler(self.resps.append)
+
+    def _received(self, pdu: Any) -> int:
+        self.receipts.append(pdu)
+        return smpplib.consts.SMPP_ESME_ROK
+
+    def bind(self, kind: str, system_id: str, password: str) -> Any:
+        self.client.connect()
+        self.client._socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return getattr(self.client, f"bind_{kind}")(system_id=system_id, password=password)
+
+    def submit(self, text: bytes = b"hello", dest: str = "380671234567", **kw: Any) -> Any:
+        params = dict(
+            source_addr_ton=5, source_addr="SMSClub", dest_addr_ton=1, dest_addr_npi=1,
+            destination_addr=dest, short_message=text, registered_delivery=1,
+        )
+        params.update(kw)
+        return self.client.send_message(**params)
+
+    def pump_until(self, done: Callable[[], bool], timeout: float = 10.0) -> None:
+        deadline = time.monotonic() + timeout
+        self.client._socket.settimeout(0.2)
+        while not done():
+            if time.monotonic() > deadline:
+                raise AssertionError("timed out waiting")
+            try:
+                self.client.read_once(auto_send_enquire_link=False)
+            except socket.timeout:
+                pass
+
+    def message_ids(self) -> list[str]:
+        return [r.message_id.decode() for r in self.resps if r.command == "submit_sm_resp" and not r.status]
+
+    def close(self) -> None:
+        try:
+            self.client.unbind()
+        finally:
+            self.client.disconnect()
+
+
+# --- raw PDUs ----------------------------------------------------------------
+
+HEADER = struct.Struct(">IIII")
+
+
+def raw_pdu(command_id: int, seq: int, body: bytes = b"", status: int = 0) -> bytes:
+    return HEADER.pack(16 + len(body), command_id, status, seq) + body
+
+
+def cstr(s: str) -> bytes:
+    return s.encode() + b"\0"
+
+
+def bind_body(system_id: str, password: str) -> bytes:
+    return cstr(system_id) + cstr(password) + cstr("") + bytes([0x34, 0, 0]) + cstr("")
+
+
+def submit_body(src: str = "SMSClub", dst: str = "380671234567", text: bytes = b"hi", rd: int = 1) -> bytes:
+    return (
+        cstr("") + bytes([5, 0]) + cstr(src) + bytes([1, 1]) + cstr(dst)
+        + bytes([0, 0, 0]) + cstr("") + cstr("") + bytes([rd, 0, 0, 0, len(text)]) + text
+    )
+
+
+@dataclass
+class RawPdu:
+    command_id: int
+    status: int
+    seq: int
+    body: bytes
+
+
+@dataclass
+class RawConn:
+    sock: socket.socket
+    buf: bytes = field(default=b"")
+
+    def send(self, data: bytes) -> None:
+        self.sock.sendall(data)
+
+    def read(self, timeout: float = 5.0) -> RawPdu | None:
+        """The next PDU, or None when the server closed the connection."""
+        self.sock.settimeout(timeout)
+        while True:
+            if len(self.buf) >= 16:
+                length, cid, status, seq = HEADER.unpack_from(self.buf)
+                if len(self.buf) >= length:
+                    body, self.buf = self.buf[16:length], self.buf[length:]
+                    return RawPdu(cid, status, seq, body)
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                return None
+            self.buf += chunk
+
+    def bind(self, kind_id: int, system_id: str, password: str, seq: int = 1) -> RawPdu:
+        self.send(raw_pdu(kind_id, seq, bind_body(system_id, password)))
+        r = self.read()
+        assert r is not None
+        return r

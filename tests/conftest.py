@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from server_process import ServerProcess, write_config  # noqa: E402
+
+
+@pytest.fixture
+def server_factory(tmp_path: Path) -> Iterator:
+    """Start servers on a temporary store; all are stopped at the end."""
+    started: list[ServerProcess] = []
+
+    def make(smpp: str = "", extra: str = "", store: Path | None = None) -> ServerProcess:
+        cfg = write_config(
+            tmp_path / f"smsc{len(started)}.toml", store or tmp_path / "smsc.db", smpp, extra
+        )
+        s = ServerProcess(cfg).start()
+        started.append(s)
+        return s
+
+    yield make
+    for s in started:
+        if s.proc is not None and s.proc.poll() is None:
+            s.kill()
+
+
+@pytest.fixture
+def server(server_factory) -> ServerProcess:
+    return server_factory()

@@ -1,0 +1,72 @@
+"""The CLI contract: account commands, errors as one line and non-zero exit."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from server_process import REPO, write_config
+
+
+def run(cfg, *args):
+    return subprocess.run(
+        [sys.executable, "-m", "smsc", "--config", str(cfg), *args],
+        capture_output=True, text=True, cwd=REPO, timeout=60,
+    )
+
+
+def test_account_lifecycle(tmp_path):
+    cfg = write_config(tmp_path / "c.toml", tmp_path / "s.db")
+    r = run(cfg, "account", "add", "shop", "--password", "pw123", "--mode", "user",
+            "--balance", "12.34", "--alpha", "MyShop", "--alpha", "Shop2")
+    assert r.returncode == 0, r.stderr
+    shown = json.loads(run(cfg, "account", "show", "shop", "--json").stdout)
+    assert shown == {
+        "system_id": "shop", "mode": "user", "balance_kopecks": 1234,
+        "balance_uah": "12.34", "alpha_names": ["MyShop", "Shop2"],
+    }
+    assert run(cfg, "account", "topup", "shop", "0.66").returncode == 0
+    assert run(cfg, "account", "alpha", "remove", "shop", "Shop2").returncode == 0
+    assert run(cfg, "account", "alpha", "add", "shop", "Third").returncode == 0
+    shown = json.loads(run(cfg, "account", "show", "shop", "--json").stdout)
+    assert shown["balance_kopecks"] == 1300 and shown["alpha_names"] == ["MyShop", "Third"]
+    r = run(cfg, "account", "passwd", "shop")
+    assert r.returncode == 0 and "password: " in r.stdout
+    listed = json.loads(run(cfg, "account", "list", "--json").stdout)
+    assert [a["system_id"] for a in listed] == ["shop"]
+
+
+def test_test_account_defaults_and_promote(tmp_path):
+    cfg = write_config(tmp_path / "c.toml", tmp_path / "s.db")
+    r = run(cfg, "account", "add", "trial")
+    assert r.returncode == 0 and "password: " in r.stdout
+    shown = json.loads(run(cfg, "account", "show", "trial", "--json").stdout)
+    assert (shown["mode"], shown["balance_kopecks"]) == ("test", 200)
+    assert run(cfg, "account", "promote", "trial").returncode == 0
+    assert json.loads(run(cfg, "account", "show", "trial", "--json").stdout)["mode"] == "user"
+
+
+def test_errors_are_one_line_and_nonzero(tmp_path):
+    cfg = write_config(tmp_path / "c.toml", tmp_path / "s.db")
+    assert run(cfg, "account", "add", "dup", "--password", "x").returncode == 0
+    for args, needle in [
+        (("account", "add", "dup", "--password", "x"), "already exists"),
+        (("account", "show", "ghost"), "no account ghost"),
+        (("account", "topup", "dup", "abc"), "not an amount"),
+        (("account", "topup", "ghost", "1"), "no account ghost"),
+        (("account", "add", "x", "--password", "muchtoolongpw"), "password"),
+        (("account", "alpha", "add", "dup", "Way2LongAlphaName"), "alpha-name"),
+        (("account", "alpha", "remove", "dup", "Nope"), "has no alpha-name"),
+    ]:
+        r = run(cfg, *args)
+        assert r.returncode == 1, args
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and needle in lines[0], (args, r.stderr)
+
+
+def test_bad_config_names_file_and_key(tmp_path):
+    cfg = tmp_path / "bad.toml"
+    cfg.write_text("[smpp]\nport = -5\n")
+    r = run(cfg, "account", "list")
+    assert r.returncode == 1
+    assert str(cfg) in r.stderr and "[smpp].port" in r.stderr

@@ -1,0 +1,141 @@
+"""The Twisted shell with StringTransport, a Clock and a fake engine."""
+from __future__ import annotations
+
+from collections import deque
+
+from twisted.internet.defer import fail, succeed
+from twisted.internet.task import Clock
+from twisted.internet.testing import StringTransport
+
+from smsc.config import SmppConfig
+from smsc.dlr.hub import ReceiptHub
+from smsc.pdu.codec import decode, encode
+from smsc.pdu.constants import CommandId as C
+from smsc.pdu.constants import CommandStatus as S
+from smsc.pdu.errors import SmppError
+from smsc.pdu.framer import Framer
+from smsc.pdu.pdus import BindTransceiver, DeliverSmResp, EnquireLinkResp, SubmitSm
+from smsc.records import Account, Message, Receipt
+from smsc.server.protocol import SmppFactory
+
+ACCOUNT = Account("acc", "hash", "user", 1000)
+
+
+class FakeEngine:
+    def __init__(self, password_ok: bool = True) -> None:
+        self.password_ok = password_ok
+        self.acked: list[Receipt] = []
+        self.receipts = ReceiptHub(on_acked=self.acked.append)
+        self.submitted: list[SubmitSm] = []
+
+    def authenticate(self, bind):
+        if self.password_ok:
+            return succeed(ACCOUNT)
+        return fail(SmppError(S.ESME_RINVPASWD))
+
+    def submit(self, account, pdu):
+        self.submitted.append(pdu)
+        return succeed("abc")
+
+    def attach_receiver(self, account, sink):
+        self.receipts.attach(account.system_id, sink)
+
+    def detach_receiver(self, account, sink, unanswered):
+        self.receipts.detach(account.system_id, sink, unanswered)
+
+
+def connect(engine=None, **cfg):
+    clock = Clock()
+    engine = engine or FakeEngine()
+    config = SmppConfig(**{"session_init_timeout": 5.0, "enquire_link_interval": 10.0,
+                           "response_timeout": 4.0, "window": 2, **cfg})
+    proto = SmppFactory(engine, config, clock).buildProtocol(None)
+    transport = StringTransport()
+    proto.makeConnection(transport)
+    return proto, transport, clock, engine
+
+
+def received(transport: StringTransport) -> list:
+    data = transport.value()
+    transport.clear()
+    return [decode(f) for f in Framer().feed(data)]
+
+
+def bind(proto, transport) -> list:
+    """Bind; returns what followed the bind_resp (held receipts)."""
+    proto.dataReceived(encode(BindTransceiver(sequence_number=1, system_id="acc", password="pw")))
+    resp, *rest = received(transport)
+    assert resp.command_id == C.BIND_TRANSCEIVER_RESP
+    assert resp.command_status == S.ESME_ROK and resp.sc_interface_version == 0x34
+    return rest
+
+
+def test_submit_gets_message_id():
+    proto, t, clock, engine = connect()
+    bind(proto, t)
+    proto.dataReceived(encode(SubmitSm(sequence_number=2, destination_addr="1", short_message=b"x")))
+    [resp] = received(t)
+    assert (resp.command_id, resp.message_id, resp.sequence_number) == (C.SUBMIT_SM_RESP, "abc", 2)
+
+
+def test_refused_bind_answers_its_status():
+    proto, t, clock, engine = connect(FakeEngine(password_ok=False))
+    proto.dataReceived(encode(BindTransceiver(sequence_number=1, system_id="acc", password="pw")))
+    [resp] = received(t)
+    assert resp.command_status == S.ESME_RINVPASWD
+
+
+def test_unbound_connection_closes_after_session_init_timeout():
+    proto, t, clock, engine = connect()
+    clock.advance(4.9)
+    assert not t.disconnecting
+    clock.advance(0.2)
+    assert t.disconnecting
+
+
+def test_idle_session_is_probed_then_dropped():
+    proto, t, clock, engine = connect()
+    bind(proto, t)
+    clock.pump([2.0] * 6)  # 12 s of silence
+    [probe] = received(t)
+    assert probe.command_id == C.ENQUIRE_LINK
+    proto.dataReceived(encode(EnquireLinkResp(sequence_number=probe.sequence_number)))
+    assert not t.disconnecting
+    clock.pump([2.0] * 6)
+    [probe2] = received(t)
+    clock.pump([2.0] * 3)  # no answer past response_timeout
+    assert t.disconnected or t.disconnecting
+
+
+def _receipt(n: int) -> Receipt:
+    m = Message(n, "acc", 5, 0, "SMSClub", 1, 1, "380671234567", 0, 0, 1, b"text", 0.0)
+    return Receipt(m, "DELIVRD", 2, 0, 60.0)
+
+
+def test_receipts_respect_window_and_return_on_disconnect():
+    proto, t, clock, engine = connect()
+    bind(proto, t)
+    for n in (1, 2, 3):
+        engine.receipts.enqueue(_receipt(n))
+    sent = received(t)
+    assert [p.command_id for p in sent] == [C.DELIVER_SM, C.DELIVER_SM]  # window 2
+    proto.dataReceived(encode(DeliverSmResp(sequence_number=sent[0].sequence_number)))
+    [third] = received(t)
+    assert third.command_id == C.DELIVER_SM
+    assert [r.message.id for r in engine.acked] == [1]
+    proto.connectionLost(None)
+    assert engine.receipts.backlog("acc") == 2  # 2 and 3 wait for the next bind
+
+
+def test_refused_receipt_is_held_for_next_bind():
+    proto, t, clock, engine = connect()
+    bind(proto, t)
+    engine.receipts.enqueue(_receipt(7))
+    [d] = received(t)
+    proto.dataReceived(encode(DeliverSmResp(sequence_number=d.sequence_number, command_status=S.ESME_RSYSERR)))
+    assert received(t) == [] and engine.acked == []
+    assert engine.receipts.backlog("acc") == 1
+    proto.connectionLost(None)
+    proto2, t2, _, _ = connect(engine)
+    [redelivered] = bind(proto2, t2)
+    assert redelivered.command_id == C.DELIVER_SM and b"id:7 " in redelivered.short_message

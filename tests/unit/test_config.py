@@ -1,0 +1,55 @@
+from pathlib import Path
+
+import pytest
+
+from smsc import config
+
+
+def test_shipped_default_loads():
+    cfg = config.load()
+    assert cfg.smpp.port == 2775
+    assert cfg.store.path == "smsc.db"
+    assert cfg.accounts.test_balance_kopecks == 200
+
+
+def test_unknown_key_names_file_and_key(tmp_path: Path):
+    p = tmp_path / "bad.toml"
+    p.write_text("[smpp]\nprot = 2775\n")
+    with pytest.raises(config.ConfigError) as exc:
+        config.load(p)
+    assert str(p) in str(exc.value) and "prot" in str(exc.value) and "[smpp]" in str(exc.value)
+
+
+def test_wrong_type_names_key(tmp_path: Path):
+    p = tmp_path / "bad.toml"
+    p.write_text('[smpp]\nport = "2775"\n')
+    with pytest.raises(config.ConfigError) as exc:
+        config.load(p)
+    assert "[smpp].port" in str(exc.value) and "expected int" in str(exc.value)
+
+
+def test_unknown_section_and_bad_toml(tmp_path: Path):
+    p = tmp_path / "bad.toml"
+    p.write_text("[nope]\na = 1\n")
+    with pytest.raises(config.ConfigError, match=r"unknown section \[nope\]"):
+        config.load(p)
+    p.write_text("[smpp\n")
+    with pytest.raises(config.ConfigError, match="not valid TOML"):
+        config.load(p)
+
+
+def test_bad_value(tmp_path: Path):
+    p = tmp_path / "bad.toml"
+    p.write_text('[store]\nsynchronous = "SOMETIMES"\n')
+    with pytest.raises(config.ConfigError, match=r"\[store\].synchronous"):
+        config.load(p)
+    p.write_text("[smpp]\nwindow = 0\n")
+    with pytest.raises(config.ConfigError, match=r"window"):
+        config.load(p)
+
+
+def test_int_accepted_for_float_and_overrides():
+    cfg = config.parse({"smpp": {"response_timeout": 5}}, "x.toml")
+    assert cfg.smpp.response_timeout == 5.0
+    cfg2 = config.with_overrides(cfg, smpp={"port": 0, "host": None})
+    assert cfg2.smpp.port == 0 and cfg2.smpp.host == cfg.smpp.host

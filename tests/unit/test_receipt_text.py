@@ -1,0 +1,53 @@
+import struct
+
+from smsc.pdu.constants import ESM_CLASS_DELIVERY_RECEIPT, MessageState, Tag
+from smsc.pdu.pdus import tlv_value
+from smsc.pdu.receipt import format_date, parse_receipt_text, receipt_pdu, receipt_text, text_sample
+
+T0 = 1795000000.0  # 2026-11-18 11:06:40 UTC
+
+
+def test_date_formats():
+    assert format_date(T0) == "2611181106"
+    assert format_date(T0, seconds=True) == "261118110640"
+    assert format_date(T0 + 20) == "2611181107"
+
+
+def test_text_is_appendix_b_exactly():
+    text = receipt_text("1a2b", "DELIVRD", 0, T0, T0 + 60, b"hello world")
+    assert text == (
+        b"id:1a2b sub:001 dlvrd:001 submit date:2611181106 done date:2611181107 "
+        b"stat:DELIVRD err:000 text:hello world"
+    )
+    undeliv = receipt_text("ff", "UNDELIV", 34, T0, T0, b"")
+    assert b"dlvrd:000 " in undeliv and b"err:034 " in undeliv and undeliv.endswith(b"text:")
+
+
+def test_parse_roundtrip_and_rejects_other_text():
+    fields = parse_receipt_text(receipt_text("abc", "EXPIRED", 1, T0, T0, b"x y z"))
+    assert fields == {
+        "id": "abc", "sub": "001", "dlvrd": "000", "submit_date": "2611181106",
+        "done_date": "2611181106", "stat": "EXPIRED", "err": "001", "text": "x y z",
+    }
+    assert parse_receipt_text(b"hello, not a receipt") is None
+    assert parse_receipt_text(b"id:1 sub:001 dlvrd:001 submit date:26 done date:26 stat:X err:0 text:") is None
+
+
+def test_sample_is_twenty_characters_as_ascii():
+    assert text_sample(b"a" * 30, 0) == b"a" * 20
+    assert text_sample("Привіт, світе! Як справи у вас?".encode("utf-16-be"), 8) == b"??????, ?????! ?? ??"
+    assert text_sample(b"caf\xe9", 3) == b"caf?"
+
+
+def test_receipt_pdu_fields():
+    pdu = receipt_pdu(
+        sequence_number=9, message_id="abc", stat="UNDELIV", error=21,
+        submit_time=T0, done_time=T0, source_addr_ton=5, source_addr_npi=0, source_addr="SMSClub",
+        dest_addr_ton=1, dest_addr_npi=1, destination_addr="380671234567", sample=b"hi",
+    )
+    assert pdu.esm_class == ESM_CLASS_DELIVERY_RECEIPT
+    assert (pdu.source_addr, pdu.source_addr_ton, pdu.destination_addr, pdu.dest_addr_ton) == (
+        "380671234567", 1, "SMSClub", 5)
+    assert tlv_value(pdu.tlvs, Tag.RECEIPTED_MESSAGE_ID) == b"abc\0"
+    assert tlv_value(pdu.tlvs, Tag.MESSAGE_STATE) == bytes([MessageState.UNDELIVERABLE])
+    assert tlv_value(pdu.tlvs, Tag.NETWORK_ERROR_CODE) == struct.pack(">BH", 3, 21)

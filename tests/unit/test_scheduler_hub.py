@@ -1,0 +1,70 @@
+from collections import deque
+
+from twisted.internet.task import Clock
+
+from smsc.dlr.hub import ReceiptHub
+from smsc.operators.scheduler import Scheduler
+from smsc.records import Message, Receipt
+
+
+def test_scheduler_runs_in_order_of_buckets_with_one_timer_per_bucket():
+    clock = Clock()
+    s = Scheduler(clock, resolution=0.01)
+    ran = []
+    for i in range(100):
+        s.call_at(0.005, ran.append, i)
+    s.call_at(1.0, ran.append, "late")
+    assert len(clock.getDelayedCalls()) == 2 and len(s) == 101
+    clock.advance(0.01)
+    assert ran == list(range(100))
+    clock.advance(0.5)
+    assert ran[-1] == 99
+    clock.advance(0.5)
+    assert ran[-1] == "late" and len(s) == 0
+
+
+def _r(n: int, acc: str = "a") -> Receipt:
+    return Receipt(Message(n, acc, 0, 0, "s", 0, 0, "d", 0, 0, 1, b"", 0.0), "DELIVRD", 2, 0, 0.0)
+
+
+class Sink:
+    def __init__(self, room: int) -> None:
+        self.room = room
+        self.got: list[int] = []
+
+    def take(self, q: deque) -> None:
+        while self.room and q:
+            self.got.append(q.popleft().message.id)
+            self.room -= 1
+
+
+def test_hub_holds_until_attach_and_shares_between_sinks():
+    acked = []
+    hub = ReceiptHub(acked.append)
+    for n in range(1, 6):
+        hub.enqueue(_r(n))
+    assert hub.backlog("a") == 5
+    s1, s2 = Sink(2), Sink(10)
+    hub.attach("a", s1)
+    assert s1.got == [1, 2]
+    hub.attach("a", s2)
+    assert s2.got == [3, 4, 5] and hub.backlog("a") == 0
+    hub.enqueue(_r(9, "b"))
+    assert s2.got == [3, 4, 5] and hub.backlog("b") == 1
+
+
+def test_hub_detach_requeues_in_order_and_held_retry_on_next_bind():
+    acked = []
+    hub = ReceiptHub(acked.append)
+    s = Sink(10)
+    hub.attach("a", s)
+    for n in (1, 2, 3):
+        hub.enqueue(_r(n))
+    hub.answered(_r(1), ok=True)
+    hub.answered(_r(2), ok=False)
+    hub.detach("a", s, [_r(3)])
+    assert [r.message.id for r in acked] == [1]
+    assert hub.backlog("a") == 2
+    s2 = Sink(10)
+    hub.attach("a", s2)
+    assert s2.got == [2, 3]
