@@ -84,7 +84,7 @@ class Config:
     source: str = "<defaults>"
 
 
-_SECTIONS = {f.name: f.type for f in fields(Config) if f.name != "source"}
+_SECTIONS = {f.name: get_type_hints(Config)[f.name] for f in fields(Config) if f.name != "source"}
 _ALLOWED = {"synchronous": {"OFF", "NORMAL", "FULL", "EXTRA"}}
 
 

@@ -25,8 +25,9 @@ class Esme:
         self.receipts: list[Any] = []
         self.resps: list[Any] = []
         self.client.set_message_received_handler(self._received)
-        self.client.set_message_sent_handler(self.resps.append)
-        self.client.set_error_pdu_handler(self.resps.append)
+        self.client.set_message_sent_handler(lambda pdu: self.resps.append(pdu))
+        # error responses still reach the handler above; don't raise on them
+        self.client.set_error_pdu_handler(lambda pdu: None)
 
     def _received(self, pdu: Any) -> int:
         self.receipts.append(pdu)
@@ -115,7 +116,10 @@ class RawConn:
                 if len(self.buf) >= length:
                     body, self.buf = self.buf[16:length], self.buf[length:]
                     return RawPdu(cid, status, seq, body)
-            chunk = self.sock.recv(65536)
+            try:
+                chunk = self.sock.recv(65536)
+            except ConnectionResetError:
+                return None
             if not chunk:
                 return None
             self.buf += chunk
