@@ -72,8 +72,7 @@ def _parser() -> argparse.ArgumentParser:
     al.add_argument("system_id")
     al.add_argument("name")
 
-    ld = sub.add_parser("load", help="SMPP load generator (smsc load --help)", add_help=False)
-    ld.add_argument("load_args", nargs=argparse.REMAINDER)
+    sub.add_parser("load", help="SMPP load generator (smsc load --help)", add_help=False)
     return p
 
 
@@ -203,12 +202,28 @@ def _serve(args: argparse.Namespace, cfg: config_mod.Config) -> int:
     return 0
 
 
+def _load_args(argv: list[str]) -> list[str] | None:
+    """The arguments after ``load`` when that is the command: ``smsc load``
+    has its own parser (and its own --help)."""
+    i = 0
+    while i < len(argv):
+        if argv[i] == "--config":
+            i += 2
+        elif argv[i].startswith("--config=") or argv[i] in ("-v", "--verbose"):
+            i += 1
+        else:
+            break
+    return argv[i + 1:] if i < len(argv) and argv[i] == "load" else None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
-    if args.command == "load":
+    argv = list(sys.argv[1:] if argv is None else argv)
+    load_args = _load_args(argv)
+    if load_args is not None:
         from .load import main as load_main
 
-        return load_main(args.load_args)
+        return load_main(load_args)
+    args = _parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
