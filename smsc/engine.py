@@ -24,7 +24,7 @@ from .pdu.errors import SmppError
 from .pdu.pdus import SubmitSm
 from .pdu.receipt import STAT_STATE
 from .records import Account, BindInfo, Message, Receipt
-from .store.sqlite import RECEIPT_NONE, RECEIPT_OWED, Store, message_row
+from .store.sqlite import RECEIPT_NONE, RECEIPT_OWED, Store
 from .store.worker import StoreWorker
 
 log = logging.getLogger(__name__)
@@ -123,7 +123,7 @@ class Engine:
             assert self.operator is not None
             self.operator.submit(message)
 
-        self._store.insert(message_row(message), committed)
+        self._store.insert(message, committed)
         return d
 
     # --- outcomes and receipts ------------------------------------------------
@@ -132,12 +132,12 @@ class Engine:
         """The operator decided a message's fate: persist it, then receipt it."""
         m = outcome.message
         owed = receipt_owed(m.registered_delivery, outcome.stat)
-        row = (
+        values = (
             STAT_STATE[outcome.stat], outcome.stat, outcome.error, outcome.done_time,
-            RECEIPT_OWED if owed else RECEIPT_NONE, m.id,
+            RECEIPT_OWED if owed else RECEIPT_NONE,
         )
         if not owed:
-            self._store.finish(row)
+            self._store.finish(values, m.id)
             return
         receipt = Receipt(m, outcome.stat, STAT_STATE[outcome.stat], outcome.error, outcome.done_time)
 
@@ -146,7 +146,7 @@ class Engine:
             # worst case is a duplicate after a restart, never a loss.
             self.receipts.enqueue(receipt)
 
-        self._store.finish(row, committed)
+        self._store.finish(values, m.id, committed)
 
     def _receipt_acked(self, receipt: Receipt) -> None:
         self._store.ack(receipt.message.id)

@@ -7,7 +7,7 @@ issue; this one already uses the bucketed scheduler and the same
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from twisted.internet.interfaces import IReactorTime
 
@@ -15,8 +15,7 @@ from ..records import Message
 from .scheduler import Scheduler
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
+class Outcome(NamedTuple):
     message: Message
     stat: str
     error: int

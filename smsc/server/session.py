@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..pdu.codec import decode, encode
 from ..pdu.constants import CommandId as C
@@ -32,15 +31,13 @@ log = logging.getLogger(__name__)
 _MAX_SEQUENCE = 0x7FFFFFFF
 
 
-@dataclass(frozen=True, slots=True)
-class RequestReceived:
+class RequestReceived(NamedTuple):
     """A request the application must answer (bind, submit_sm, unbind, ...)."""
 
     pdu: Any
 
 
-@dataclass(frozen=True, slots=True)
-class ResponseReceived:
+class ResponseReceived(NamedTuple):
     """The peer answered one of our requests; ``context`` is what we gave
     ``send`` with it. A generic_nack from the peer arrives here too."""
 
@@ -49,16 +46,16 @@ class ResponseReceived:
     context: Any
 
 
-@dataclass(frozen=True, slots=True)
-class SessionClosed:
+class SessionClosed(NamedTuple):
     reason: str
 
 
 Event = RequestReceived | ResponseReceived | SessionClosed
+# Events and window entries are NamedTuples: one is built per PDU, and a
+# NamedTuple costs a fraction of a frozen dataclass to make.
 
 
-@dataclass(frozen=True, slots=True)
-class Outstanding:
+class Outstanding(NamedTuple):
     request: Any
     context: Any
     sent_at: float

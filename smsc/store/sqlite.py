@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import sqlite_utils
@@ -28,14 +28,32 @@ MESSAGE_COLUMNS = (
     "dest_addr_ton", "dest_addr_npi", "destination_addr", "esm_class",
     "data_coding", "registered_delivery", "short_message", "submit_time",
 )
-_INSERT_MESSAGE = (
-    f"INSERT INTO messages ({', '.join(MESSAGE_COLUMNS)}, state) "
-    f"VALUES ({', '.join('?' * len(MESSAGE_COLUMNS))}, 1)"
+_ROW = "(" + ", ".join("?" * len(MESSAGE_COLUMNS)) + ", 1)"
+_INSERT_HEAD = f"INSERT INTO messages ({', '.join(MESSAGE_COLUMNS)}, state) VALUES "
+_FINISH_HEAD = (
+    "UPDATE messages SET state = ?, stat = ?, error = ?, done_time = ?, receipt = ? WHERE id IN "
 )
-_FINISH_MESSAGE = (
-    "UPDATE messages SET state = ?, stat = ?, error = ?, done_time = ?, receipt = ? WHERE id = ?"
-)
-_ACK_RECEIPT = "UPDATE messages SET receipt = 2 WHERE id = ?"
+_ACK_HEAD = "UPDATE messages SET receipt = 2 WHERE id IN "
+#: the largest multi-row statement; SQLite allows 32766 parameters
+_MAX_CHUNK = 1024
+
+
+def _chunks(n: int) -> list[tuple[int, int]]:
+    """Cut n rows into power-of-two runs (largest first, at most _MAX_CHUNK).
+
+    One multi-row statement per run rather than ``executemany``: the sqlite3
+    module drops and retakes the GIL around every row of an executemany,
+    which stalls this thread behind the busy reactor thread once per row.
+    Power-of-two sizes keep the distinct statements few, so they stay in the
+    connection's statement cache.
+    """
+    runs, start = [], 0
+    while start < n:
+        size = min(_MAX_CHUNK, 1 << ((n - start).bit_length() - 1))
+        runs.append((start, size))
+        start += size
+    return runs
+
 
 #: receipt column: 0 none owed, 1 owed and not yet acknowledged, 2 acknowledged
 RECEIPT_NONE, RECEIPT_OWED, RECEIPT_DONE = 0, 1, 2
@@ -53,22 +71,19 @@ class NoSuchAccount(Exception):
 class Batch:
     """Writes gathered during a few ms of traffic, committed together."""
 
-    inserts: list[tuple] = field(default_factory=list)
-    #: (state, stat, error, done_time, receipt, id)
-    finishes: list[tuple] = field(default_factory=list)
-    #: (id,)
-    acks: list[tuple] = field(default_factory=list)
+    inserts: list[Message] = field(default_factory=list)
+    #: (state, stat, error, done_time, receipt) -> message ids. Messages an
+    #: operator finishes in one timer bucket share all five, so each group
+    #: is one ``UPDATE ... WHERE id IN (...)``.
+    finishes: dict[tuple, list[int]] = field(default_factory=dict)
+    acks: list[int] = field(default_factory=list)
+    size: int = 0
 
     def __len__(self) -> int:
-        return len(self.inserts) + len(self.finishes) + len(self.acks)
+        return self.size
 
 
-def message_row(m: Message) -> tuple:
-    return (
-        m.id, m.system_id, m.source_addr_ton, m.source_addr_npi, m.source_addr,
-        m.dest_addr_ton, m.dest_addr_npi, m.destination_addr, m.esm_class,
-        m.data_coding, m.registered_delivery, m.short_message, m.submit_time,
-    )
+assert Message._fields == MESSAGE_COLUMNS, "a Message is a messages row"
 
 
 def _message(row: Sequence) -> Message:
@@ -203,16 +218,22 @@ class Store:
         conn = self.db.conn
         conn.execute("BEGIN")
         try:
-            if batch.inserts:
-                conn.executemany(_INSERT_MESSAGE, batch.inserts)
-            if batch.finishes:
-                conn.executemany(_FINISH_MESSAGE, batch.finishes)
-            if batch.acks:
-                conn.executemany(_ACK_RECEIPT, batch.acks)
+            rows = batch.inserts
+            for start, size in _chunks(len(rows)):
+                params = [v for row in rows[start:start + size] for v in row]
+                conn.execute(_INSERT_HEAD + ", ".join([_ROW] * size), params)
+            for values, ids in batch.finishes.items():
+                self._update_in(_FINISH_HEAD, list(values), ids)
+            self._update_in(_ACK_HEAD, [], batch.acks)
         except BaseException:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+
+    def _update_in(self, head: str, params: list, ids: list[int]) -> None:
+        for start, size in _chunks(len(ids)):
+            marks = "(" + ", ".join("?" * size) + ")"
+            self.db.conn.execute(head + marks, params + ids[start:start + size])
 
     def max_message_id(self) -> int:
         row = self.db.execute("SELECT max(id) FROM messages").fetchone()
@@ -243,7 +264,3 @@ class Store:
             [message_id],
         ))
         return rows[0] if rows else None
-
-
-def rows_of(messages: Iterable[Message]) -> list[tuple]:
-    return [message_row(m) for m in messages]

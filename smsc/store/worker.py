@@ -21,6 +21,7 @@ from twisted.internet.threads import deferToThreadPool
 from twisted.python.failure import Failure
 from twisted.python.threadpool import ThreadPool
 
+from ..records import Message
 from .sqlite import Batch, Store
 
 log = logging.getLogger(__name__)
@@ -60,19 +61,25 @@ class StoreWorker:
 
     # --- group commit -----------------------------------------------------
 
-    def insert(self, row: tuple, waiter: Waiter | None = None) -> None:
-        self._batch.inserts.append(row)
+    def insert(self, message: Message, waiter: Waiter | None = None) -> None:
+        self._batch.inserts.append(message)
         self._queued(waiter)
 
-    def finish(self, row: tuple, waiter: Waiter | None = None) -> None:
-        self._batch.finishes.append(row)
+    def finish(self, values: tuple, message_id: int, waiter: Waiter | None = None) -> None:
+        """Record a final state: ``values`` is (state, stat, error, done_time, receipt)."""
+        ids = self._batch.finishes.get(values)
+        if ids is None:
+            self._batch.finishes[values] = [message_id]
+        else:
+            ids.append(message_id)
         self._queued(waiter)
 
     def ack(self, message_id: int) -> None:
-        self._batch.acks.append((message_id,))
+        self._batch.acks.append(message_id)
         self._queued(None)
 
     def _queued(self, waiter: Waiter | None) -> None:
+        self._batch.size += 1
         if waiter is not None:
             self._waiters.append(waiter)
         if not self._committing:
