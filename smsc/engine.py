@@ -68,7 +68,9 @@ class Engine:
         self._throttle = throttle
         self._next_id = first_id
         self.operator: Operator | None = None
-        self.receipts = ReceiptHub(on_acked=self._receipt_acked)
+        self.receipts = ReceiptHub(
+            on_acked=self._receipt_acked, call_soon=lambda fn: clock.callLater(0, fn)
+        )
 
     # --- binds ----------------------------------------------------------------
 
@@ -162,7 +164,6 @@ class Engine:
         for m in unfinished:
             self.operator.submit(m)
         owed = store.owed_receipts()
-        self.receipts.enqueue_all(
-            Receipt(m, stat, state, error, done_time) for m, stat, state, error, done_time in owed
-        )
+        for m, stat, state, error, done_time in owed:
+            self.receipts.enqueue(Receipt(m, stat, state, error, done_time))
         return len(unfinished), len(owed)

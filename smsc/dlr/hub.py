@@ -25,11 +25,17 @@ class ReceiptSink(Protocol):
 
 
 class ReceiptHub:
-    def __init__(self, on_acked: Callable[[Receipt], None]) -> None:
+    def __init__(
+        self,
+        on_acked: Callable[[Receipt], None],
+        call_soon: Callable[[Callable[[], None]], object],
+    ) -> None:
         self._on_acked = on_acked
+        self._call_soon = call_soon
         self._queues: dict[str, deque[Receipt]] = {}
         self._held: dict[str, list[Receipt]] = {}
         self._sinks: dict[str, list[ReceiptSink]] = {}
+        self._due: set[str] = set()
 
     def _queue(self, system_id: str) -> deque[Receipt]:
         q = self._queues.get(system_id)
@@ -60,17 +66,19 @@ class ReceiptHub:
     # --- receipts -------------------------------------------------------------
 
     def enqueue(self, receipt: Receipt) -> None:
+        """Queue a receipt; bound sessions get it at the end of this turn,
+        together with every other receipt that became due in it."""
         system_id = receipt.message.system_id
         self._queue(system_id).append(receipt)
         if system_id in self._sinks:
-            self.pump(system_id)
+            first = not self._due
+            self._due.add(system_id)
+            if first:
+                self._call_soon(self._pump_due)
 
-    def enqueue_all(self, receipts: Iterable[Receipt]) -> None:
-        touched = set()
-        for r in receipts:
-            self._queue(r.message.system_id).append(r)
-            touched.add(r.message.system_id)
-        for system_id in touched:
+    def _pump_due(self) -> None:
+        due, self._due = self._due, set()
+        for system_id in due:
             self.pump(system_id)
 
     def answered(self, receipt: Receipt, ok: bool) -> None:

@@ -17,11 +17,13 @@ class Scheduler:
     def __init__(self, clock: IReactorTime, resolution: float = 0.005) -> None:
         self._clock = clock
         self._resolution = resolution
-        self._buckets: dict[int, list[tuple[Callable[[Any], None], Any]]] = {}
+        self._buckets: dict[int, list[tuple[Callable[[Any, float], None], Any]]] = {}
         self._timers: dict[int, IDelayedCall] = {}
 
-    def call_at(self, when: float, fn: Callable[[Any], None], arg: Any) -> None:
-        """Run ``fn(arg)`` at ``when`` (clock seconds) or up to one bucket later."""
+    def call_at(self, when: float, fn: Callable[[Any, float], None], arg: Any) -> None:
+        """Run ``fn(arg, now)`` at ``when`` (clock seconds) or up to one bucket
+        later. Everything in a bucket sees the same ``now``: they happen
+        together, and the store then records them in one grouped write."""
         key = math.ceil(when / self._resolution)
         bucket = self._buckets.get(key)
         if bucket is None:
@@ -32,8 +34,9 @@ class Scheduler:
 
     def _run(self, key: int) -> None:
         self._timers.pop(key, None)
+        now = self._clock.seconds()
         for fn, arg in self._buckets.pop(key, ()):
-            fn(arg)
+            fn(arg, now)
 
     def __len__(self) -> int:
         return sum(len(b) for b in self._buckets.values())

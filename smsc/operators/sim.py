@@ -40,5 +40,5 @@ class SimOperator:
     def submit(self, message: Message) -> None:
         self._scheduler.call_at(self._clock.seconds() + self._delay, self._deliver, message)
 
-    def _deliver(self, message: Message) -> None:
-        self._on_final(Outcome(message, "DELIVRD", 0, self._clock.seconds()))
+    def _deliver(self, message: Message, now: float) -> None:
+        self._on_final(Outcome(message, "DELIVRD", 0, now))

@@ -11,8 +11,12 @@ import re
 import struct
 import time
 
+from .codec import fast_constructor
 from .constants import ESM_CLASS_DELIVERY_RECEIPT, MessageState, Tag
 from .pdus import DeliverSm
+
+#: a DeliverSm without the cost of a frozen dataclass __init__ (one per receipt)
+_new_receipt = fast_constructor(DeliverSm)
 
 #: Appendix B stat word -> message_state TLV value
 STAT_STATE: dict[str, MessageState] = {
@@ -104,7 +108,7 @@ def receipt_pdu(
     )
     if error:
         tlvs += ((Tag.NETWORK_ERROR_CODE, struct.pack(">BH", NETWORK_TYPE_GSM, error & 0xFFFF)),)
-    return DeliverSm(
+    return _new_receipt(
         sequence_number=sequence_number,
         source_addr_ton=dest_addr_ton,
         source_addr_npi=dest_addr_npi,

@@ -58,6 +58,7 @@ class SmppProtocol(Protocol):
         self._init_timer: Any = None
         self._ticker: LoopingCall | None = None
         self._unbound: Deferred | None = None
+        self._flush_scheduled = False
         self._handlers = {
             SubmitSm: self._on_submit,
             BindTransmitter: self._on_bind,
@@ -120,7 +121,15 @@ class SmppProtocol(Protocol):
             self.engine.receipts.pump(self.account.system_id)  # type: ignore[union-attr]
         self._flush()
 
+    def _schedule_flush(self) -> None:
+        """Write at the end of this reactor turn: a store commit answers
+        hundreds of submits at once, and one write beats hundreds."""
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self.clock.callLater(0, self._flush)
+
     def _flush(self) -> None:
+        self._flush_scheduled = False
         out = self.session.data_to_send()
         if out:
             self.transport.write(out)
@@ -208,7 +217,7 @@ class SmppProtocol(Protocol):
     def _submitted(self, message_id: str, seq: int) -> None:
         if not self.gone:
             self.session.send(SubmitSmResp(sequence_number=seq, message_id=message_id))
-            self._flush()
+            self._schedule_flush()
 
     def _submit_refused(self, failure: Failure, seq: int) -> None:
         if failure.check(SmppError):
@@ -218,7 +227,7 @@ class SmppProtocol(Protocol):
             log.error("submit_sm failed: %s", failure.getTraceback())
         if not self.gone:
             self.session.send(SubmitSmResp(sequence_number=seq, command_status=status))
-            self._flush()
+            self._schedule_flush()
 
     def take(self, queue: deque[Receipt]) -> None:
         """ReceiptSink: send receipts while the window has room."""
@@ -240,7 +249,7 @@ class SmppProtocol(Protocol):
                 sample=text_sample(m.short_message, m.data_coding),
             ), r)
             free -= 1
-        self._flush()
+        self._schedule_flush()
 
     # --- unbind ---------------------------------------------------------------
 

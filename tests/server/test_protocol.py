@@ -22,10 +22,10 @@ ACCOUNT = Account("acc", "hash", "user", 1000)
 
 
 class FakeEngine:
-    def __init__(self, password_ok: bool = True) -> None:
+    def __init__(self, clock: Clock, password_ok: bool = True) -> None:
         self.password_ok = password_ok
         self.acked: list[Receipt] = []
-        self.receipts = ReceiptHub(on_acked=self.acked.append)
+        self.receipts = ReceiptHub(self.acked.append, call_soon=lambda fn: clock.callLater(0, fn))
         self.submitted: list[SubmitSm] = []
 
     def authenticate(self, bind):
@@ -44,18 +44,21 @@ class FakeEngine:
         self.receipts.detach(account.system_id, sink, unanswered)
 
 
-def connect(engine=None, **cfg):
-    clock = Clock()
-    engine = engine or FakeEngine()
+def connect(engine=None, clock=None, password_ok=True, **cfg):
+    clock = clock or Clock()
+    engine = engine or FakeEngine(clock, password_ok)
     config = SmppConfig(**{"session_init_timeout": 5.0, "enquire_link_interval": 10.0,
                            "response_timeout": 4.0, "window": 2, **cfg})
     proto = SmppFactory(engine, config, clock).buildProtocol(None)
     transport = StringTransport()
     proto.makeConnection(transport)
+    transport.clock = clock
     return proto, transport, clock, engine
 
 
 def received(transport: StringTransport) -> list:
+    """What the protocol wrote by the end of this reactor turn."""
+    transport.clock.advance(0)
     data = transport.value()
     transport.clear()
     return [decode(f) for f in Framer().feed(data)]
@@ -79,7 +82,7 @@ def test_submit_gets_message_id():
 
 
 def test_refused_bind_answers_its_status():
-    proto, t, clock, engine = connect(FakeEngine(password_ok=False))
+    proto, t, clock, engine = connect(password_ok=False)
     proto.dataReceived(encode(BindTransceiver(sequence_number=1, system_id="acc", password="pw")))
     [resp] = received(t)
     assert resp.command_status == S.ESME_RINVPASWD
@@ -117,6 +120,7 @@ def test_receipts_respect_window_and_return_on_disconnect():
     bind(proto, t)
     for n in (1, 2, 3):
         engine.receipts.enqueue(_receipt(n))
+    assert t.value() == b""  # sent together at the end of the turn
     sent = received(t)
     assert [p.command_id for p in sent] == [C.DELIVER_SM, C.DELIVER_SM]  # window 2
     proto.dataReceived(encode(DeliverSmResp(sequence_number=sent[0].sequence_number)))
@@ -136,6 +140,6 @@ def test_refused_receipt_is_held_for_next_bind():
     assert received(t) == [] and engine.acked == []
     assert engine.receipts.backlog("acc") == 1
     proto.connectionLost(None)
-    proto2, t2, _, _ = connect(engine)
+    proto2, t2, _, _ = connect(engine, clock)
     [redelivered] = bind(proto2, t2)
     assert redelivered.command_id == C.DELIVER_SM and b"id:7 " in redelivered.short_message

@@ -11,12 +11,18 @@ def test_scheduler_runs_in_order_of_buckets_with_one_timer_per_bucket():
     clock = Clock()
     s = Scheduler(clock, resolution=0.01)
     ran = []
+    at = []
+
+    def run(arg, now):
+        ran.append(arg)
+        at.append(now)
+
     for i in range(100):
-        s.call_at(0.005, ran.append, i)
-    s.call_at(1.0, ran.append, "late")
+        s.call_at(0.005, run, i)
+    s.call_at(1.0, run, "late")
     assert len(clock.getDelayedCalls()) == 2 and len(s) == 101
     clock.advance(0.01)
-    assert ran == list(range(100))
+    assert ran == list(range(100)) and set(at) == {0.01}
     clock.advance(0.5)
     assert ran[-1] == 99
     clock.advance(0.5)
@@ -40,7 +46,7 @@ class Sink:
 
 def test_hub_holds_until_attach_and_shares_between_sinks():
     acked = []
-    hub = ReceiptHub(acked.append)
+    hub = ReceiptHub(acked.append, call_soon=lambda fn: fn())
     for n in range(1, 6):
         hub.enqueue(_r(n))
     assert hub.backlog("a") == 5
@@ -55,7 +61,7 @@ def test_hub_holds_until_attach_and_shares_between_sinks():
 
 def test_hub_detach_requeues_in_order_and_held_retry_on_next_bind():
     acked = []
-    hub = ReceiptHub(acked.append)
+    hub = ReceiptHub(acked.append, call_soon=lambda fn: fn())
     s = Sink(10)
     hub.attach("a", s)
     for n in (1, 2, 3):
