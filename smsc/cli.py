@@ -18,6 +18,7 @@ line and exit 1.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import logging
 import sys
@@ -198,6 +199,11 @@ def _serve(args: argparse.Namespace, cfg: config_mod.Config) -> int:
     )
     globalLogBeginner.beginLoggingTo([STDLibLogObserver()], redirectStandardIO=False)
     serve(cfg, reactor)
+    # Startup objects never die: keep the cyclic GC from rescanning them, and
+    # let it run less often (the hot path makes many short-lived objects and
+    # few cycles). Measured: ~5% of server CPU at 10k msg/s.
+    gc.freeze()
+    gc.set_threshold(50000, 20, 100)
     reactor.run()
     return 0
 

@@ -9,6 +9,7 @@ asked for. Nothing here knows about sockets or PDU bytes.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from twisted.internet.defer import Deferred, fail
@@ -35,6 +36,10 @@ RD_NONE, RD_FINAL, RD_FAILURE = 0, 1, 2
 
 class Operator(Protocol):
     def submit(self, message: Message) -> None: ...
+
+
+#: (the submit_sm, command_status, message_id or "")
+SubmitReply = Callable[[SubmitSm, int, str], None]
 
 
 def format_message_id(n: int) -> str:
@@ -106,8 +111,14 @@ class Engine:
 
     # --- submit ---------------------------------------------------------------
 
-    def submit(self, account: Account, pdu: SubmitSm) -> "Deferred[str]":
-        """Accept a message: fires with its message_id once it is durable."""
+    def submit(self, account: Account, pdu: SubmitSm, reply: SubmitReply) -> None:
+        """Accept a message; ``reply(pdu, status, message_id)`` once it is
+        durable, or with the refusal's status.
+
+        A callback, not a Deferred: this runs for every message, and a
+        Deferred with its callback chain costs ~3 µs more each time (7% of
+        the server's CPU at 10k msg/s). The HTTP front door wraps it.
+        """
         n = self._next_id
         self._next_id = n + 1
         message = Message(
@@ -115,18 +126,15 @@ class Engine:
             pdu.dest_addr_ton, pdu.dest_addr_npi, pdu.destination_addr, pdu.esm_class,
             pdu.data_coding, pdu.registered_delivery, pdu.short_message, self._clock.seconds(),
         )
-        d: Deferred[str] = Deferred()
 
         def committed(failure: Any) -> None:
             if failure is not None:
-                d.errback(SmppError(CommandStatus.ESME_RSYSERR, "store unavailable"))
+                reply(pdu, CommandStatus.ESME_RSYSERR, "")
                 return
-            d.callback(format_message_id(n))
-            assert self.operator is not None
-            self.operator.submit(message)
+            reply(pdu, CommandStatus.ESME_ROK, format_message_id(n))
+            self.operator.submit(message)  # type: ignore[union-attr]
 
         self._store.insert(message, committed)
-        return d
 
     # --- outcomes and receipts ------------------------------------------------
 

@@ -16,7 +16,15 @@ from .constants import ESM_CLASS_DELIVERY_RECEIPT, MessageState, Tag
 from .pdus import DeliverSm
 
 #: a DeliverSm without the cost of a frozen dataclass __init__ (one per receipt)
-_new_receipt = fast_constructor(DeliverSm)
+_new_receipt = fast_constructor(DeliverSm, (
+    "sequence_number", "command_status", "service_type",
+    "source_addr_ton", "source_addr_npi", "source_addr",
+    "dest_addr_ton", "dest_addr_npi", "destination_addr",
+    "esm_class", "protocol_id", "priority_flag",
+    "schedule_delivery_time", "validity_period",
+    "registered_delivery", "replace_if_present_flag", "data_coding",
+    "sm_default_msg_id", "short_message", "tlvs",
+))
 
 #: Appendix B stat word -> message_state TLV value
 STAT_STATE: dict[str, MessageState] = {
@@ -34,7 +42,7 @@ TEXT_SAMPLE_LENGTH = 20
 #: network_error_code TLV network type: GSM
 NETWORK_TYPE_GSM = 3
 
-_date_cache: dict[tuple[int, bool], str] = {}
+_date_cache: dict[int, str] = {}
 
 
 def format_date(ts: float, seconds: bool = False) -> str:
@@ -44,7 +52,7 @@ def format_date(ts: float, seconds: bool = False) -> str:
     """
     if seconds:
         return time.strftime("%y%m%d%H%M%S", time.gmtime(ts))
-    key = (int(ts // 60), False)
+    key = int(ts // 60)
     s = _date_cache.get(key)
     if s is None:
         if len(_date_cache) > 1024:
@@ -82,7 +90,6 @@ def receipt_text(
 
 
 def receipt_pdu(
-    *,
     sequence_number: int,
     message_id: str,
     stat: str,
@@ -100,7 +107,8 @@ def receipt_pdu(
     """The deliver_sm carrying a receipt.
 
     Addresses are the original message's, swapped: the receipt comes *from*
-    the handset the message went to.
+    the handset the message went to. One is built per receipt: call it with
+    positional arguments (CPython 3.11 passes many keywords slowly).
     """
     tlvs: tuple[tuple[int, bytes], ...] = (
         (Tag.RECEIPTED_MESSAGE_ID, message_id.encode("ascii") + b"\0"),
@@ -109,16 +117,12 @@ def receipt_pdu(
     if error:
         tlvs += ((Tag.NETWORK_ERROR_CODE, struct.pack(">BH", NETWORK_TYPE_GSM, error & 0xFFFF)),)
     return _new_receipt(
-        sequence_number=sequence_number,
-        source_addr_ton=dest_addr_ton,
-        source_addr_npi=dest_addr_npi,
-        source_addr=destination_addr,
-        dest_addr_ton=source_addr_ton,
-        dest_addr_npi=source_addr_npi,
-        destination_addr=source_addr,
-        esm_class=ESM_CLASS_DELIVERY_RECEIPT,
-        short_message=receipt_text(message_id, stat, error, submit_time, done_time, sample),
-        tlvs=tlvs,
+        sequence_number, 0, "",
+        dest_addr_ton, dest_addr_npi, destination_addr,
+        source_addr_ton, source_addr_npi, source_addr,
+        ESM_CLASS_DELIVERY_RECEIPT, 0, 0, "", "", 0, 0, 0, 0,
+        receipt_text(message_id, stat, error, submit_time, done_time, sample),
+        tlvs,
     )
 
 

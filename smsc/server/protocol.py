@@ -210,23 +210,13 @@ class SmppProtocol(Protocol):
     # --- messages -------------------------------------------------------------
 
     def _on_submit(self, pdu: SubmitSm) -> None:
-        d = self.engine.submit(self.account, pdu)  # type: ignore[arg-type]
-        seq = pdu.sequence_number
-        d.addCallbacks(self._submitted, self._submit_refused, callbackArgs=(seq,), errbackArgs=(seq,))
+        self.engine.submit(self.account, pdu, self._submit_done)  # type: ignore[arg-type]
 
-    def _submitted(self, message_id: str, seq: int) -> None:
+    def _submit_done(self, pdu: SubmitSm, status: int, message_id: str) -> None:
         if not self.gone:
-            self.session.send(SubmitSmResp(sequence_number=seq, message_id=message_id))
-            self._schedule_flush()
-
-    def _submit_refused(self, failure: Failure, seq: int) -> None:
-        if failure.check(SmppError):
-            status = failure.value.status
-        else:
-            status = CommandStatus.ESME_RSYSERR
-            log.error("submit_sm failed: %s", failure.getTraceback())
-        if not self.gone:
-            self.session.send(SubmitSmResp(sequence_number=seq, command_status=status))
+            self.session.send(SubmitSmResp(
+                sequence_number=pdu.sequence_number, command_status=status, message_id=message_id
+            ))
             self._schedule_flush()
 
     def take(self, queue: deque[Receipt]) -> None:
@@ -239,14 +229,11 @@ class SmppProtocol(Protocol):
             r = queue.popleft()
             m = r.message
             session.send(receipt_pdu(
-                sequence_number=session.next_sequence(),
-                message_id=format_message_id(m.id),
-                stat=r.stat, error=r.error,
-                submit_time=m.submit_time, done_time=r.done_time,
-                source_addr_ton=m.source_addr_ton, source_addr_npi=m.source_addr_npi,
-                source_addr=m.source_addr, dest_addr_ton=m.dest_addr_ton,
-                dest_addr_npi=m.dest_addr_npi, destination_addr=m.destination_addr,
-                sample=text_sample(m.short_message, m.data_coding),
+                session.next_sequence(), format_message_id(m.id), r.stat, r.error,
+                m.submit_time, r.done_time,
+                m.source_addr_ton, m.source_addr_npi, m.source_addr,
+                m.dest_addr_ton, m.dest_addr_npi, m.destination_addr,
+                text_sample(m.short_message, m.data_coding),
             ), r)
             free -= 1
         self._schedule_flush()

@@ -33,9 +33,9 @@ class FakeEngine:
             return succeed(ACCOUNT)
         return fail(SmppError(S.ESME_RINVPASWD))
 
-    def submit(self, account, pdu):
+    def submit(self, account, pdu, reply):
         self.submitted.append(pdu)
-        return succeed("abc")
+        reply(pdu, S.ESME_ROK, "abc")
 
     def attach_receiver(self, account, sink):
         self.receipts.attach(account.system_id, sink)

@@ -1,7 +1,7 @@
 import struct
 
 from smsc.pdu.constants import ESM_CLASS_DELIVERY_RECEIPT, MessageState, Tag
-from smsc.pdu.pdus import tlv_value
+from smsc.pdu.pdus import DeliverSm, tlv_value
 from smsc.pdu.receipt import format_date, parse_receipt_text, receipt_pdu, receipt_text, text_sample
 
 T0 = 1795000000.0  # 2026-11-18 11:06:40 UTC
@@ -40,12 +40,10 @@ def test_sample_is_twenty_characters_as_ascii():
 
 
 def test_receipt_pdu_fields():
-    pdu = receipt_pdu(
-        sequence_number=9, message_id="abc", stat="UNDELIV", error=21,
-        submit_time=T0, done_time=T0, source_addr_ton=5, source_addr_npi=0, source_addr="SMSClub",
-        dest_addr_ton=1, dest_addr_npi=1, destination_addr="380671234567", sample=b"hi",
-    )
+    pdu = receipt_pdu(9, "abc", "UNDELIV", 21, T0, T0, 5, 0, "SMSClub", 1, 1, "380671234567", b"hi")
+    assert type(pdu) is DeliverSm and pdu.sequence_number == 9
     assert pdu.esm_class == ESM_CLASS_DELIVERY_RECEIPT
+    assert pdu.short_message.startswith(b"id:abc sub:001 dlvrd:000 ") and pdu.short_message.endswith(b"text:hi")
     assert (pdu.source_addr, pdu.source_addr_ton, pdu.destination_addr, pdu.dest_addr_ton) == (
         "380671234567", 1, "SMSClub", 5)
     assert tlv_value(pdu.tlvs, Tag.RECEIPTED_MESSAGE_ID) == b"abc\0"
