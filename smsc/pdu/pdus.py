@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar, Union
 
-from .constants import CommandId
+from .constants import CommandId, MessageState
 
 Tlvs = tuple[tuple[int, bytes], ...]
 
@@ -233,7 +233,8 @@ class QuerySmResp:
     command_status: int = 0
     message_id: str = ""
     final_date: str = ""
-    message_state: int = 0
+    #: 0 is no state at all; an error response still needs one on the wire
+    message_state: int = MessageState.UNKNOWN
     error_code: int = 0
 
 

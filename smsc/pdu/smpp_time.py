@@ -1,0 +1,100 @@
+"""SMPP 3.4 section 7.1.1 time strings <-> POSIX timestamps.
+
+``schedule_delivery_time`` and ``validity_period`` carry either
+
+* absolute ``YYMMDDhhmmsstnnp``: local time, ``t`` tenths of a second,
+  ``nn`` quarter hours between that local time and UTC, ``p`` ``+`` (local
+  ahead of UTC) or ``-`` (behind); or
+* relative ``YYMMDDhhmmss000R``: a duration from now;
+* or nothing (the empty string): not set.
+
+``parse_smpp_time(value, now, status)`` returns an absolute POSIX timestamp
+(or None for empty); the caller passes the status a bad value earns
+(ESME_RINVSCHED for schedule_delivery_time, ESME_RINVEXPIRY for
+validity_period), and gets ``SmppTimeError(status, detail)``.
+``format_smpp_time(ts)`` writes an absolute UTC time (``...t00+``), e.g. for
+query_sm_resp final_date.
+
+Decisions:
+
+* ``YY`` is 2000 + YY (2000-2099), not strptime's 1969-2068 pivot: no client
+  schedules into the past century, and the range is what ``format`` can
+  write.
+* ``nn`` is 00-48, the range SMPP 3.4 states (UTC+13/+14 zones are outside
+  it and refused, as the spec has it).
+* The calendar is checked (month 01-12, the month's days with Feb 29 only in
+  leap years, hh 00-23, mm and ss 00-59; no leap second 60).
+* Relative fields are counts, each any two digits (``000000480000000R`` is
+  48 hours). A year is 365 days and a month 30 days, as most SMSCs count, so
+  the duration does not depend on today's date. ``tnn`` must be ``000`` as
+  the spec writes the format.
+* A time in the past is returned as it is: whether that is "now" (schedule)
+  or an error (validity) is the caller's rule.
+"""
+from __future__ import annotations
+
+import calendar
+import time
+from typing import Final
+
+from .constants import CommandStatus
+from .errors import SmppError
+
+#: length of a non-empty SMPP time string
+SMPP_TIME_LENGTH: Final = 16
+#: the largest quarter-hour offset SMPP 3.4 allows (12 hours)
+MAX_QUARTER_HOURS: Final = 48
+YEAR_SECONDS: Final = 365 * 86400
+MONTH_SECONDS: Final = 30 * 86400
+
+_DIGITS: Final = frozenset("0123456789")
+
+
+class SmppTimeError(SmppError):
+    """A schedule_delivery_time / validity_period the SMSC cannot use."""
+
+
+def parse_smpp_time(value: str, now: float, status: CommandStatus) -> float | None:
+    """POSIX timestamp of ``value`` (relative times count from ``now``); None if empty."""
+    if not value:
+        return None
+    if len(value) != SMPP_TIME_LENGTH:
+        raise SmppTimeError(status, f"{value!r}: {len(value)} characters, an SMPP time has 16")
+    if not _DIGITS.issuperset(value[:15]):
+        raise SmppTimeError(status, f"{value!r}: the first 15 characters must be digits")
+    yy, mo, dd, hh, mi, ss = (int(value[i:i + 2]) for i in range(0, 12, 2))
+    p = value[15]
+    if p == "R":
+        if value[12:15] != "000":
+            raise SmppTimeError(status, f"{value!r}: a relative time ends in 000R")
+        return now + yy * YEAR_SECONDS + mo * MONTH_SECONDS + dd * 86400 + hh * 3600 + mi * 60 + ss
+    if p not in "+-":
+        raise SmppTimeError(status, f"{value!r}: last character {p!r} is not '+', '-' or 'R'")
+    tenths, nn = int(value[12]), int(value[13:15])
+    if nn > MAX_QUARTER_HOURS:
+        raise SmppTimeError(status, f"{value!r}: UTC offset {nn} quarter hours, at most {MAX_QUARTER_HOURS}")
+    year = 2000 + yy
+    if not 1 <= mo <= 12:
+        raise SmppTimeError(status, f"{value!r}: month {mo:02d}")
+    if not 1 <= dd <= calendar.monthrange(year, mo)[1]:
+        raise SmppTimeError(status, f"{value!r}: day {dd:02d} of {year}-{mo:02d}")
+    if hh > 23 or mi > 59 or ss > 59:
+        raise SmppTimeError(status, f"{value!r}: time of day {hh:02d}:{mi:02d}:{ss:02d}")
+    offset = nn * 900 if p == "+" else -nn * 900
+    return calendar.timegm((year, mo, dd, hh, mi, ss)) - offset + tenths / 10
+
+
+def format_smpp_time(ts: float) -> str:
+    """Absolute SMPP time of ``ts`` in UTC (``YYMMDDhhmmsst00+``), tenths truncated.
+
+    ``ValueError`` outside 2000-2099, the years the format can hold.
+    """
+    # round to the millisecond first, so 1e9 + 0.3 (not exact in binary) keeps its 3 tenths
+    whole, tenths = divmod(round(ts * 1000) // 100, 10)
+    tm = time.gmtime(whole)
+    if not 2000 <= tm.tm_year <= 2099:
+        raise ValueError(f"timestamp {ts!r} is outside 2000-2099, which SMPP time cannot hold")
+    return (
+        f"{tm.tm_year - 2000:02d}{tm.tm_mon:02d}{tm.tm_mday:02d}"
+        f"{tm.tm_hour:02d}{tm.tm_min:02d}{tm.tm_sec:02d}{tenths}00+"
+    )
