@@ -350,7 +350,7 @@ GOOD = SubmitSm(sequence_number=1, source_addr="Shop", destination_addr="7900123
         BindTransmitter(sequence_number=1, system_id="esme", password="ninechars"),
         BindTransmitter(sequence_number=1, system_id="esme", password="pw", addr_ton=99),
         BindTransmitterResp(sequence_number=1, system_id="smsc", sc_interface_version=256),
-        QuerySmResp(sequence_number=1, message_id="m"),  # message_state 0 is no state
+        QuerySmResp(sequence_number=1, message_id="m", message_state=0),  # 0 is no state
         QuerySmResp(sequence_number=1, message_id="m", message_state=2, final_date="soon"),
         UnsupportedPdu(command_id=C.SUBMIT_MULTI_RESP, sequence_number=1),
     ],
