@@ -20,6 +20,7 @@ from twisted.python.failure import Failure
 
 from ..config import SmppConfig
 from ..engine import Engine, format_message_id
+from ..pdu.codec import fast_constructor
 from ..pdu.constants import SMPP_VERSION_34, CommandStatus
 from ..pdu.errors import SmppError
 from ..pdu.pdus import (
@@ -34,6 +35,11 @@ from .session import RequestReceived, ResponseReceived, Session, SessionClosed
 from .states import State
 
 log = logging.getLogger(__name__)
+
+#: one submit_sm_resp per message: skip the frozen dataclass __init__
+_new_submit_sm_resp = fast_constructor(
+    SubmitSmResp, ("sequence_number", "command_status", "message_id")
+)
 
 _BIND_KIND = {
     BindTransmitter: ("transmitter", BindTransmitterResp, False),
@@ -214,9 +220,7 @@ class SmppProtocol(Protocol):
 
     def _submit_done(self, pdu: SubmitSm, status: int, message_id: str) -> None:
         if not self.gone:
-            self.session.send(SubmitSmResp(
-                sequence_number=pdu.sequence_number, command_status=status, message_id=message_id
-            ))
+            self.session.send(_new_submit_sm_resp(pdu.sequence_number, status, message_id))
             self._schedule_flush()
 
     def take(self, queue: deque[Receipt]) -> None:
