@@ -33,8 +33,8 @@ Decisions:
 """
 from __future__ import annotations
 
-import calendar
 import time
+from datetime import date
 from typing import Final
 
 from .constants import CommandStatus
@@ -47,7 +47,7 @@ MAX_QUARTER_HOURS: Final = 48
 YEAR_SECONDS: Final = 365 * 86400
 MONTH_SECONDS: Final = 30 * 86400
 
-_DIGITS: Final = frozenset("0123456789")
+_EPOCH_ORDINAL: Final = date(1970, 1, 1).toordinal()
 
 
 class SmppTimeError(SmppError):
@@ -60,32 +60,45 @@ def parse_smpp_time(value: str, now: float, status: CommandStatus) -> float | No
         return None
     if len(value) != SMPP_TIME_LENGTH:
         raise SmppTimeError(status, f"{value!r}: {len(value)} characters, an SMPP time has 16")
-    if not _DIGITS.issuperset(value[:15]):
+    head = value[:15]
+    if not (head.isascii() and head.isdigit()):
         raise SmppTimeError(status, f"{value!r}: the first 15 characters must be digits")
-    yy, mo, dd, hh, mi, ss = (int(value[i:i + 2]) for i in range(0, 12, 2))
+    # one int() and a few divmods: a third of the cost of six int(slice) calls
+    rest, nn = divmod(int(head), 100)
+    rest, tenths = divmod(rest, 10)
+    rest, ss = divmod(rest, 100)
+    rest, mi = divmod(rest, 100)
+    rest, hh = divmod(rest, 100)
+    yy, rest = divmod(rest, 10000)
+    mo, dd = divmod(rest, 100)
     p = value[15]
     if p == "R":
-        if value[12:15] != "000":
+        if tenths or nn:
             raise SmppTimeError(status, f"{value!r}: a relative time ends in 000R")
         return now + yy * YEAR_SECONDS + mo * MONTH_SECONDS + dd * 86400 + hh * 3600 + mi * 60 + ss
-    if p not in "+-":
+    if p != "+" and p != "-":
         raise SmppTimeError(status, f"{value!r}: last character {p!r} is not '+', '-' or 'R'")
-    tenths, nn = int(value[12]), int(value[13:15])
     if nn > MAX_QUARTER_HOURS:
-        raise SmppTimeError(status, f"{value!r}: UTC offset {nn} quarter hours, at most {MAX_QUARTER_HOURS}")
-    year = 2000 + yy
+        raise SmppTimeError(
+            status, f"{value!r}: UTC offset {nn} quarter hours, at most {MAX_QUARTER_HOURS}"
+        )
     if not 1 <= mo <= 12:
         raise SmppTimeError(status, f"{value!r}: month {mo:02d}")
-    if not 1 <= dd <= calendar.monthrange(year, mo)[1]:
-        raise SmppTimeError(status, f"{value!r}: day {dd:02d} of {year}-{mo:02d}")
+    try:
+        days = date(2000 + yy, mo, dd).toordinal() - _EPOCH_ORDINAL
+    except ValueError:
+        raise SmppTimeError(status, f"{value!r}: day {dd:02d} of {2000 + yy}-{mo:02d}") from None
     if hh > 23 or mi > 59 or ss > 59:
         raise SmppTimeError(status, f"{value!r}: time of day {hh:02d}:{mi:02d}:{ss:02d}")
     offset = nn * 900 if p == "+" else -nn * 900
-    return calendar.timegm((year, mo, dd, hh, mi, ss)) - offset + tenths / 10
+    return days * 86400 + hh * 3600 + mi * 60 + ss - offset + tenths / 10
 
 
 def format_smpp_time(ts: float) -> str:
-    """Absolute SMPP time of ``ts`` in UTC (``YYMMDDhhmmsst00+``), tenths truncated.
+    """Absolute SMPP time of ``ts`` in UTC (``YYMMDDhhmmsst00+``).
+
+    ``ts`` is rounded to the millisecond (float noise), then truncated to
+    tenths: a final_date never claims a moment later than the real one.
 
     ``ValueError`` outside 2000-2099, the years the format can hold.
     """
@@ -94,7 +107,6 @@ def format_smpp_time(ts: float) -> str:
     tm = time.gmtime(whole)
     if not 2000 <= tm.tm_year <= 2099:
         raise ValueError(f"timestamp {ts!r} is outside 2000-2099, which SMPP time cannot hold")
-    return (
-        f"{tm.tm_year - 2000:02d}{tm.tm_mon:02d}{tm.tm_mday:02d}"
-        f"{tm.tm_hour:02d}{tm.tm_min:02d}{tm.tm_sec:02d}{tenths}00+"
+    return "%02d%02d%02d%02d%02d%02d%d00+" % (
+        tm.tm_year - 2000, tm.tm_mon, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, tenths
     )
