@@ -18,8 +18,6 @@ from .accounts.passwords import generate_password, hash_password
 from .accounts.throttle import BindThrottle
 from .config import Config
 from .engine import Engine
-from .operators.scheduler import Scheduler
-from .operators.sim import SimOperator
 from .records import Account
 from .server.protocol import SmppFactory
 from .store.sqlite import Store
@@ -89,15 +87,13 @@ def build(config: Config, reactor: Any, out: TextIO = sys.stdout) -> Server:
     ensure_first_account(store, config, out)
     worker = StoreWorker(store, reactor)
     engine = Engine(
+        config=config,
         store=worker,
         clock=reactor,
         throttle=BindThrottle(
             config.accounts.max_bind_failures, config.accounts.bind_failure_window, reactor.seconds
         ),
         first_id=first_message_id(store, time.time()),
-    )
-    engine.operator = SimOperator(
-        config.operator.name, config.operator.delay, reactor, Scheduler(reactor), engine.on_final
     )
     resumed, owed = engine.recover(store)
     if resumed or owed:

@@ -7,9 +7,14 @@ the key, so an operator fixes it without reading code.
 from __future__ import annotations
 
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, get_type_hints
+
+from .operators.spec import DEFAULT_OPERATORS, OperatorSpec, Rule, parse_operators, parse_rules
+from .pdu.constants import CommandStatus
+from .router.table import UKRAINE_PREFIXES, RouteTable
 
 DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "smsc.toml"
 
@@ -66,11 +71,50 @@ class AccountsConfig:
 
 
 @dataclass(frozen=True)
-class OperatorConfig:
-    """The built-in operator: delivers every message after ``delay`` seconds."""
+class MessagesConfig:
+    #: the most segments one submit_sm may become (SPEC: 4 = 612 GSM / 268 UCS-2)
+    max_segments: int = 4
+    #: what data_coding 0 means: GSM 03.38 ("gsm") or Latin-1 ("latin1")
+    default_alphabet: str = "gsm"
 
-    name: str = "sim"
-    delay: float = 0.0
+
+@dataclass(frozen=True)
+class BillingConfig:
+    #: command_status of a submit the balance cannot cover. SMPP 3.4 has no
+    #: status for it: ESME_RSUBMITFAIL (0x45) by default, or a vendor code
+    #: 0x400-0x4FF for clients that tell them apart
+    insufficient_funds_status: int = int(CommandStatus.ESME_RSUBMITFAIL)
+
+
+@dataclass(frozen=True)
+class LimitsConfig:
+    """Defaults by account mode; an account may override rate and max_binds.
+    0 means unlimited."""
+
+    user_rate: float = 0.0
+    user_max_binds: int = 0
+    #: spam protection for test accounts (SPEC section 1)
+    test_rate: float = 1.0
+    test_daily_cap: int = 100
+    test_max_binds: int = 2
+
+
+@dataclass(frozen=True)
+class RoutingConfig:
+    #: operator key for numbers no prefix matches; "" refuses them (ESME_RINVDSTADR)
+    default: str = ""
+    #: prefix -> operator key, on top of the shipped Ukrainian table
+    prefixes: dict = field(default_factory=dict)
+    #: ported numbers: E.164 number -> operator key
+    ported: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    #: simulation seconds per real second (3600: a 72 h TTL ends in 72 s)
+    time_scale: float = 1.0
+    #: seed of the outcome mix; 0 draws a fresh one each start
+    seed: int = 0
 
 
 @dataclass(frozen=True)
@@ -79,13 +123,34 @@ class Config:
     store: StoreConfig = field(default_factory=StoreConfig)
     http: HttpConfig = field(default_factory=HttpConfig)
     accounts: AccountsConfig = field(default_factory=AccountsConfig)
-    operator: OperatorConfig = field(default_factory=OperatorConfig)
+    messages: MessagesConfig = field(default_factory=MessagesConfig)
+    billing: BillingConfig = field(default_factory=BillingConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
+    routing: RoutingConfig = field(default_factory=RoutingConfig)
+    simulation: SimulationConfig = field(default_factory=SimulationConfig)
+    #: [operators.KEY] tables applied to the shipped operators
+    operators: Mapping[str, OperatorSpec] = field(default_factory=lambda: dict(DEFAULT_OPERATORS))
+    #: [[rules]]: deterministic outcomes by destination
+    rules: tuple[Rule, ...] = ()
+    #: the route table built from [routing] and the operators
+    routes: RouteTable = field(default_factory=lambda: _routes(RoutingConfig(), DEFAULT_OPERATORS))
     #: the file this came from (store paths are relative to the working dir)
     source: str = "<defaults>"
 
 
-_SECTIONS = {f.name: get_type_hints(Config)[f.name] for f in fields(Config) if f.name != "source"}
-_ALLOWED = {"synchronous": {"OFF", "NORMAL", "FULL", "EXTRA"}}
+def _routes(routing: RoutingConfig, operators: Mapping[str, OperatorSpec]) -> RouteTable:
+    return RouteTable.build(
+        {**UKRAINE_PREFIXES, **routing.prefixes}, routing.ported, routing.default or None,
+        operators=set(operators),
+    )
+
+
+_DERIVED = {"operators", "rules", "routes", "source"}
+_SECTIONS = {f.name: get_type_hints(Config)[f.name] for f in fields(Config) if f.name not in _DERIVED}
+_ALLOWED = {
+    "synchronous": {"OFF", "NORMAL", "FULL", "EXTRA"},
+    "default_alphabet": {"gsm", "latin1"},
+}
 
 
 def _section(cls: type, raw: Any, where: str) -> Any:
@@ -98,6 +163,11 @@ def _section(cls: type, raw: Any, where: str) -> Any:
             known = ", ".join(sorted(hints))
             raise ConfigError(f"{where}: unknown key {key!r} (known: {known})")
         want = hints[key]
+        if want is dict:
+            if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+                raise ConfigError(f"{where}.{key}: expected a table of strings")
+            values[key] = value
+            continue
         if want is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if not isinstance(value, want) or (want is int and isinstance(value, bool)):
@@ -115,11 +185,33 @@ def _section(cls: type, raw: Any, where: str) -> Any:
 def parse(raw: dict[str, Any], source: str) -> Config:
     """Build a Config from parsed TOML; ``source`` names the file in errors."""
     sections: dict[str, Any] = {}
+    raw = dict(raw)
+    try:
+        operators = parse_operators(raw.pop("operators", {}), source)
+        rules = parse_rules(raw.pop("rules", []), source)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     for name, value in raw.items():
         if name not in _SECTIONS:
-            raise ConfigError(f"{source}: unknown section [{name}] (known: {', '.join(_SECTIONS)})")
+            known = ", ".join([*_SECTIONS, "operators", "rules"])
+            raise ConfigError(f"{source}: unknown section [{name}] (known: {known})")
         sections[name] = _section(_SECTIONS[name], value, f"{source}: [{name}]")
-    cfg = Config(source=source, **sections)
+    routing = sections.get("routing", RoutingConfig())
+    try:
+        routes = _routes(routing, operators)
+    except ValueError as exc:
+        raise ConfigError(f"{source}: [routing].{exc}") from None
+    cfg = Config(source=source, operators=operators, rules=rules, routes=routes, **sections)
+    status = cfg.billing.insufficient_funds_status
+    if status not in CommandStatus._value2member_map_ and not 0x400 <= status <= 0x4FF:
+        raise ConfigError(
+            f"{source}: [billing].insufficient_funds_status: an SMPP status or a vendor code "
+            f"0x400-0x4FF, got {status:#x}"
+        )
+    if cfg.messages.max_segments < 1:
+        raise ConfigError(f"{source}: [messages].max_segments: must be at least 1")
+    if cfg.simulation.time_scale <= 0:
+        raise ConfigError(f"{source}: [simulation].time_scale: must be above 0")
     if cfg.smpp.window < 1:
         raise ConfigError(f"{source}: [smpp].window: must be at least 1")
     if cfg.smpp.max_pdu_length < 16:

@@ -21,7 +21,12 @@ class Account:
     password_hash: str
     mode: str  # "test" | "user"
     balance_kopecks: int
+    #: registered sender names: alpha-names and numeric senders
     alpha_names: tuple[str, ...] = ()
+    #: submit_sm per second, shared by all binds; None: the mode's default
+    rate: float | None = None
+    #: concurrent binds; None: the mode's default
+    max_binds: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +40,12 @@ class BindInfo:
 
 
 class Message(NamedTuple):
-    """One accepted message as it is stored (the ``messages`` row)."""
+    """One accepted message as it is stored (the ``messages`` row).
+
+    Addresses are as the client sent them (receipts echo them back);
+    ``msisdn`` is the destination in E.164 digits, ``short_message`` the
+    body octets (from message_payload when that carried it).
+    """
 
     id: int
     system_id: str
@@ -50,6 +60,15 @@ class Message(NamedTuple):
     registered_delivery: int
     short_message: bytes
     submit_time: float
+    msisdn: str = ""
+    operator: str = ""
+    segments: int = 1
+    #: kopecks charged (0 when nothing was: blacklisted, refunded)
+    cost: int = 0
+    #: end of validity (simulation clock), None: the operator's TTL
+    expires_at: float | None = None
+    #: schedule_delivery_time, None: at once
+    not_before: float | None = None
 
 
 class Receipt(NamedTuple):

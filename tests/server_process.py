@@ -22,12 +22,48 @@ _FIRST = re.compile(r"created test account system_id=(\S+) password=(\S+)")
 REPO = Path(__file__).resolve().parent.parent
 
 
-def write_config(path: Path, store: Path, smpp: str = "", extra: str = "") -> Path:
-    """A config on port 0 and ``store``; ``smpp`` adds lines to [smpp],
-    ``extra`` adds whole sections."""
-    path.write_text(
-        f'[smpp]\nhost = "127.0.0.1"\nport = 0\n{smpp}\n\n[store]\npath = "{store}"\n\n{extra}\n'
-    )
+#: what every test server runs with unless a test says otherwise: fast
+#: operators (receipts within ~50 ms) and no test-account spam limits
+TEST_DEFAULTS: dict[str, dict] = {
+    "smpp": {"host": "127.0.0.1", "port": 0},
+    "limits": {"test_rate": 0, "test_daily_cap": 0},
+    **{
+        f"operators.{key}": {"delay_min": 0.0, "delay_max": 0.05}
+        for key in ("kyivstar", "vodafone", "lifecell", "intertelecom", "peoplenet", "3mob")
+    },
+}
+
+
+def _toml_value(v: object) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(v, dict):
+        return "{ " + ", ".join(f'"{k}" = {_toml_value(x)}' for k, x in v.items()) + " }"
+    raise TypeError(v)
+
+
+def write_config(path: Path, store: Path, rules: list[dict] | None = None, **sections: dict) -> Path:
+    """A config on port 0 and ``store``: TEST_DEFAULTS with ``sections``
+    (``limits={...}``, ``operators_kyivstar={...}`` for ``[operators.kyivstar]``)
+    merged over them, and ``rules`` as [[rules]]."""
+    merged = {k: dict(v) for k, v in TEST_DEFAULTS.items()}
+    merged["store"] = {"path": str(store)}
+    for name, keys in sections.items():
+        merged.setdefault(name.replace("operators_", "operators."), {}).update(keys)
+    lines = []
+    for name, keys in merged.items():
+        lines.append(f"[{name}]")
+        lines += [f"{k} = {_toml_value(v)}" for k, v in keys.items()]
+        lines.append("")
+    for rule in rules or []:
+        lines.append("[[rules]]")
+        lines += [f"{k} = {_toml_value(v)}" for k, v in rule.items()]
+        lines.append("")
+    path.write_text("\n".join(lines))
     return path
 
 

@@ -9,7 +9,10 @@ MODES = ("test", "user")
 #: SMPP 3.4 system_id: 16 octets with the NUL
 MAX_SYSTEM_ID_LENGTH = 15
 _SYSTEM_ID = re.compile(r"^[A-Za-z0-9_.-]{1,%d}$" % MAX_SYSTEM_ID_LENGTH)
-_ALPHA = re.compile(r"^[A-Za-z0-9]{1,11}$")
+#: alpha-names: Latin letters and digits, at most 11 (SPEC section 2)
+ALPHA_NAME = re.compile(r"[A-Za-z0-9]{1,11}")
+#: numeric senders: up to 15 digits (E.164)
+NUMERIC_SENDER = re.compile(r"[0-9]{1,15}")
 
 
 def check_system_id(system_id: str) -> str:
@@ -33,7 +36,7 @@ def check_mode(mode: str) -> str:
 
 
 def check_alpha(name: str) -> str:
-    """Alpha-names: Latin letters and digits, at most 11 (SPEC.md section 2)."""
-    if not _ALPHA.match(name):
-        raise ValueError(f"alpha-name {name!r}: 1-11 Latin letters and digits")
+    """A sender name to register: an alpha-name or a numeric sender."""
+    if not (ALPHA_NAME.fullmatch(name) or NUMERIC_SENDER.fullmatch(name)):
+        raise ValueError(f"alpha-name {name!r}: 1-11 Latin letters and digits, or up to 15 digits")
     return name

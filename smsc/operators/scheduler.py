@@ -20,11 +20,32 @@ class Scheduler:
         self._buckets: dict[int, list[tuple[Callable[[Any, float], None], Any]]] = {}
         self._timers: dict[int, IDelayedCall] = {}
 
+    @property
+    def resolution(self) -> float:
+        """Seconds per bucket: how far from its time an item may run."""
+        return self._resolution
+
     def call_at(self, when: float, fn: Callable[[Any, float], None], arg: Any) -> None:
         """Run ``fn(arg, now)`` at ``when`` (clock seconds) or up to one bucket
         later. Everything in a bucket sees the same ``now``: they happen
         together, and the store then records them in one grouped write."""
         key = math.ceil(when / self._resolution)
+        bucket = self._buckets.get(key)  # _add, inlined: this runs per message
+        if bucket is None:
+            bucket = self._buckets[key] = []
+            delay = max(0.0, key * self._resolution - self._clock.seconds())
+            self._timers[key] = self._clock.callLater(delay, self._run, key)
+        bucket.append((fn, arg))
+
+    def call_by(self, when: float, fn: Callable[[Any, float], None], arg: Any) -> None:
+        """Run ``fn(arg, now)`` at ``when`` or up to one bucket *earlier*, never
+        later: for deadlines (a TTL's end) that must not be overshot."""
+        key = math.floor(when / self._resolution)
+        if key * self._resolution > when:  # float rounding
+            key -= 1
+        self._add(key, fn, arg)
+
+    def _add(self, key: int, fn: Callable[[Any, float], None], arg: Any) -> None:
         bucket = self._buckets.get(key)
         if bucket is None:
             bucket = self._buckets[key] = []

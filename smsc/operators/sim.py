@@ -1,18 +1,45 @@
-"""The built-in simulated operator: every message is DELIVRD after a delay.
+"""Simulated operator connectors: delay, outcome mix, rules, TTL, link throughput.
 
-The full operator simulation (prefix routes, outcome mixes, TTL) is a later
-issue; this one already uses the bucketed scheduler and the same
-``Outcome`` callback the richer ones will.
+A message's life in one ``SimOperator``::
+
+    submit(message, expires_at, not_before)
+      -> held until not_before (schedule_delivery_time)      } cancel() -> True,
+      -> held in a FIFO while the link is over throughput    } no outcome ever
+      -> handed to the network: on_enroute(message, now)
+      -> final state after the delay: on_final(Outcome(...))
+
+The final state is the first matching ``Rule``'s, else one drawn from the
+operator's outcome mix. Whatever it is, a message the phone has not got by
+``expires_at`` ends EXPIRED, with ``done_time == expires_at`` exactly, and
+its outcome is reported at the real time that ``expires_at`` maps to or up to
+one scheduler bucket earlier — never later. Other outcomes come at their due
+time or up to one bucket later; their ``done_time`` is the bucket's time
+(shared by the whole bucket, so the store records them in one grouped write),
+never beyond ``expires_at``.
+
+All times here are simulation times (``clock.SimClock``); the scheduler
+runs on real time, and the operator converts. No outcome is reported from
+inside ``submit()``: even one due at once comes from a scheduler bucket.
+
+Per message on the plain path (no schedule, no throughput cap, no rules):
+one clock read, one or two ``rng.random()`` (outcome when there is a mix,
+delay when it is a range), a bisect in a cumulative table, one scheduler
+entry, no reactor timer of its own.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+import random
+from bisect import bisect_right
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from itertools import accumulate
 from typing import NamedTuple
 
-from twisted.internet.interfaces import IReactorTime
-
 from ..records import Message
+from .clock import SimClock
+from .rules import RuleMatcher
 from .scheduler import Scheduler
+from .spec import EXPIRED, OperatorSpec, Rule
 
 
 class Outcome(NamedTuple):
@@ -22,23 +49,255 @@ class Outcome(NamedTuple):
     done_time: float
 
 
+#: an idle link may send this many seconds' worth of its throughput at once
+BURST_SECONDS = 0.1
+#: tokens short of one by less than this count as one (float rounding)
+_TOKEN_EPSILON = 1e-9
+
+
 class SimOperator:
+    """One operator connector. See the module doc for the life of a message."""
+
     def __init__(
         self,
-        name: str,
-        delay: float,
-        clock: IReactorTime,
+        key: str,
+        spec: OperatorSpec,
+        clock: SimClock,
         scheduler: Scheduler,
+        rng: random.Random,
+        rules: Iterable[Rule] | RuleMatcher,
         on_final: Callable[[Outcome], None],
+        on_enroute: Callable[[Message, float], None] | None = None,
     ) -> None:
-        self.name = name
-        self._delay = delay
-        self._clock = clock
+        self.key = key
+        self.spec = spec
+        self.clock = clock
         self._scheduler = scheduler
+        self._random = rng.random
+        matcher = rules if isinstance(rules, RuleMatcher) else RuleMatcher(rules)
+        #: the rule lookup, None when there are no rules (most deployments)
+        self._first_rule = matcher.first if matcher else None
         self._on_final = on_final
+        self._on_enroute = on_enroute
 
-    def submit(self, message: Message) -> None:
-        self._scheduler.call_at(self._clock.seconds() + self._delay, self._deliver, message)
+        # the outcome mix as a cumulative table over [0, 1) for bisect
+        mix = [(stat, float(w)) for stat, w in spec.outcomes.items() if w > 0]
+        total = sum(w for _, w in mix)
+        cumulative = [c / total for c in accumulate(w for _, w in mix)]
+        cumulative[-1] = 1.0
+        self._stats = tuple(stat for stat, _ in mix)
+        self._cumulative = tuple(cumulative)
+        #: the only stat when there is no mix to draw from
+        self._only = self._stats[0] if len(self._stats) == 1 else None
+        self._errors: dict[str, int] = dict(spec.errors)
+        self._delay_min = spec.delay_min
+        self._delay_span = spec.delay_max - spec.delay_min
 
-    def _deliver(self, message: Message, now: float) -> None:
-        self._on_final(Outcome(message, "DELIVRD", 0, now))
+        # sim <-> real conversion, as SimClock does it, without the calls
+        self._real_seconds = clock.real.seconds
+        self._sim_start = clock.start
+        self._real_start = clock.real_start
+        self._scale = clock.scale
+
+        # throughput: a token bucket in simulation seconds, draining a FIFO
+        self._rate = spec.throughput
+        self._burst = max(1.0, self._rate * BURST_SECONDS)
+        self._tokens = self._burst
+        self._refilled = clock.now()
+        self._queue: deque[tuple[Message, float]] = deque()
+        self._draining = False
+
+        #: messages not yet handed to the network (scheduled or queued), by id
+        self._held: dict[int, Message] = {}
+        self._in_network = 0
+
+    # --- the engine's side ------------------------------------------------------
+
+    def expires_at(self, now: float, validity: float | None = None) -> float:
+        """End of validity for a message submitted at ``now``: the client's
+        ``validity`` when it is shorter than this operator's TTL."""
+        ttl_end = now + self.spec.ttl
+        return ttl_end if validity is None or validity > ttl_end else validity
+
+    def submit(self, message: Message, expires_at: float, not_before: float | None = None) -> None:
+        """Take a message; its outcome comes later through ``on_final``.
+
+        ``expires_at`` and ``not_before`` are simulation times (the engine's
+        ``expires_at(...)``, and schedule_delivery_time or None)."""
+        now = self._sim_start + (self._real_seconds() - self._real_start) * self._scale
+        if not_before is not None and not_before > now:
+            self._held[message.id] = message
+            if not_before < expires_at:
+                self._scheduler.call_at(self._real(not_before), self._wake, (message, expires_at))
+            else:
+                self._scheduler.call_by(self._real(expires_at), self._expire_held, (message, expires_at))
+        elif expires_at <= now:
+            self._held[message.id] = message
+            self._scheduler.call_by(self._real(expires_at), self._expire_held, (message, expires_at))
+        elif self._rate:
+            self._link(message, expires_at, now)
+        else:
+            self._hand_off(message, expires_at, now)
+
+    def cancel(self, message_id: int) -> bool:
+        """Withdraw a message not yet handed to the network: True, and no
+        outcome will be reported for it. False when it is already in the
+        network (or unknown)."""
+        return self._held.pop(message_id, None) is not None
+
+    def pending(self) -> int:
+        """Messages waiting for their schedule time or for the link."""
+        return len(self._held)
+
+    def in_network(self) -> int:
+        """Messages handed to the network whose outcome is not reported yet."""
+        return self._in_network
+
+    # --- inside ---------------------------------------------------------------
+
+    def _real(self, sim_time: float) -> float:
+        return self._real_start + (sim_time - self._sim_start) / self._scale
+
+    def _wake(self, entry: tuple[Message, float], real_now: float) -> None:
+        """A scheduled message's time has come."""
+        message, expires_at = entry
+        if self._held.pop(message.id, None) is None:
+            return  # cancelled
+        now = self._sim_start + (real_now - self._real_start) * self._scale
+        if self._rate:
+            self._link(message, expires_at, now)
+        else:
+            self._hand_off(message, expires_at, now)
+
+    def _link(self, message: Message, expires_at: float, now: float) -> None:
+        """Send now if the link has a token and nobody is queued, else queue."""
+        tokens = self._tokens + (now - self._refilled) * self._rate
+        self._refilled = now
+        queue = self._queue
+        if not queue:
+            if tokens > self._burst:
+                tokens = self._burst
+            if tokens >= 1.0 - _TOKEN_EPSILON:
+                self._tokens = tokens - 1.0
+                self._hand_off(message, expires_at, now)
+                return
+        self._tokens = tokens
+        self._held[message.id] = message
+        queue.append((message, expires_at))
+        # When will its turn come? If that may be past its validity, make sure
+        # the expiry is reported on time. (The drain checks too, as a fallback.)
+        turn = now + (len(queue) - tokens) / self._rate
+        slack = 2 * self._scheduler.resolution * self._scale
+        if turn + slack >= expires_at:
+            self._scheduler.call_by(self._real(expires_at), self._expire_held, (message, expires_at))
+        if not self._draining:
+            self._draining = True
+            self._drain_after(self._real(now), tokens)
+
+    def _drain(self, _: None, real_now: float) -> None:
+        self._draining = False
+        now = self._sim_start + (real_now - self._real_start) * self._scale
+        # backlogged: no cap, so a late tick does not lose the link's capacity
+        tokens = self._tokens + (now - self._refilled) * self._rate
+        self._refilled = now
+        queue, held = self._queue, self._held
+        while queue and tokens >= 1.0 - _TOKEN_EPSILON:
+            message, expires_at = queue.popleft()
+            if held.pop(message.id, None) is None:
+                continue  # cancelled, or already expired in the queue
+            tokens -= 1.0
+            if expires_at <= now:
+                self._on_final(Outcome(message, EXPIRED, self._errors[EXPIRED], expires_at))
+            else:
+                self._hand_off(message, expires_at, now)
+        while queue and queue[0][0].id not in held:
+            queue.popleft()
+        self._tokens = tokens
+        if queue:
+            self._draining = True
+            self._drain_after(real_now, tokens)
+
+    def _drain_after(self, real_now: float, tokens: float) -> None:
+        """Drain again when the next token is due: at least a bucket later, so
+        a token short by a rounding error can't spin in the same bucket."""
+        wait = (1.0 - tokens) / self._rate / self._scale
+        resolution = self._scheduler.resolution
+        self._scheduler.call_at(real_now + (wait if wait > resolution else resolution), self._drain, None)
+
+    def _hand_off(self, message: Message, expires_at: float, now: float) -> None:
+        """Into the network: decide the outcome and when it is reported."""
+        if self._on_enroute is not None:
+            self._on_enroute(message, now)
+        first_rule = self._first_rule
+        rule = None if first_rule is None else first_rule(message.msisdn or message.destination_addr)
+        if rule is None:
+            stat = self._only or self._stats[bisect_right(self._cumulative, self._random())]
+            span = self._delay_span
+            due = now + self._delay_min + (span * self._random() if span else 0.0)
+            error = self._errors[stat]
+        else:
+            stat, due, error = self._by_rule(rule, now)
+        self._in_network += 1
+        if due < expires_at and stat != EXPIRED:
+            self._scheduler.call_at(
+                self._real_start + (due - self._sim_start) / self._scale,
+                self._final, (message, stat, error, expires_at),
+            )
+        else:
+            if stat != EXPIRED:  # the phone did not get it in time
+                stat, error = EXPIRED, self._errors[EXPIRED]
+            self._scheduler.call_by(self._real(expires_at), self._expire, (message, stat, error, expires_at))
+
+    def _by_rule(self, rule: Rule, now: float) -> tuple[str, float, int]:
+        stat: str = rule.outcome  # type: ignore[assignment]
+        delay = rule.delay
+        if delay is None:
+            span = self._delay_span
+            delay = self._delay_min + (span * self._random() if span else 0.0)
+        if rule.phone_off:
+            if rule.phone_on_after is None:
+                stat = EXPIRED
+            else:
+                delay += rule.phone_on_after
+        error = self._errors[stat] if rule.error is None else rule.error
+        return stat, now + delay, error
+
+    def _final(self, entry: tuple[Message, str, int, float], real_now: float) -> None:
+        message, stat, error, expires_at = entry
+        self._in_network -= 1
+        done = self._sim_start + (real_now - self._real_start) * self._scale
+        self._on_final(Outcome(message, stat, error, done if done < expires_at else expires_at))
+
+    def _expire(self, entry: tuple[Message, str, int, float], real_now: float) -> None:
+        message, stat, error, expires_at = entry
+        self._in_network -= 1
+        self._on_final(Outcome(message, stat, error, expires_at))
+
+    def _expire_held(self, entry: tuple[Message, float], real_now: float) -> None:
+        message, expires_at = entry
+        if self._held.pop(message.id, None) is not None:
+            self._on_final(Outcome(message, EXPIRED, self._errors[EXPIRED], expires_at))
+
+
+def build_operators(
+    specs: Mapping[str, OperatorSpec],
+    clock: SimClock,
+    scheduler: Scheduler,
+    rng: random.Random,
+    rules: Iterable[Rule],
+    on_final: Callable[[Outcome], None],
+    on_enroute: Callable[[Message, float], None] | None = None,
+) -> dict[str, SimOperator]:
+    """One ``SimOperator`` per spec, sharing the clock, scheduler and rules.
+
+    Each gets its own ``Random`` seeded from ``rng`` (in key order), so one
+    operator's draws do not depend on how much traffic the others had.
+    """
+    matcher = RuleMatcher(rules)
+    return {
+        key: SimOperator(
+            key, specs[key], clock, scheduler, random.Random(rng.getrandbits(64)),
+            matcher, on_final, on_enroute,
+        )
+        for key in sorted(specs)
+    }

@@ -26,7 +26,8 @@ _new_receipt = fast_constructor(DeliverSm, (
     "sm_default_msg_id", "short_message", "tlvs",
 ))
 
-#: Appendix B stat word -> message_state TLV value
+#: stat -> message_state TLV value: the Appendix B words, and the FAQ's
+#: FAILED and NOREPORT, which SMPP 3.4 has no word for
 STAT_STATE: dict[str, MessageState] = {
     "ENROUTE": MessageState.ENROUTE,
     "DELIVRD": MessageState.DELIVERED,
@@ -36,7 +37,18 @@ STAT_STATE: dict[str, MessageState] = {
     "ACCEPTD": MessageState.ACCEPTED,
     "UNKNOWN": MessageState.UNKNOWN,
     "REJECTD": MessageState.REJECTED,
+    "FAILED": MessageState.UNDELIVERABLE,
+    "NOREPORT": MessageState.UNKNOWN,
 }
+
+#: what the receipt text says for the FAQ stats unless the config asks for
+#: the FAQ words themselves; the FAQ meaning stays in err:
+STANDARD_WORD: dict[str, str] = {"FAILED": "UNDELIV", "NOREPORT": "UNKNOWN"}
+
+
+def receipt_word(stat: str, faq_words: bool = False) -> str:
+    """The stat: word of a receipt for a message whose state is ``stat``."""
+    return stat if faq_words else STANDARD_WORD.get(stat, stat)
 
 TEXT_SAMPLE_LENGTH = 20
 #: network_error_code TLV network type: GSM
@@ -110,6 +122,7 @@ def receipt_pdu(
     the handset the message went to. One is built per receipt: call it with
     positional arguments (CPython 3.11 passes many keywords slowly).
     """
+    # ``stat`` is the word the text shows (see receipt_word)
     tlvs: tuple[tuple[int, bytes], ...] = (
         (Tag.RECEIPTED_MESSAGE_ID, message_id.encode("ascii") + b"\0"),
         (Tag.MESSAGE_STATE, bytes((STAT_STATE[stat],))),
@@ -129,7 +142,7 @@ def receipt_pdu(
 _FIELDS = re.compile(
     r"id:(?P<id>\S+) sub:(?P<sub>\d{3}) dlvrd:(?P<dlvrd>\d{3}) "
     r"submit date:(?P<submit_date>\d{10}(?:\d{2})?) done date:(?P<done_date>\d{10}(?:\d{2})?) "
-    r"stat:(?P<stat>[A-Z]{7}) err:(?P<err>\d{3}) text:(?P<text>.*)\Z",
+    r"stat:(?P<stat>[A-Z]{6,8}) err:(?P<err>\d{3}) text:(?P<text>.*)\Z",
     re.DOTALL,
 )
 

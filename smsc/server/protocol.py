@@ -28,9 +28,10 @@ from ..pdu.pdus import (
     BindTransmitter, BindTransmitterResp, DeliverSm, EnquireLink, SubmitSm,
     SubmitSmResp, Unbind, UnbindResp,
 )
-from ..pdu.receipt import receipt_pdu, text_sample
+from ..pdu.receipt import receipt_pdu, receipt_word, text_sample
 from ..pdu.responses import error_response
-from ..records import Account, BindInfo, Receipt
+from ..accounts.live import LiveAccount
+from ..records import BindInfo, Receipt
 from .session import RequestReceived, ResponseReceived, Session, SessionClosed
 from .states import State
 
@@ -56,7 +57,7 @@ class SmppProtocol(Protocol):
         self.session = Session(
             now=clock.seconds, max_pdu_length=config.max_pdu_length, window=config.window
         )
-        self.account: Account | None = None
+        self.account: LiveAccount | None = None
         self.receiving = False
         self.gone = False
         self._last_heard = 0.0
@@ -97,6 +98,8 @@ class SmppProtocol(Protocol):
         if self.receiving and self.account is not None:
             self.receiving = False
             self.engine.detach_receiver(self.account, self, unanswered)
+        if self.account is not None:
+            self.engine.release(self.account)
         if self._unbound is not None and not self._unbound.called:
             self._unbound.callback(None)
         self.factory.forget(self)
@@ -184,8 +187,9 @@ class SmppProtocol(Protocol):
             callbackArgs=(pdu, resp_cls, receives), errbackArgs=(pdu, resp_cls),
         )
 
-    def _bound(self, account: Account, pdu: Any, resp_cls: type, receives: bool) -> None:
+    def _bound(self, account: LiveAccount, pdu: Any, resp_cls: type, receives: bool) -> None:
         if self.gone:
+            self.engine.release(account)
             return
         version = SMPP_VERSION_34 if pdu.interface_version >= SMPP_VERSION_34 else None
         self.session.send(resp_cls(
@@ -233,7 +237,7 @@ class SmppProtocol(Protocol):
             r = queue.popleft()
             m = r.message
             session.send(receipt_pdu(
-                session.next_sequence(), format_message_id(m.id), r.stat, r.error,
+                session.next_sequence(), format_message_id(m.id), receipt_word(r.stat), r.error,
                 m.submit_time, r.done_time,
                 m.source_addr_ton, m.source_addr_npi, m.source_addr,
                 m.dest_addr_ton, m.dest_addr_npi, m.destination_addr,

@@ -1,10 +1,9 @@
 """The embedded store: one SQLite file in WAL mode.
 
 Schema and ordinary queries go through sqlite-utils; the hot writes (message
-rows, final states, receipt acks) go through ``write_batch`` as one
-``executemany`` per kind inside one transaction, because a per-row commit
-costs ~26 µs and a batched insert ~1.4 µs (DESIGN.md). No SQL lives outside
-this package.
+rows, charges, final states, receipt acks) go through ``write_batch``, a few
+multi-row statements inside one transaction, because a per-row commit costs
+~26 µs. No SQL lives outside this package.
 
 The methods are synchronous. The server calls them only from the store's
 own thread (``smsc.store.worker``); the CLI calls them directly, from
@@ -14,26 +13,29 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import sqlite_utils
 
 from ..records import Account, Message
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
-MESSAGE_COLUMNS = (
-    "id", "system_id", "source_addr_ton", "source_addr_npi", "source_addr",
-    "dest_addr_ton", "dest_addr_npi", "destination_addr", "esm_class",
-    "data_coding", "registered_delivery", "short_message", "submit_time",
-)
+MESSAGE_COLUMNS = Message._fields
 _ROW = "(" + ", ".join("?" * len(MESSAGE_COLUMNS)) + ", 1)"
 _INSERT_HEAD = f"INSERT INTO messages ({', '.join(MESSAGE_COLUMNS)}, state) VALUES "
 _FINISH_HEAD = (
     "UPDATE messages SET state = ?, stat = ?, error = ?, done_time = ?, receipt = ? WHERE id IN "
 )
 _ACK_HEAD = "UPDATE messages SET receipt = 2 WHERE id IN "
+_CHARGE = "UPDATE accounts SET balance_kopecks = balance_kopecks - ? WHERE system_id = ?"
+_USAGE = (
+    "INSERT INTO usage (system_id, day, messages, segments, kopecks) VALUES (?, ?, ?, ?, ?) "
+    "ON CONFLICT (system_id, day) DO UPDATE SET messages = messages + excluded.messages, "
+    "segments = segments + excluded.segments, kopecks = kopecks + excluded.kopecks"
+)
+_ACCOUNT_COLUMNS = "system_id, password_hash, mode, balance_kopecks, rate, max_binds"
 #: the largest multi-row statement; SQLite allows 32766 parameters
 _MAX_CHUNK = 1024
 
@@ -77,17 +79,20 @@ class Batch:
     #: is one ``UPDATE ... WHERE id IN (...)``.
     finishes: dict[tuple, list[int]] = field(default_factory=dict)
     acks: list[int] = field(default_factory=list)
+    #: system_id -> kopecks to take (negative: a refund); in the same
+    #: transaction as the messages they pay for
+    charges: dict[str, int] = field(default_factory=dict)
+    #: (system_id, UTC day) -> [messages, segments, kopecks]
+    usage: dict[tuple[str, int], list[int]] = field(default_factory=dict)
+    #: accounts to read back after the commit (balances, names, limits)
+    read_accounts: frozenset[str] = frozenset()
     size: int = 0
 
     def __len__(self) -> int:
         return self.size
 
 
-assert Message._fields == MESSAGE_COLUMNS, "a Message is a messages row"
-
-
-def _message(row: Sequence) -> Message:
-    return Message(*row)
+_message = Message._make
 
 
 class Store:
@@ -108,9 +113,14 @@ class Store:
         db["accounts"].create(
             {
                 "system_id": str, "password_hash": str, "mode": str,
-                "balance_kopecks": int, "created_at": float,
+                "balance_kopecks": int, "created_at": float, "rate": float,
+                "max_binds": int,
             },
             pk="system_id", if_not_exists=True,
+        )
+        db["usage"].create(
+            {"system_id": str, "day": int, "messages": int, "segments": int, "kopecks": int},
+            pk=("system_id", "day"), if_not_exists=True,
         )
         db["alpha_names"].create(
             {"system_id": str, "name": str},
@@ -123,11 +133,18 @@ class Store:
                 "source_addr_npi": int, "source_addr": str, "dest_addr_ton": int,
                 "dest_addr_npi": int, "destination_addr": str, "esm_class": int,
                 "data_coding": int, "registered_delivery": int,
-                "short_message": bytes, "submit_time": float, "state": int,
-                "stat": str, "error": int, "done_time": float, "receipt": int,
+                "short_message": bytes, "submit_time": float, "msisdn": str,
+                "operator": str, "segments": int, "cost": int, "expires_at": float,
+                "not_before": float, "state": int, "stat": str, "error": int,
+                "done_time": float, "receipt": int,
             },
             pk="id", if_not_exists=True, defaults={"receipt": 0},
         )
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version and version != SCHEMA_VERSION:
+            raise RuntimeError(
+                f"{self.path}: store schema version {version}, this smsc needs {SCHEMA_VERSION}"
+            )
         db.execute(
             "CREATE INDEX IF NOT EXISTS messages_unfinished ON messages(id) WHERE done_time IS NULL"
         )
@@ -148,6 +165,8 @@ class Store:
                         "mode": account.mode,
                         "balance_kopecks": account.balance_kopecks,
                         "created_at": time.time(),
+                        "rate": account.rate,
+                        "max_binds": account.max_binds,
                     }
                 )
             except sqlite3.IntegrityError:
@@ -159,8 +178,7 @@ class Store:
 
     def get_account(self, system_id: str) -> Account | None:
         rows = list(self.db.query(
-            "SELECT system_id, password_hash, mode, balance_kopecks FROM accounts WHERE system_id = ?",
-            [system_id],
+            f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE system_id = ?", [system_id]
         ))
         if not rows:
             return None
@@ -168,6 +186,22 @@ class Store:
             "SELECT name FROM alpha_names WHERE system_id = ? ORDER BY name", [system_id]
         ))
         return Account(alpha_names=names, **rows[0])
+
+    def get_accounts(self, system_ids: Iterable[str]) -> dict[str, Account]:
+        """Several accounts in two queries (the server reads back the ones it
+        serves after commits)."""
+        ids = list(system_ids)
+        marks = ", ".join("?" * len(ids))
+        names: dict[str, list[str]] = {}
+        for sid, name in self.db.execute(
+            f"SELECT system_id, name FROM alpha_names WHERE system_id IN ({marks}) ORDER BY name", ids
+        ):
+            names.setdefault(sid, []).append(name)
+        rows = self.db.execute(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE system_id IN ({marks})", ids)
+        return {
+            r[0]: Account(*r[:4], alpha_names=tuple(names.get(r[0], ())), rate=r[4], max_binds=r[5])
+            for r in rows
+        }
 
     def list_accounts(self) -> list[Account]:
         ids = [r["system_id"] for r in self.db.query("SELECT system_id FROM accounts ORDER BY system_id")]
@@ -196,6 +230,19 @@ class Store:
     def set_mode(self, system_id: str, mode: str) -> None:
         self._update_account("UPDATE accounts SET mode = ? WHERE system_id = ?", [mode, system_id])
 
+    def set_limits(self, system_id: str, rate: float | None, max_binds: int | None) -> None:
+        """Per-account limits; None returns a limit to its mode's default."""
+        self._update_account(
+            "UPDATE accounts SET rate = ?, max_binds = ? WHERE system_id = ?",
+            [rate, max_binds, system_id],
+        )
+
+    def usage_today(self, system_id: str, day: int) -> int:
+        row = self.db.execute(
+            "SELECT messages FROM usage WHERE system_id = ? AND day = ?", [system_id, day]
+        ).fetchone()
+        return row[0] if row else 0
+
     def add_alpha(self, system_id: str, name: str) -> None:
         if self.get_account(system_id) is None:
             raise NoSuchAccount(system_id)
@@ -213,11 +260,16 @@ class Store:
 
     # --- messages ---------------------------------------------------------
 
-    def write_batch(self, batch: Batch) -> None:
-        """Commit one group of hot writes in a single transaction."""
+    def write_batch(self, batch: Batch) -> dict[str, Account]:
+        """Commit one group of hot writes in a single transaction, then read
+        back ``batch.read_accounts`` as they stand after it."""
         conn = self.db.conn
         conn.execute("BEGIN")
         try:
+            if batch.charges:
+                conn.executemany(_CHARGE, [(k, sid) for sid, k in batch.charges.items() if k])
+            if batch.usage:
+                conn.executemany(_USAGE, [(sid, day, *v) for (sid, day), v in batch.usage.items()])
             rows = batch.inserts
             for start, size in _chunks(len(rows)):
                 params = [v for row in rows[start:start + size] for v in row]
@@ -229,6 +281,7 @@ class Store:
             conn.execute("ROLLBACK")
             raise
         conn.execute("COMMIT")
+        return self.get_accounts(batch.read_accounts) if batch.read_accounts else {}
 
     def _update_in(self, head: str, params: list, ids: list[int]) -> None:
         for start, size in _chunks(len(ids)):

@@ -17,11 +17,12 @@ from typing import Any, TypeVar
 
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorThreads, IReactorTime
+from twisted.internet.task import LoopingCall
 from twisted.internet.threads import deferToThreadPool
 from twisted.python.failure import Failure
 from twisted.python.threadpool import ThreadPool
 
-from ..records import Message
+from ..records import Account, Message
 from .sqlite import Batch, Store
 
 log = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ Waiter = Callable[[Failure | None], None]
 
 
 class StoreWorker:
-    def __init__(self, store: Store, reactor: Any) -> None:
+    def __init__(self, store: Store, reactor: Any, refresh: float = 1.0) -> None:
         self.store = store
         self._reactor = reactor
         self._pool = ThreadPool(1, 1, name="smsc-store")
@@ -39,14 +40,30 @@ class StoreWorker:
         self._waiters: list[Waiter] = []
         self._committing = False
         self._idle: list[Deferred] = []
-        #: observers of each commit: called with (rows, seconds)
-        self.on_commit: list[Callable[[int, float], None]] = []
+        #: observers of each commit: called with (writes, seconds, accounts read back)
+        self.on_commit: list[Callable[[int, float, dict[str, Account]], None]] = []
+        #: accounts the server serves: read back after a commit at least
+        #: every ``refresh`` seconds, so CLI changes (top-ups, alpha-names,
+        #: limits) reach the running server
+        self.tracked: set[str] = set()
+        self._refresh = refresh
+        self._last_refresh = 0.0
+        self._ticker = LoopingCall(self._tick)
+        self._ticker.clock = reactor
 
     def start(self) -> None:
         self._pool.start()
+        self._ticker.start(self._refresh, now=False)
+
+    def _tick(self) -> None:
+        if self.tracked and not self._committing:
+            self._committing = True
+            self._reactor.callLater(0, self._commit)
 
     def stop(self) -> Deferred:
         """Commit what is pending, then stop the thread."""
+        if self._ticker.running:
+            self._ticker.stop()
         d = self.flushed()
 
         def _stop(_: object) -> None:
@@ -78,6 +95,24 @@ class StoreWorker:
         self._batch.acks.append(message_id)
         self._queued(None)
 
+    def charge(self, system_id: str, kopecks: int, day: int, segments: int) -> None:
+        """Take money (negative: give it back) in the next commit, with the
+        day's usage counters; goes with the insert it pays for."""
+        b = self._batch
+        b.charges[system_id] = b.charges.get(system_id, 0) + kopecks
+        u = b.usage.get((system_id, day))
+        if u is None:
+            b.usage[(system_id, day)] = [1 if kopecks >= 0 else -1, segments, kopecks]
+        else:
+            step = 1 if kopecks >= 0 else -1
+            u[0] += step
+            u[1] += segments
+            u[2] += kopecks
+
+    def pending_charge(self, system_id: str) -> int:
+        """Kopecks charged to ``system_id`` and not yet committed."""
+        return self._batch.charges.get(system_id, 0)
+
     def _queued(self, waiter: Waiter | None) -> None:
         self._batch.size += 1
         if waiter is not None:
@@ -89,15 +124,22 @@ class StoreWorker:
 
     def _commit(self) -> None:
         batch, waiters = self._batch, self._waiters
-        if not len(batch):
+        now = self._reactor.seconds()
+        refresh = self.tracked and now - self._last_refresh >= self._refresh
+        if not len(batch) and not refresh:
             self._committing = False
             self._notify_idle()
             return
+        read = set(batch.charges)
+        if refresh:
+            self._last_refresh = now
+            read |= self.tracked
+        batch.read_accounts = frozenset(read)
         self._batch, self._waiters = Batch(), []
         started = time.perf_counter()
 
-        def _write(store: Store) -> None:
-            store.write_batch(batch)
+        def _write(store: Store) -> dict[str, Account]:
+            return store.write_batch(batch)
 
         d = self.run(_write)
 
@@ -106,8 +148,9 @@ class StoreWorker:
             failure = result if isinstance(result, Failure) else None
             if failure is not None:
                 log.error("store commit of %d writes failed: %s", len(batch), failure.getErrorMessage())
+            accounts = {} if failure is not None else result
             for obs in self.on_commit:
-                obs(len(batch), elapsed)
+                obs(len(batch), elapsed, accounts)  # type: ignore[arg-type]
             for w in waiters:
                 try:
                     w(failure)

@@ -132,7 +132,7 @@ def test_enquire_link_before_bind_and_unbind(server):
 
 
 def test_server_probes_idle_session_and_drops_dead_one(server_factory):
-    srv = server_factory(smpp="enquire_link_interval = 0.3\nresponse_timeout = 0.6")
+    srv = server_factory(smpp={"enquire_link_interval": 0.3, "response_timeout": 0.6})
     c = RawConn(srv.connect_raw())
     c.send(raw_pdu(C.ENQUIRE_LINK, 1))
     assert c.read().command_id == C.ENQUIRE_LINK_RESP
@@ -143,7 +143,7 @@ def test_server_probes_idle_session_and_drops_dead_one(server_factory):
 
 
 def test_unbound_connection_is_closed_after_session_init_timeout(server_factory):
-    srv = server_factory(smpp="session_init_timeout = 0.3")
+    srv = server_factory(smpp={"session_init_timeout": 0.3})
     c = RawConn(srv.connect_raw())
     assert c.read(timeout=5) is None
 

@@ -19,7 +19,7 @@ from server_process import REPO, ServerProcess
 def port(server: ServerProcess) -> int:
     """The SMPP port of a fresh server with the account loaduser/loadpw."""
     server.cli("account", "add", "loaduser", "--password", "loadpw",
-               "--mode", "user", "--balance", "100000")
+               "--mode", "user", "--balance", "100000", "--alpha", "SMSClub")
     return server.port
 
 

@@ -27,6 +27,7 @@ class FakeEngine:
         self.acked: list[Receipt] = []
         self.receipts = ReceiptHub(self.acked.append, call_soon=lambda fn: clock.callLater(0, fn))
         self.submitted: list[SubmitSm] = []
+        self.released = 0
 
     def authenticate(self, bind):
         if self.password_ok:
@@ -36,6 +37,9 @@ class FakeEngine:
     def submit(self, account, pdu, reply):
         self.submitted.append(pdu)
         reply(pdu, S.ESME_ROK, "abc")
+
+    def release(self, account):
+        self.released += 1
 
     def attach_receiver(self, account, sink):
         self.receipts.attach(account.system_id, sink)
@@ -129,6 +133,7 @@ def test_receipts_respect_window_and_return_on_disconnect():
     assert [r.message.id for r in engine.acked] == [1]
     proto.connectionLost(None)
     assert engine.receipts.backlog("acc") == 2  # 2 and 3 wait for the next bind
+    assert engine.released == 1  # the bind slot is given back
 
 
 def test_refused_receipt_is_held_for_next_bind():
