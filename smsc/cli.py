@@ -55,6 +55,8 @@ def _parser() -> argparse.ArgumentParser:
     add.add_argument("--mode", default="test", choices=validation.MODES)
     add.add_argument("--balance", metavar="UAH", help="initial balance (test accounts: 2.00 by default)")
     add.add_argument("--alpha", metavar="NAME", action="append", default=[], help="registered alpha-name")
+    add.add_argument("--rate", type=float, help="submit_sm per second, all binds together (default: by mode)")
+    add.add_argument("--max-binds", type=int, help="concurrent binds (default: by mode)")
     show = a.add_parser("show", help="one account")
     show.add_argument("system_id")
     show.add_argument("--json", action="store_true")
@@ -68,6 +70,11 @@ def _parser() -> argparse.ArgumentParser:
     pw.add_argument("--password", help="generated and printed if omitted")
     pr = a.add_parser("promote", help="turn a test account into a user account")
     pr.add_argument("system_id")
+    lim = a.add_parser("limits", help="set or clear the account's rate and bind limits")
+    lim.add_argument("system_id")
+    lim.add_argument("--rate", type=float, help="submit_sm per second; 0 unlimited")
+    lim.add_argument("--max-binds", type=int, help="concurrent binds; 0 unlimited")
+    lim.add_argument("--default", action="store_true", help="back to the mode's defaults")
     al = a.add_parser("alpha", help="register or remove an alpha-name")
     al.add_argument("op", choices=("add", "remove"))
     al.add_argument("system_id")
@@ -84,6 +91,8 @@ def _account_json(a: Account) -> dict[str, Any]:
         "balance_kopecks": a.balance_kopecks,
         "balance_uah": format_uah(a.balance_kopecks),
         "alpha_names": list(a.alpha_names),
+        "rate": a.rate,
+        "max_binds": a.max_binds,
     }
 
 
@@ -115,7 +124,10 @@ def _add(args: argparse.Namespace, cfg: config_mod.Config, store: Store) -> int:
     if balance < 0:
         raise CliError("balance must not be negative")
     names = tuple(validation.check_alpha(n) for n in args.alpha)
-    store.add_account(Account(system_id, hash_password(password), args.mode, balance, names))
+    _check_limits(args.rate, args.max_binds)
+    store.add_account(Account(
+        system_id, hash_password(password), args.mode, balance, names, args.rate, args.max_binds
+    ))
     print(f"created {args.mode} account {system_id} with {format_uah(balance)} UAH")
     if generated:
         print(f"password: {password}")
@@ -164,6 +176,29 @@ def _passwd(args: argparse.Namespace, cfg: config_mod.Config, store: Store) -> i
     return 0
 
 
+def _check_limits(rate: float | None, max_binds: int | None) -> None:
+    if rate is not None and rate < 0:
+        raise CliError("--rate must not be negative")
+    if max_binds is not None and max_binds < 0:
+        raise CliError("--max-binds must not be negative")
+
+
+def _limits(args: argparse.Namespace, cfg: config_mod.Config, store: Store) -> int:
+    if args.default:
+        rate, max_binds = None, None
+    else:
+        a = store.get_account(args.system_id)
+        if a is None:
+            raise NoSuchAccount(args.system_id)
+        rate = a.rate if args.rate is None else args.rate
+        max_binds = a.max_binds if args.max_binds is None else args.max_binds
+        _check_limits(rate, max_binds)
+    store.set_limits(args.system_id, rate, max_binds)
+    print(f"{args.system_id}: rate={'default' if rate is None else rate} "
+          f"max_binds={'default' if max_binds is None else max_binds}")
+    return 0
+
+
 def _promote(args: argparse.Namespace, cfg: config_mod.Config, store: Store) -> int:
     store.set_mode(args.system_id, "user")
     print(f"{args.system_id}: mode user")
@@ -184,7 +219,7 @@ def _alpha(args: argparse.Namespace, cfg: config_mod.Config, store: Store) -> in
 
 _ACTIONS: dict[str, Callable[[argparse.Namespace, config_mod.Config, Store], int]] = {
     "add": _add, "show": _show, "list": _list, "topup": _topup,
-    "passwd": _passwd, "promote": _promote, "alpha": _alpha,
+    "passwd": _passwd, "promote": _promote, "alpha": _alpha, "limits": _limits,
 }
 
 

@@ -169,10 +169,15 @@ class Engine:
             now = self._clock.seconds()
             live = self.accounts.get(account.system_id)
             if live is None:
+                # no charge of this account was ever made in this process
                 live = LiveAccount(account, self._config.limits, used, day, now)
                 self.accounts[account.system_id] = live
             else:
-                live.refresh(account, self._store.pending_charge(account.system_id), now)
+                # The balance read above may predate charges still being
+                # committed; only a read taken right after a commit may
+                # reset it, so ask for one.
+                live.update(account, now)
+                self._store.refresh_soon()
             if live.max_binds and live.binds >= live.max_binds:
                 raise SmppError(CommandStatus.ESME_RBINDFAIL, f"at most {live.max_binds} binds")
             live.binds += 1

@@ -84,11 +84,20 @@ def bind_body(system_id: str, password: str) -> bytes:
     return cstr(system_id) + cstr(password) + cstr("") + bytes([0x34, 0, 0]) + cstr("")
 
 
-def submit_body(src: str = "SMSClub", dst: str = "380671234567", text: bytes = b"hi", rd: int = 1) -> bytes:
+def submit_body(
+    src: str = "SMSClub", dst: str = "380671234567", text: bytes = b"hi", rd: int = 1,
+    *, dc: int = 0, esm: int = 0, ton: int = 5, tlvs: bytes = b"",
+    validity: str = "", schedule: str = "",
+) -> bytes:
     return (
-        cstr("") + bytes([5, 0]) + cstr(src) + bytes([1, 1]) + cstr(dst)
-        + bytes([0, 0, 0]) + cstr("") + cstr("") + bytes([rd, 0, 0, 0, len(text)]) + text
+        cstr("") + bytes([ton, 0]) + cstr(src) + bytes([1, 1]) + cstr(dst)
+        + bytes([esm, 0, 0]) + cstr(schedule) + cstr(validity)
+        + bytes([rd, 0, dc, 0, len(text)]) + text + tlvs
     )
+
+
+def tlv(tag: int, value: bytes) -> bytes:
+    return struct.pack(">HH", tag, len(value)) + value
 
 
 @dataclass
@@ -129,3 +138,16 @@ class RawConn:
         r = self.read()
         assert r is not None
         return r
+
+    def submit(self, seq: int, **body: Any) -> tuple[int, str]:
+        """submit_sm -> (command_status, message_id); skips deliver_sm on the way
+        (answering them)."""
+        self.send(raw_pdu(0x00000004, seq, submit_body(**body)))
+        while True:
+            r = self.read()
+            assert r is not None, "connection closed"
+            if r.command_id == 0x00000005:  # deliver_sm: acknowledge
+                self.send(raw_pdu(0x80000005, r.seq, b"\0"))
+                continue
+            assert (r.command_id, r.seq) == (0x80000004, seq), r
+            return r.status, r.body.rstrip(b"\0").decode()

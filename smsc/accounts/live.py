@@ -64,9 +64,13 @@ class LiveAccount:
         else:
             self.daily.cap = cap
 
-    def refresh(self, record: Account, uncommitted: int, now: float) -> None:
-        """The store's view after a commit; ``uncommitted`` kopecks are
-        charged in memory but not yet in that view."""
+    def update(self, record: Account, now: float) -> None:
+        """New names, mode or limits; the balance stays as counted here."""
         self.record = record
-        self.available = record.balance_kopecks - uncommitted
         self._apply_limits(now)
+
+    def refresh(self, record: Account, uncommitted: int, now: float) -> None:
+        """The store's view read right after a commit; ``uncommitted``
+        kopecks are charged in memory since then (none are in flight)."""
+        self.update(record, now)
+        self.available = record.balance_kopecks - uncommitted

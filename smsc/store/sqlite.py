@@ -98,14 +98,38 @@ _message = Message._make
 class Store:
     def __init__(self, path: str, synchronous: str = "NORMAL") -> None:
         self.path = path
+        self._synchronous = synchronous
         conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10.0)
         self.db = sqlite_utils.Database(conn)
         self.db.enable_wal()
         self.db.execute(f"PRAGMA synchronous = {synchronous}")
         self.db.execute("PRAGMA busy_timeout = 10000")
         self._create_schema()
+        self._checkpointer: sqlite3.Connection | None = None
+
+    def take_over_checkpoints(self) -> None:
+        """The server's writer stops checkpointing inside its commits; the
+        server calls ``checkpoint`` from a thread of its own instead.
+
+        An automatic checkpoint runs inside the commit that crosses 1000 WAL
+        pages and fsyncs the database: measured, it doubled the mean commit
+        time at 10k msg/s, and every submit_sm_resp waits for a commit."""
+        self.db.execute("PRAGMA wal_autocheckpoint = 0")
+
+    def checkpoint(self) -> None:
+        """Copy committed WAL frames into the database (PASSIVE: never waits
+        for, nor blocks, the writer). Runs on the checkpoint thread, with its
+        own connection."""
+        if self._checkpointer is None:
+            self._checkpointer = sqlite3.connect(
+                self.path, check_same_thread=False, isolation_level=None, timeout=10.0
+            )
+            self._checkpointer.execute(f"PRAGMA synchronous = {self._synchronous}")
+        self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.close()
         self.db.conn.close()
 
     def _create_schema(self) -> None:

@@ -30,6 +30,9 @@ T = TypeVar("T")
 
 Waiter = Callable[[Failure | None], None]
 
+#: seconds between WAL checkpoints (on their own thread)
+CHECKPOINT_INTERVAL = 0.5
+
 
 class StoreWorker:
     def __init__(self, store: Store, reactor: Any, refresh: float = 1.0) -> None:
@@ -50,10 +53,36 @@ class StoreWorker:
         self._last_refresh = 0.0
         self._ticker = LoopingCall(self._tick)
         self._ticker.clock = reactor
+        self._checkpoints = ThreadPool(1, 1, name="smsc-checkpoint")
+        self._checkpointing = False
+        self._checkpoint_ticker = LoopingCall(self._checkpoint)
+        self._checkpoint_ticker.clock = reactor
 
     def start(self) -> None:
+        self.store.take_over_checkpoints()
         self._pool.start()
+        self._checkpoints.start()
         self._ticker.start(self._refresh, now=False)
+        self._checkpoint_ticker.start(CHECKPOINT_INTERVAL, now=False)
+
+    def _checkpoint(self) -> None:
+        """WAL checkpoints off the commit path, on a thread of their own."""
+        if self._checkpointing:
+            return
+        self._checkpointing = True
+        d = deferToThreadPool(self._reactor, self._checkpoints, self.store.checkpoint)
+
+        def done(result: object) -> None:
+            self._checkpointing = False
+            if isinstance(result, Failure):
+                log.warning("WAL checkpoint failed: %s", result.getErrorMessage())
+
+        d.addBoth(done)
+
+    def refresh_soon(self) -> None:
+        """Read the tracked accounts back with the next commit, and make one."""
+        self._last_refresh = float("-inf")
+        self._tick()
 
     def _tick(self) -> None:
         if self.tracked and not self._committing:
@@ -62,12 +91,14 @@ class StoreWorker:
 
     def stop(self) -> Deferred:
         """Commit what is pending, then stop the thread."""
-        if self._ticker.running:
-            self._ticker.stop()
+        for ticker in (self._ticker, self._checkpoint_ticker):
+            if ticker.running:
+                ticker.stop()
         d = self.flushed()
 
         def _stop(_: object) -> None:
             self._pool.stop()
+            self._checkpoints.stop()
 
         d.addBoth(_stop)
         return d

@@ -23,8 +23,14 @@ def test_account_lifecycle(tmp_path):
     shown = json.loads(run(cfg, "account", "show", "shop", "--json").stdout)
     assert shown == {
         "system_id": "shop", "mode": "user", "balance_kopecks": 1234,
-        "balance_uah": "12.34", "alpha_names": ["MyShop", "Shop2"],
+        "balance_uah": "12.34", "alpha_names": ["MyShop", "Shop2"], "rate": None, "max_binds": None,
     }
+    assert run(cfg, "account", "limits", "shop", "--rate", "5", "--max-binds", "2").returncode == 0
+    shown = json.loads(run(cfg, "account", "show", "shop", "--json").stdout)
+    assert (shown["rate"], shown["max_binds"]) == (5.0, 2)
+    assert run(cfg, "account", "limits", "shop", "--default").returncode == 0
+    shown = json.loads(run(cfg, "account", "show", "shop", "--json").stdout)
+    assert (shown["rate"], shown["max_binds"]) == (None, None)
     assert run(cfg, "account", "topup", "shop", "0.66").returncode == 0
     assert run(cfg, "account", "alpha", "remove", "shop", "Shop2").returncode == 0
     assert run(cfg, "account", "alpha", "add", "shop", "Third").returncode == 0
