@@ -1,4 +1,4 @@
-"""Operator connectors and deterministic rules, as config describes them.
+r"""Operator connectors and deterministic rules, as config describes them.
 
 ``[operators.KEY]`` tables become ``OperatorSpec`` and the ``[[rules]]``
 array becomes ``Rule`` values: frozen, checked when built. The KEYs are the
@@ -23,7 +23,7 @@ delay = 1.0                   # optional: seconds instead of the drawn delay
 error = 13                    # optional: err: instead of the operator's
 
 [[rules]]
-regex = "38067555\\d{4}"      # ... or a full match on the E.164 digits
+regex = '38067555\d{4}'       # ... or a full match on the E.164 digits ('...': no escapes)
 phone_off = true              # unreachable: EXPIRED at the end of validity,
 phone_on_after = 600          # unless the phone is back this many s after hand-off
 ```

@@ -162,6 +162,25 @@ def test_first_matching_rule_wins_and_regex_is_a_full_match():
     assert (h.final[0].stat, h.final[0].error) == (UNDELIV, 42)
 
 
+@pytest.mark.parametrize("regexes", [
+    [r"38050\d{7}", r"3806[37]\d+"],          # one alternation answers for all
+    [r"(380)50\d{7}", r"(?P<op>3806[37])\d+"],  # groups: each tried in turn
+])
+def test_rule_matcher_agrees_with_trying_each_rule_in_order(regexes):
+    rules = parse_rules(
+        [{"suffix": "12", "outcome": REJECTD}, {"regex": regexes[0], "outcome": UNDELIV},
+         {"suffix": "5", "outcome": FAILED}, {"regex": regexes[1], "outcome": NOREPORT}],
+        "t.toml",
+    )
+    matcher = RuleMatcher(rules)
+    rnd = random.Random(5)
+    for _ in range(3000):
+        number = f"3806{rnd.choice('037')}{rnd.randrange(10 ** 7):07d}".replace("38060", "38050")
+        expected = next((r for r in rules if r.matches(number)), None)
+        assert matcher.first(number) is expected, number
+    assert RuleMatcher(()).first(NUMBER) is None and not RuleMatcher(())
+
+
 def test_phone_off_expires_exactly_at_expires_at_and_never_after():
     rules = parse_rules([{"suffix": "0000", "phone_off": True}], "t.toml")
     h = Harness(spec(), rules)
@@ -440,3 +459,17 @@ def test_parse_rules_defaults():
 
 def test_outcome_keeps_the_shape_the_engine_reads():
     assert Outcome._fields == ("message", "stat", "error", "done_time")
+
+
+def test_the_documented_config_example_parses():
+    import tomllib
+
+    from smsc.operators import spec as spec_module
+
+    example = spec_module.__doc__.split("```toml")[1].split("```")[0]
+    raw = tomllib.loads(example)
+    ops = parse_operators(raw["operators"], "doc")
+    assert ops["kyivstar"].throughput == 100.0 and ops["kyivstar"].errors[UNDELIV] == 1
+    regex_rule = parse_rules(raw["rules"], "doc")[1]
+    assert regex_rule.matches("380675551234") and not regex_rule.matches("3806755512345")
+    assert (regex_rule.outcome, regex_rule.phone_on_after) == (DELIVRD, 600.0)
