@@ -74,8 +74,12 @@ class Message(NamedTuple):
 class Receipt(NamedTuple):
     """A delivery receipt owed to an account.
 
-    ``message`` is the submitted message; ``stat`` the Appendix B word and
-    ``state`` the message_state value; ``error`` the network error code.
+    ``message`` is the submitted message; ``stat`` its final state (Appendix
+    B word or FAQ stat) and ``state`` the message_state value; ``error`` the
+    network error code. ``durable``: the final state is committed. A receipt
+    for a bound client goes out before that, and its final state is written
+    together with the acknowledgement (one write, not two); it is made
+    durable first whenever it has to wait.
     """
 
     message: Message
@@ -83,3 +87,4 @@ class Receipt(NamedTuple):
     state: int
     error: int
     done_time: float
+    durable: bool = True

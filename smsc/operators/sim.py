@@ -149,7 +149,7 @@ class SimOperator:
                 self._hand_off(message, expires_at, now)
             return
         self._held[message.id] = message
-        if not_before is not None and not_before < expires_at:
+        if not_before is not None and self._scheduler.runs_at(self._real(not_before)) < self._real(expires_at):
             self._call_at(self._real(not_before), self._wake, (message, expires_at))
         else:  # its validity ends before it may (or could) be sent
             self._scheduler.call_by(self._real(expires_at), self._expire_held, (message, expires_at))

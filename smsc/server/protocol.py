@@ -220,7 +220,9 @@ class SmppProtocol(Protocol):
     # --- messages -------------------------------------------------------------
 
     def _on_submit(self, pdu: SubmitSm) -> None:
-        self.engine.submit(self.account, pdu, self._submit_done)  # type: ignore[arg-type]
+        self.engine.submit(
+            self.account, pdu, self._submit_done, self if self.receiving else None  # type: ignore[arg-type]
+        )
 
     def _submit_done(self, pdu: SubmitSm, status: int, message_id: str) -> None:
         if not self.gone:

@@ -34,7 +34,7 @@ class FakeEngine:
             return succeed(ACCOUNT)
         return fail(SmppError(S.ESME_RINVPASWD))
 
-    def submit(self, account, pdu, reply):
+    def submit(self, account, pdu, reply, origin=None):
         self.submitted.append(pdu)
         reply(pdu, S.ESME_ROK, "abc")
 
