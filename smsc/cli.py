@@ -238,8 +238,6 @@ def _serve(args: argparse.Namespace, cfg: config_mod.Config) -> int:
     # let it run less often (the hot path makes many short-lived objects and
     # few cycles). Measured: ~5% of server CPU at 10k msg/s.
     gc.freeze()
-    import os, sys
-    if os.environ.get("SMSC_SWITCH"): sys.setswitchinterval(float(os.environ["SMSC_SWITCH"]))
     gc.set_threshold(50000, 20, 100)
     reactor.run()
     return 0
