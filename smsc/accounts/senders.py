@@ -20,6 +20,15 @@ _NUMERIC_TONS = frozenset({0, 1, 2})
 
 
 def check_sender(account: Account, universal_alpha: str, source_addr: str, ton: int) -> None:
+    # The common case first, without a regex: a name the account may use
+    # (checked when it was registered, or the config's universal name) with
+    # the TON for its kind.
+    if account.mode == "test":
+        allowed = source_addr == universal_alpha
+    else:
+        allowed = source_addr in account.alpha_names
+    if allowed and ton in (_NUMERIC_TONS if source_addr.isdigit() else _ALPHA_TONS):
+        return
     if source_addr.isdigit() and source_addr.isascii():
         if not NUMERIC_SENDER.fullmatch(source_addr):
             raise SmppError(CommandStatus.ESME_RINVSRCADR, "numeric sender: at most 15 digits")

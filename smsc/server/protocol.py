@@ -21,14 +21,14 @@ from twisted.python.failure import Failure
 from ..config import SmppConfig
 from ..engine import Engine, format_message_id
 from ..pdu.codec import fast_constructor
-from ..pdu.constants import SMPP_VERSION_34, CommandStatus
+from ..pdu.constants import SMPP_VERSION_34, CommandId, CommandStatus
 from ..pdu.errors import SmppError
 from ..pdu.pdus import (
     BindReceiver, BindReceiverResp, BindTransceiver, BindTransceiverResp,
     BindTransmitter, BindTransmitterResp, DeliverSm, EnquireLink, SubmitSm,
     SubmitSmResp, Unbind, UnbindResp,
 )
-from ..pdu.receipt import receipt_pdu, receipt_word, text_sample
+from ..pdu.receipt import encode_receipt, receipt_word, text_sample
 from ..pdu.responses import error_response
 from ..accounts.live import LiveAccount
 from ..records import BindInfo, Receipt
@@ -122,7 +122,7 @@ class SmppProtocol(Protocol):
                     ok = event.pdu.command_status == CommandStatus.ESME_ROK
                     self.engine.receipts.answered(event.context, ok)
                     receipts_answered = True
-                elif isinstance(event.request, EnquireLink):
+                elif event.request_id is CommandId.ENQUIRE_LINK:
                     self._probing = False
             elif kind is SessionClosed:
                 log.info("session %s closed: %s", self._who(), event.reason)
@@ -238,8 +238,9 @@ class SmppProtocol(Protocol):
         while free and queue:
             r = queue.popleft()
             m = r.message
-            session.send(receipt_pdu(
-                session.next_sequence(), format_message_id(m.id), receipt_word(r.stat), r.error,
+            seq = session.next_sequence()
+            session.send_encoded(CommandId.DELIVER_SM, seq, encode_receipt(
+                seq, format_message_id(m.id), receipt_word(r.stat), r.error,
                 m.submit_time, r.done_time,
                 m.source_addr_ton, m.source_addr_npi, m.source_addr,
                 m.dest_addr_ton, m.dest_addr_npi, m.destination_addr,

@@ -38,11 +38,12 @@ class RequestReceived(NamedTuple):
 
 
 class ResponseReceived(NamedTuple):
-    """The peer answered one of our requests; ``context`` is what we gave
-    ``send`` with it. A generic_nack from the peer arrives here too."""
+    """The peer answered one of our requests (``request_id``: its
+    command_id); ``context`` is what we gave ``send`` with it. A generic_nack
+    from the peer arrives here too."""
 
     pdu: Any
-    request: Any
+    request_id: C
     context: Any
 
 
@@ -56,7 +57,7 @@ Event = RequestReceived | ResponseReceived | SessionClosed
 
 
 class Outstanding(NamedTuple):
-    request: Any
+    request_id: C
     context: Any
     sent_at: float
 
@@ -125,7 +126,7 @@ class Session:
         if entry is None:
             log.debug("unexpected %s seq=%d dropped", pdu.command_id.name, pdu.sequence_number)
             return
-        events.append(ResponseReceived(pdu, entry.request, entry.context))
+        events.append(ResponseReceived(pdu, entry.request_id, entry.context))
         if pdu.command_id is C.UNBIND_RESP:
             self.state = State.CLOSED
             events.append(SessionClosed("unbound"))
@@ -136,10 +137,10 @@ class Session:
             # A broken answer to one of our requests counts as a refusal of it.
             log.info("malformed response %08x seq=%d: %s", cid, seq, exc.detail)
             entry = self._outstanding.get(seq)
-            if entry is not None and cid == (entry.request.command_id | 0x80000000):
+            if entry is not None and cid == (entry.request_id | 0x80000000):
                 del self._outstanding[seq]
                 nack = GenericNack(sequence_number=seq, command_status=exc.status)
-                events.append(ResponseReceived(nack, entry.request, entry.context))
+                events.append(ResponseReceived(nack, entry.request_id, entry.context))
             return
         if cid not in C._value2member_map_:
             self._queue(GenericNack(sequence_number=seq, command_status=CommandStatus.ESME_RINVCMDID))
@@ -174,10 +175,15 @@ class Session:
             if cid is C.UNBIND_RESP:
                 self.state = State.CLOSED
             return
-        if cid not in WE_SEND[self.state]:
-            raise LocalProtocolError(f"cannot send {cid.name} in {self.state.name}")
-        self._outstanding[pdu.sequence_number] = Outstanding(pdu, context, self._now())
-        self._queue(pdu)
+        self.send_encoded(cid, pdu.sequence_number, encode(pdu), context)
+
+    def send_encoded(self, command_id: C, sequence_number: int, data: bytes, context: Any = None) -> None:
+        """``send`` for a request already encoded: the receipt hot path, which
+        writes its deliver_sm straight to bytes (pdu.receipt.encode_receipt)."""
+        if command_id not in WE_SEND[self.state]:
+            raise LocalProtocolError(f"cannot send {command_id.name} in {self.state.name}")
+        self._outstanding[sequence_number] = Outstanding(command_id, context, self._now())
+        self._out.append(data)
 
     def _queue(self, pdu: Pdu) -> None:
         self._out.append(encode(pdu))

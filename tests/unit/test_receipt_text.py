@@ -49,3 +49,12 @@ def test_receipt_pdu_fields():
     assert tlv_value(pdu.tlvs, Tag.RECEIPTED_MESSAGE_ID) == b"abc\0"
     assert tlv_value(pdu.tlvs, Tag.MESSAGE_STATE) == bytes([MessageState.UNDELIVERABLE])
     assert tlv_value(pdu.tlvs, Tag.NETWORK_ERROR_CODE) == struct.pack(">BH", 3, 21)
+
+
+def test_hot_path_encoder_matches_the_general_one():
+    from smsc.pdu.codec import encode
+    from smsc.pdu.receipt import encode_receipt
+
+    for stat, err in (("DELIVRD", 0), ("UNDELIV", 34), ("REJECTD", 13)):
+        args = (7, "1b9f0e5a00001", stat, err, T0, T0 + 90, 5, 0, "SMSClub", 1, 1, "380671234567", b"hello")
+        assert encode_receipt(*args) == encode(receipt_pdu(*args))
