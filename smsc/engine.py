@@ -280,23 +280,29 @@ class Engine:
             parts = split(text, self._refs.take(msisdn))
             assert len(parts) == segments, (len(parts), segments)
 
-        def committed(failure: Any) -> None:
-            if failure is not None:
-                live.available += cost
-                if daily is not None:
-                    daily.give_back()
-                reply(pdu, CommandStatus.ESME_RSYSERR, "")
-                return
-            reply(pdu, CommandStatus.ESME_ROK, format_message_id(n))
-            if origin is not None and pdu.registered_delivery:
-                self._origin[n] = origin
-            if blacklisted:
-                self.scheduler.call_at(real_now, self._blacklisted, message)
-            else:
-                operator.submit(message, expires_at, message.not_before)
-
         self._store.charge(live.system_id, cost, utc_day(real_now), segments)
-        self._store.insert(message, committed)
+        self._store.insert(message, self._stored, (
+            message, live, pdu, reply, origin, None if blacklisted else operator, daily,
+        ))
+
+    def _stored(self, job: tuple, failure: Any) -> None:
+        """The message and its charge are committed (or not): answer, then
+        hand it to its operator."""
+        message, live, pdu, reply, origin, operator, daily = job
+        if failure is not None:
+            live.available += message.cost
+            if daily is not None:
+                daily.give_back()
+            reply(pdu, CommandStatus.ESME_RSYSERR, "")
+            return
+        n = message.id
+        reply(pdu, CommandStatus.ESME_ROK, format_message_id(n))
+        if origin is not None and message.registered_delivery:
+            self._origin[n] = origin
+        if operator is None:  # blacklisted
+            self.scheduler.call_at(self._clock.seconds(), self._blacklisted, message)
+        else:
+            operator.submit(message, message.expires_at, message.not_before)
 
     def _blacklisted(self, message: Message, real_now: float) -> None:
         self.on_final(Outcome(message, "UNDELIV", ERR_BLACKLISTED, self.sim.to_sim(real_now)))
@@ -326,13 +332,12 @@ class Engine:
             self.receipts.enqueue(Receipt(m, outcome.stat, state, outcome.error, done_time, False), origin)
             return
         receipt = Receipt(m, outcome.stat, state, outcome.error, done_time)
+        self._store.finish(values, m.id, self._final_stored, (receipt, origin))
 
-        def committed(failure: Any) -> None:
-            # Even if the commit failed the client is owed this receipt; the
-            # worst case is a duplicate after a restart, never a loss.
-            self.receipts.enqueue(receipt, origin)
-
-        self._store.finish(values, m.id, committed)
+    def _final_stored(self, job: tuple, failure: Any) -> None:
+        # Even if the commit failed the client is owed this receipt; the
+        # worst case is a duplicate after a restart, never a loss.
+        self.receipts.enqueue(*job)
 
     def _make_durable(self, r: Receipt) -> Receipt:
         if r.durable:

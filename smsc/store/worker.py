@@ -28,7 +28,10 @@ from .sqlite import Batch, Store
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-Waiter = Callable[[Failure | None], None]
+#: called as ``waiter(arg, failure)`` once the write is committed (failure
+#: None) or not; a function and its argument rather than a closure, because
+#: one is made per message and a closure over a dozen names is not cheap
+Waiter = Callable[[Any, Failure | None], None]
 
 #: seconds between WAL checkpoints (on their own thread)
 CHECKPOINT_INTERVAL = 0.5
@@ -40,7 +43,7 @@ class StoreWorker:
         self._reactor = reactor
         self._pool = ThreadPool(1, 1, name="smsc-store")
         self._batch = Batch()
-        self._waiters: list[Waiter] = []
+        self._waiters: list[tuple[Waiter, Any]] = []
         self._committing = False
         self._idle: list[Deferred] = []
         #: observers of each commit: called with (writes, seconds, accounts read back)
@@ -109,22 +112,24 @@ class StoreWorker:
 
     # --- group commit -----------------------------------------------------
 
-    def insert(self, message: Message, waiter: Waiter | None = None) -> None:
+    def insert(self, message: Message, waiter: Waiter | None = None, arg: Any = None) -> None:
         self._batch.inserts.append(message)
-        self._queued(waiter)
+        self._queued(waiter, arg)
 
-    def finish(self, values: tuple, message_id: int, waiter: Waiter | None = None) -> None:
+    def finish(
+        self, values: tuple, message_id: int, waiter: Waiter | None = None, arg: Any = None
+    ) -> None:
         """Record a final state: ``values`` is (state, stat, error, done_time, receipt)."""
         ids = self._batch.finishes.get(values)
         if ids is None:
             self._batch.finishes[values] = [message_id]
         else:
             ids.append(message_id)
-        self._queued(waiter)
+        self._queued(waiter, arg)
 
     def ack(self, message_id: int) -> None:
         self._batch.acks.append(message_id)
-        self._queued(None)
+        self._queued(None, None)
 
     def charge(self, system_id: str, kopecks: int, day: int, segments: int) -> None:
         """Take money (negative: give it back) in the next commit, with the
@@ -144,10 +149,10 @@ class StoreWorker:
         """Kopecks charged to ``system_id`` and not yet committed."""
         return self._batch.charges.get(system_id, 0)
 
-    def _queued(self, waiter: Waiter | None) -> None:
+    def _queued(self, waiter: Waiter | None, arg: Any) -> None:
         self._batch.size += 1
         if waiter is not None:
-            self._waiters.append(waiter)
+            self._waiters.append((waiter, arg))
         if not self._committing:
             self._committing = True
             # Let the rest of this reactor turn add to the batch first.
@@ -182,9 +187,9 @@ class StoreWorker:
             accounts = {} if failure is not None else result
             for obs in self.on_commit:
                 obs(len(batch), elapsed, accounts)  # type: ignore[arg-type]
-            for w in waiters:
+            for w, arg in waiters:
                 try:
-                    w(failure)
+                    w(arg, failure)
                 except Exception:
                     log.exception("store waiter failed")
             self._commit()
