@@ -11,7 +11,9 @@ another process, which WAL and the busy timeout make safe.
 """
 from __future__ import annotations
 
+import functools
 import sqlite3
+from itertools import chain
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -55,6 +57,13 @@ def _chunks(n: int) -> list[tuple[int, int]]:
         runs.append((start, size))
         start += size
     return runs
+
+
+@functools.cache
+def _statement(head: str, item: str, size: int, open_: str = "", close: str = "") -> str:
+    """``head`` + ``size`` comma-separated ``item``s; built once per shape
+    (power-of-two sizes keep the shapes few)."""
+    return head + open_ + ", ".join([item] * size) + close
 
 
 #: receipt column: 0 none owed, 1 owed and not yet acknowledged, 2 acknowledged
@@ -293,8 +302,8 @@ class Store:
                 conn.executemany(_USAGE, [(sid, day, *v) for (sid, day), v in batch.usage.items()])
             rows = batch.inserts
             for start, size in _chunks(len(rows)):
-                params = [v for row in rows[start:start + size] for v in row]
-                conn.execute(_INSERT_HEAD + ", ".join([_ROW] * size), params)
+                params = list(chain.from_iterable(rows[start:start + size]))
+                conn.execute(_statement(_INSERT_HEAD, _ROW, size), params)
             for values, ids in batch.finishes.items():
                 self._update_in(_FINISH_HEAD, list(values), ids)
             self._update_in(_ACK_HEAD, [], batch.acks)
@@ -306,8 +315,7 @@ class Store:
 
     def _update_in(self, head: str, params: list, ids: list[int]) -> None:
         for start, size in _chunks(len(ids)):
-            marks = "(" + ", ".join("?" * size) + ")"
-            self.db.conn.execute(head + marks, params + ids[start:start + size])
+            self.db.conn.execute(_statement(head, "?", size, "(", ")"), params + ids[start:start + size])
 
     def max_message_id(self) -> int:
         row = self.db.execute("SELECT max(id) FROM messages").fetchone()
