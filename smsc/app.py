@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from twisted.internet.defer import Deferred, DeferredList, inlineCallbacks
+from twisted.python.failure import Failure
 
 from .accounts.passwords import generate_password, hash_password
 from .accounts.throttle import BindThrottle
 from .config import Config
 from .engine import Engine
+from .metrics import GaugeCollector, Metrics
 from .records import Account
 from .server.protocol import SmppFactory
 from .store.sqlite import Store
@@ -57,13 +59,37 @@ class Server:
     worker: StoreWorker
     engine: Engine
     factory: SmppFactory
+    metrics: Metrics
     smpp_port: Any = None
+    http_port: Any = None
+
+    def health(self) -> Deferred:
+        """Listeners up and the store writable (a write transaction opened
+        and rolled back on the store thread, behind any commit in progress)."""
+
+        def writable(store: Store) -> bool:
+            store.db.execute("BEGIN IMMEDIATE")
+            store.db.execute("ROLLBACK")
+            return True
+
+        d = self.worker.run(writable)
+
+        def report(ok: Any) -> dict[str, Any]:
+            return {
+                "smpp_listening": self.smpp_port is not None and self.smpp_port.connected,
+                "store_writable": ok is True,
+                "sessions": len(self.factory.connections),
+            }
+
+        return d.addBoth(lambda r: report(r if not isinstance(r, Failure) else False))
 
     @inlineCallbacks
     def stop(self) -> Any:
         """Graceful stop: no new binds, unbind everyone, commit, close."""
         if self.smpp_port is not None:
             yield self.smpp_port.stopListening()
+        if self.http_port is not None:
+            yield self.http_port.stopListening()
         unbinds = [p.unbind() for p in list(self.factory.connections)]
         if unbinds:
             timeout: Deferred = Deferred()
@@ -100,7 +126,37 @@ def build(config: Config, reactor: Any, out: TextIO = sys.stdout) -> Server:
         print(f"smsc: recovered {resumed} unfinished messages and {owed} owed receipts", file=out, flush=True)
     worker.start()
     factory = SmppFactory(engine, config.smpp, reactor)
-    return Server(config, store, worker, engine, factory)
+    metrics = Metrics()
+    worker.on_commit.append(lambda writes, seconds, accounts: metrics.commit_latency.observe(seconds))
+    watch_state(metrics, engine, factory)
+    return Server(config, store, worker, engine, factory, metrics)
+
+
+def watch_state(metrics: Metrics, engine: Engine, factory: SmppFactory) -> None:
+    """Gauges read at scrape time: binds, receipt backlogs, operator queues."""
+
+    def binds() -> Any:
+        counts: dict[tuple[str, str], int] = {}
+        for p in factory.connections:
+            if p.account is not None and p.bind_type:
+                key = (p.account.system_id, p.bind_type)
+                counts[key] = counts.get(key, 0) + 1
+        return counts.items()
+
+    def backlog() -> Any:
+        return (((sid,), engine.receipts.backlog(sid)) for sid in engine.accounts)
+
+    def queues() -> Any:
+        for key, op in engine.operators.items():
+            yield (key, "held"), op.pending()
+            yield (key, "in_network"), op.in_network()
+
+    metrics.watch(GaugeCollector("smsc_binds", "Bound sessions by account and bind type.",
+                                 ["account", "bind_type"], binds))
+    metrics.watch(GaugeCollector("smsc_receipt_backlog", "Receipts waiting for a receiver, by account.",
+                                 ["account"], backlog))
+    metrics.watch(GaugeCollector("smsc_operator_queue", "Messages an operator holds (scheduled or "
+                                 "over its throughput) or has in its network.", ["operator", "where"], queues))
 
 
 def serve(config: Config, reactor: Any = None, out: TextIO = sys.stdout) -> Server:
@@ -113,5 +169,15 @@ def serve(config: Config, reactor: Any = None, out: TextIO = sys.stdout) -> Serv
     server.smpp_port = reactor.listenTCP(config.smpp.port, server.factory, interface=config.smpp.host)
     host = server.smpp_port.getHost()
     print(f"smsc: SMPP listening on {host.host}:{host.port} (store {config.store.path})", file=out, flush=True)
+    if config.http.enabled:
+        from twisted.web.server import Site
+
+        from .web.ops import ops_root
+
+        site = Site(ops_root(server.metrics, server.health))
+        site.noisy = False
+        server.http_port = reactor.listenTCP(config.http.port, site, interface=config.http.host)
+        h = server.http_port.getHost()
+        print(f"smsc: HTTP listening on {h.host}:{h.port} (/metrics, /health)", file=out, flush=True)
     reactor.addSystemEventTrigger("before", "shutdown", server.stop)
     return server

@@ -1,0 +1,66 @@
+"""The operations side of the HTTP listener: ``/metrics`` and ``/health``.
+
+Thin twisted.web resources; what they report comes from the parts passed
+in (the metrics registry, a health check), so they hold no rules.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from twisted.internet.defer import Deferred
+from twisted.web.resource import Resource
+from twisted.web.server import NOT_DONE_YET, Request
+
+from ..metrics import Metrics
+
+
+class MetricsResource(Resource):
+    isLeaf = True
+
+    def __init__(self, metrics: Metrics) -> None:
+        super().__init__()
+        self._metrics = metrics
+
+    def render_GET(self, request: Request) -> bytes:
+        request.setHeader(b"content-type", CONTENT_TYPE_LATEST.encode())
+        return generate_latest(self._metrics.registry)
+
+
+class HealthResource(Resource):
+    """200 with a small JSON when every check passes, 503 otherwise.
+
+    ``check()`` fires with a dict of named booleans (listeners up, store
+    writable, ...)."""
+
+    isLeaf = True
+
+    def __init__(self, check: Callable[[], "Deferred[dict[str, Any]]"]) -> None:
+        super().__init__()
+        self._check = check
+
+    def render_GET(self, request: Request) -> Any:
+        def answer(result: dict[str, Any]) -> None:
+            ok = all(v is True for v in result.values() if isinstance(v, bool))
+            request.setResponseCode(200 if ok else 503)
+            request.setHeader(b"content-type", b"application/json")
+            request.write(json.dumps({"status": "ok" if ok else "failing", **result}).encode())
+            request.finish()
+
+        def failed(failure: Any) -> None:
+            request.setResponseCode(503)
+            request.setHeader(b"content-type", b"application/json")
+            request.write(json.dumps({"status": "failing", "error": failure.getErrorMessage()}).encode())
+            request.finish()
+
+        self._check().addCallbacks(answer, failed)
+        return NOT_DONE_YET
+
+
+def ops_root(metrics: Metrics, health: Callable[[], "Deferred[dict[str, Any]]"]) -> Resource:
+    root = Resource()
+    root.putChild(b"metrics", MetricsResource(metrics))
+    root.putChild(b"health", HealthResource(health))
+    return root
