@@ -58,6 +58,8 @@ class SmppProtocol(Protocol):
             now=clock.seconds, max_pdu_length=config.max_pdu_length, window=config.window
         )
         self.account: LiveAccount | None = None
+        #: "transmitter" | "receiver" | "transceiver" once bound
+        self.bind_type = ""
         self.receiving = False
         self.gone = False
         self._last_heard = 0.0
@@ -197,6 +199,7 @@ class SmppProtocol(Protocol):
             sc_interface_version=version,
         ))
         self.account = account
+        self.bind_type = _BIND_KIND[type(pdu)][0]
         if self._init_timer is not None and self._init_timer.active():
             self._init_timer.cancel()
         log.info("bound %s as %s", self._who(), type(pdu).__name__)
