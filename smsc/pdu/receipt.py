@@ -12,7 +12,7 @@ import struct
 import time
 
 from .codec import fast_constructor
-from .constants import ESM_CLASS_DELIVERY_RECEIPT, MessageState, Tag
+from .constants import ESM_CLASS_DELIVERY_RECEIPT, ESM_CLASS_INTERMEDIATE_NOTIFICATION, MessageState, Tag
 from .pdus import DeliverSm
 
 #: a DeliverSm without the cost of a frozen dataclass __init__ (one per receipt)
@@ -115,12 +115,15 @@ def receipt_pdu(
     dest_addr_npi: int,
     destination_addr: str,
     sample: bytes,
+    esm_class: int = ESM_CLASS_DELIVERY_RECEIPT,
 ) -> DeliverSm:
     """The deliver_sm carrying a receipt.
 
     Addresses are the original message's, swapped: the receipt comes *from*
     the handset the message went to. One is built per receipt: call it with
     positional arguments (CPython 3.11 passes many keywords slowly).
+    ``esm_class`` ESM_CLASS_INTERMEDIATE_NOTIFICATION (0x20) makes it an
+    intermediate notification (stat ENROUTE), in the same format.
     """
     # ``stat`` is the word the text shows (see receipt_word)
     tlvs: tuple[tuple[int, bytes], ...] = (
@@ -133,7 +136,7 @@ def receipt_pdu(
         sequence_number, 0, "",
         dest_addr_ton, dest_addr_npi, destination_addr,
         source_addr_ton, source_addr_npi, source_addr,
-        ESM_CLASS_DELIVERY_RECEIPT, 0, 0, "", "", 0, 0, 0, 0,
+        esm_class, 0, 0, "", "", 0, 0, 0, 0,
         receipt_text(message_id, stat, error, submit_time, done_time, sample),
         tlvs,
     )
@@ -162,6 +165,13 @@ _STATE_TLV = {
     stat: struct.pack(">HHB", Tag.MESSAGE_STATE, 1, state) for stat, state in STAT_STATE.items()
 }
 _ID_TLV = struct.Struct(">HH")
+#: esm_class -> the octets between source_addr's NUL and sm_length: esm_class,
+#: protocol_id, priority_flag, two empty times, registered_delivery,
+#: replace_if_present_flag, data_coding, sm_default_msg_id
+_AFTER_SOURCE = {
+    esm: b"\0" + bytes((esm,)) + b"\0" * 8
+    for esm in (ESM_CLASS_DELIVERY_RECEIPT, ESM_CLASS_INTERMEDIATE_NOTIFICATION)
+}
 _ERROR_TLV = struct.Struct(">HHBH")
 
 
@@ -179,6 +189,7 @@ def encode_receipt(
     dest_addr_npi: int,
     destination_addr: str,
     sample: bytes,
+    esm_class: int = ESM_CLASS_DELIVERY_RECEIPT,
 ) -> bytes:
     """``encode(receipt_pdu(...))`` in one step, for the hot path.
 
@@ -192,7 +203,7 @@ def encode_receipt(
     body = b"".join((
         b"\0", bytes((dest_addr_ton, dest_addr_npi)), destination_addr.encode("ascii"), b"\0",
         bytes((source_addr_ton, source_addr_npi)), source_addr.encode("ascii"),
-        b"\0\x04\0\0\0\0\0\0\0\0", bytes((len(text),)), text,
+        _AFTER_SOURCE[esm_class], bytes((len(text),)), text,
         _ID_TLV.pack(Tag.RECEIPTED_MESSAGE_ID, len(mid) + 1), mid, b"\0", _STATE_TLV[stat],
         _ERROR_TLV.pack(Tag.NETWORK_ERROR_CODE, 3, NETWORK_TYPE_GSM, error & 0xFFFF) if error else b"",
     ))
