@@ -9,6 +9,8 @@
     smsc [--config FILE] account passwd SYSTEM_ID [--password P]
     smsc [--config FILE] account promote SYSTEM_ID
     smsc [--config FILE] account alpha add|remove SYSTEM_ID NAME
+    smsc [--config FILE] account blacklist add|remove SYSTEM_ID NUMBER...
+    smsc [--config FILE] account blacklist list SYSTEM_ID [--json]
     smsc load ...            (see ``smsc load --help``)
 
 Account commands work while the server runs: they write the same SQLite
@@ -30,7 +32,8 @@ from .accounts import validation
 from .accounts.money import format_uah, parse_uah
 from .accounts.passwords import generate_password, hash_password
 from .records import Account
-from .store.sqlite import AccountExists, NoSuchAccount, Store
+from .router.numbers import RoutingError, normalise_loose
+from .store.sqlite import AccountExists, NoSuchAccount, NotBlacklisted, Store
 
 
 class CliError(Exception):
@@ -79,6 +82,12 @@ def _parser() -> argparse.ArgumentParser:
     al.add_argument("op", choices=("add", "remove"))
     al.add_argument("system_id")
     al.add_argument("name")
+    bl = a.add_parser("blacklist", help="numbers that get nothing: accepted, not sent, not charged, UNDELIV")
+    bl.add_argument("op", choices=("add", "remove", "list"))
+    bl.add_argument("system_id")
+    bl.add_argument("numbers", metavar="NUMBER", nargs="*",
+                    help="as people write them: +380671234567, 067 123-45-67, ...")
+    bl.add_argument("--json", action="store_true", help="list: a JSON array")
 
     sub.add_parser("load", help="SMPP load generator (smsc load --help)", add_help=False)
     return p
@@ -109,6 +118,8 @@ def _account_cmd(args: argparse.Namespace, cfg: config_mod.Config) -> int:
         raise CliError(f"account {exc} already exists") from None
     except NoSuchAccount as exc:
         raise CliError(f"no account {exc}") from None
+    except NotBlacklisted as exc:
+        raise CliError(f"{exc.system_id} has not blacklisted {', '.join(exc.numbers)}; nothing removed") from None
     finally:
         store.close()
 
@@ -217,9 +228,43 @@ def _alpha(args: argparse.Namespace, cfg: config_mod.Config, store: Store) -> in
     return 0
 
 
+def _blacklist(args: argparse.Namespace, cfg: config_mod.Config, store: Store) -> int:
+    """Numbers are normalised to E.164 digits as a person writes them; a
+    running server picks a change up within a second (it rereads a
+    blacklist when its version changed). remove is all or nothing."""
+    if args.op == "list":
+        if args.numbers:
+            raise CliError("blacklist list takes no numbers")
+        if store.get_account(args.system_id) is None:
+            raise NoSuchAccount(args.system_id)
+        numbers = store.blacklist(args.system_id)
+        if args.json:
+            print(json.dumps(numbers))
+        else:
+            for n in numbers:
+                print(n)
+        return 0
+    if not args.numbers:
+        raise CliError(f"blacklist {args.op} needs at least one NUMBER")
+    numbers = []
+    for text in args.numbers:
+        try:
+            numbers.append(normalise_loose(text))
+        except RoutingError as exc:
+            raise CliError(f"not a phone number: {exc.detail}") from None
+    if args.op == "add":
+        added = store.add_blacklist(args.system_id, numbers)
+        print(f"{args.system_id}: blacklisted {', '.join(dict.fromkeys(numbers))} ({added} new)")
+    else:
+        store.remove_blacklist(args.system_id, numbers)
+        print(f"{args.system_id}: removed {', '.join(dict.fromkeys(numbers))} from the blacklist")
+    return 0
+
+
 _ACTIONS: dict[str, Callable[[argparse.Namespace, config_mod.Config, Store], int]] = {
     "add": _add, "show": _show, "list": _list, "topup": _topup,
     "passwd": _passwd, "promote": _promote, "alpha": _alpha, "limits": _limits,
+    "blacklist": _blacklist,
 }
 
 

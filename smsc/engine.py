@@ -20,13 +20,36 @@ registered_delivery 3 (reserved)   ESME_RINVREGDLVFLG
 over the rate or the daily cap     ESME_RTHROTTLED
 balance short                      [billing] insufficient_funds_status
 ================================  ==========================================
+
+A blacklisted destination (``smsc account blacklist``) is accepted, never
+handed to an operator, not charged, and ends UNDELIV with err 001.
+
+registered_delivery (SMPP 3.4 5.2.17): bits 0-1 ask for the final receipt
+(0 none, 1 always, 2 only when not DELIVRD); bit 4 (0x10) for an ENROUTE
+intermediate notification (deliver_sm esm_class 0x20, message_state 1)
+when the operator hands the message to the network. Notifications are
+best-effort: offered only when a receiver of the account is bound at that
+moment, never persisted (a restart loses those not yet acknowledged), and
+dropped when the client refuses one.
+
+query_sm and cancel_sm (``query``, ``cancel``) read the message from the
+store after every write queued before them is committed, so they see what
+the client has been told; a message whose final receipt is still waiting
+for the client's deliver_sm_resp has its final state written with that
+acknowledgement, and reads as not final (ENROUTE) until then. Either
+answers the same failure for an unknown id and another account's id.
+cancel_sm withdraws a message its operator still holds (scheduled, or
+queued behind the link's throughput): final state DELETED, its charge given
+back; once handed to the network it can't be (ESME_RCANCELFAIL). The
+DELETED receipt follows the same rule as any final state: sent for
+registered_delivery 1, and for 2 too since DELETED is not DELIVRD.
 """
 from __future__ import annotations
 
 import logging
 import random
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from twisted.internet.defer import Deferred, fail
 from twisted.internet.interfaces import IReactorTime
@@ -41,11 +64,11 @@ from .dlr.hub import ReceiptHub, ReceiptSink
 from .operators.clock import SimClock
 from .operators.scheduler import Scheduler
 from .operators.sim import Outcome, SimOperator
-from .pdu.constants import CommandStatus
+from .pdu.constants import CommandStatus, MessageState
 from .pdu.errors import SmppError
 from .pdu.pdus import SubmitSm
 from .pdu.receipt import STAT_STATE
-from .pdu.smpp_time import parse_smpp_time
+from .pdu.smpp_time import format_smpp_time, parse_smpp_time
 from .pdu.text import analyse, split
 from .records import Account, BindInfo, Message, Receipt
 from .router.numbers import normalise
@@ -56,6 +79,8 @@ log = logging.getLogger(__name__)
 
 #: registered_delivery bits 0-1 (SMPP 3.4 5.2.17): which final receipts
 RD_NONE, RD_FINAL, RD_FAILURE, RD_RESERVED = 0, 1, 2, 3
+#: registered_delivery bit 4: intermediate (ENROUTE) notifications
+RD_INTERMEDIATE = 0x10
 #: the err: code of a receipt for a blacklisted destination
 ERR_BLACKLISTED = 1
 
@@ -69,10 +94,25 @@ def format_message_id(n: int) -> str:
 
 
 def parse_message_id(s: str) -> int | None:
+    """The counter behind a message id, or None when ``s`` is not one of
+    ours (upper-case hex is taken: some clients normalise ids)."""
     try:
-        return int(s, 16)
+        n = int(s, 16)
     except ValueError:
         return None
+    # stored as a SQLite INTEGER: 63 bits
+    return n if 0 <= n < 1 << 63 and format(n, "x") == s.lower() else None
+
+
+class QueryAnswer(NamedTuple):
+    """What query_sm_resp says about a message."""
+
+    #: message_state: ENROUTE (1) while not final
+    message_state: int
+    #: SMPP absolute time of the final state, "" while not final
+    final_date: str
+    #: the network error code's low octet (query_sm_resp has one)
+    error_code: int
 
 
 def receipt_owed(registered_delivery: int, stat: str) -> bool:
@@ -129,7 +169,9 @@ class Engine:
         seed = config.simulation.seed or None
         rng = rng or random.Random(seed)
         self.operators: dict[str, SimOperator] = {
-            key: SimOperator(key, spec, self.sim, self.scheduler, rng, config.rules, self.on_final)
+            key: SimOperator(
+                key, spec, self.sim, self.scheduler, rng, config.rules, self.on_final, self._enroute
+            )
             for key, spec in config.operators.items()
         }
         self._prices = {key: spec.price for key, spec in config.operators.items()}
@@ -153,7 +195,7 @@ class Engine:
         day = utc_day(self._clock.seconds())
 
         def read(store: Store) -> tuple[Account | None, int]:
-            account = store.get_account(bind.system_id)
+            account = store.get_account(bind.system_id, blacklist=True)
             return account, (store.usage_today(bind.system_id, day) if account else 0)
 
         def check(found: tuple[Account | None, int]) -> Any:
@@ -334,6 +376,16 @@ class Engine:
         receipt = Receipt(m, outcome.stat, state, outcome.error, done_time)
         self._store.finish(values, m.id, self._final_stored, (receipt, origin))
 
+    def _enroute(self, m: Message, now: float) -> None:
+        """The operator handed ``m`` to the network (``now``: simulation
+        time): an ENROUTE notification if asked for and a receiver of the
+        account is bound (best-effort, see the module doc)."""
+        if m.registered_delivery & RD_INTERMEDIATE and self.receipts.has_sink(m.system_id):
+            self.receipts.enqueue(
+                Receipt(m, "ENROUTE", MessageState.ENROUTE, 0, float(int(now)), True, True),
+                self._origin.get(m.id),
+            )
+
     def _final_stored(self, job: tuple, failure: Any) -> None:
         # Even if the commit failed the client is owed this receipt; the
         # worst case is a duplicate after a restart, never a loss.
@@ -347,9 +399,104 @@ class Engine:
 
     def _receipt_acked(self, r: Receipt) -> None:
         if r.durable:
-            self._store.ack(r.message.id)
+            if not r.intermediate:  # a notification has nothing stored
+                self._store.ack(r.message.id)
         else:
             self._store.finish((r.state, r.stat, r.error, r.done_time, RECEIPT_DONE), r.message.id)
+
+    # --- query_sm and cancel_sm -----------------------------------------------
+
+    def _find(
+        self, live: LiveAccount, message_id: str, source_addr: str, status: CommandStatus
+    ) -> "Deferred[tuple]":
+        """The stored message ``message_id`` of ``live``'s account with its
+        (state, stat, error, done_time), read once every write queued so far
+        is committed; a failure with ``status`` when there is none (another
+        account's id is none) or ``source_addr`` is given and differs."""
+        n = parse_message_id(message_id)
+        if n is None:
+            return fail(SmppError(status, f"no message {message_id!r}"))
+
+        def check(found: tuple | None) -> tuple:
+            if found is None or found[0].system_id != live.system_id:
+                raise SmppError(status, f"no message {message_id!r}")
+            if source_addr and source_addr != found[0].source_addr:
+                raise SmppError(status, f"message {message_id} was not sent from {source_addr!r}")
+            return found
+
+        return self._store.read_committed(Store.get_message, n).addCallback(check)
+
+    def query(self, live: LiveAccount, message_id: str, source_addr: str = "") -> "Deferred[QueryAnswer]":
+        """query_sm: the message's committed state, or a failure carrying
+        SmppError(ESME_RQUERYFAIL)."""
+
+        def answer(found: tuple) -> QueryAnswer:
+            _, state, _, error, done_time = found
+            if done_time is None:
+                return QueryAnswer(MessageState.ENROUTE, "", 0)
+            return QueryAnswer(state, format_smpp_time(done_time), (error or 0) & 0xFF)
+
+        return self._find(live, message_id, source_addr, CommandStatus.ESME_RQUERYFAIL).addCallback(answer)
+
+    def cancel(
+        self, live: LiveAccount, message_id: str, source_addr: str = "", destination_addr: str = ""
+    ) -> "Deferred[None]":
+        """cancel_sm of one message (by id): fires None once its DELETED
+        state and refund are committed (a restart can't resume it after the
+        client heard it was cancelled), or fails with
+        SmppError(ESME_RCANCELFAIL)."""
+        status = CommandStatus.ESME_RCANCELFAIL
+        if not message_id:
+            return fail(SmppError(status, "cancel by destination (no message_id) is not supported"))
+
+        def withdraw(found: tuple) -> Deferred:
+            m, _, stat, _, done_time = found
+            if destination_addr and destination_addr not in (m.destination_addr, "+" + m.msisdn, m.msisdn):
+                raise SmppError(status, f"message {message_id} was not sent to {destination_addr!r}")
+            if done_time is not None:
+                raise SmppError(status, f"message {message_id} is final ({stat})")
+            operator = self.operators.get(m.operator)
+            # True only while the operator holds it: it has no outcome yet
+            # and will report none
+            if operator is None or not operator.cancel(m.id):
+                raise SmppError(status, f"message {message_id} is already in the network")
+            return self._delete(live, m)
+
+        return self._find(live, message_id, source_addr, status).addCallback(withdraw)
+
+    def _delete(self, live: LiveAccount, m: Message) -> "Deferred[None]":
+        """A withdrawn message: refund it and write its DELETED state (and
+        the receipt owed, as for any final state) in one commit; fires then."""
+        self._refund(live, m)
+        owed = receipt_owed(m.registered_delivery, "DELETED")
+        origin = self._origin.pop(m.id, None)
+        done_time = float(int(self.sim.now()))
+        state = MessageState.DELETED
+        d: Deferred = Deferred()
+
+        def committed(_: None, failure: Any) -> None:
+            if owed:
+                self.receipts.enqueue(Receipt(m, "DELETED", state, 0, done_time), origin)
+            if failure is None:
+                d.callback(None)
+            else:
+                d.errback(SmppError(CommandStatus.ESME_RSYSERR, "store commit failed"))
+
+        self._store.finish(
+            (state, "DELETED", 0, done_time, RECEIPT_OWED if owed else RECEIPT_NONE), m.id, committed, None
+        )
+        return d
+
+    def _refund(self, live: LiveAccount, m: Message) -> None:
+        """Give a cancelled message's charge back: the balance, and the usage
+        of the day it was charged on (the day of its submit; a test account's
+        daily cap gets the message back if that is today)."""
+        today = utc_day(self._clock.seconds())
+        day = min(utc_day(self.sim.to_real(m.submit_time)), today)
+        self._store.refund(m, day)
+        live.available += m.cost
+        if day == today and live.daily is not None:
+            live.daily.give_back()
 
     # --- recovery -------------------------------------------------------------
 

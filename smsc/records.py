@@ -27,6 +27,10 @@ class Account:
     rate: float | None = None
     #: concurrent binds; None: the mode's default
     max_binds: int | None = None
+    #: destinations (E.164 digits) that get nothing: accepted, not sent, not
+    #: charged, receipted UNDELIV (SPEC section 4). Read by the server only
+    #: (``Store.get_accounts``); empty in what the CLI reads.
+    blacklist: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +84,12 @@ class Receipt(NamedTuple):
     for a bound client goes out before that, and its final state is written
     together with the acknowledgement (one write, not two); it is made
     durable first whenever it has to wait.
+
+    ``intermediate``: not a receipt but an ENROUTE intermediate notification
+    (registered_delivery 0x10; deliver_sm esm_class 0x20). Best-effort:
+    never persisted, nothing written when it is acknowledged (``durable`` is
+    True, so nothing tries), dropped when the client refuses it, and lost on
+    a restart.
     """
 
     message: Message
@@ -88,3 +98,4 @@ class Receipt(NamedTuple):
     error: int
     done_time: float
     durable: bool = True
+    intermediate: bool = False

@@ -112,6 +112,8 @@ class RawPdu:
 class RawConn:
     sock: socket.socket
     buf: bytes = field(default=b"")
+    #: deliver_sm received (and acknowledged) while waiting for a response
+    delivered: list[RawPdu] = field(default_factory=list)
 
     def send(self, data: bytes) -> None:
         self.sock.sendall(data)
@@ -148,6 +150,104 @@ class RawConn:
             assert r is not None, "connection closed"
             if r.command_id == 0x00000005:  # deliver_sm: acknowledge
                 self.send(raw_pdu(0x80000005, r.seq, b"\0"))
+                self.delivered.append(r)
                 continue
             assert (r.command_id, r.seq) == (0x80000004, seq), r
             return r.status, r.body.rstrip(b"\0").decode()
+
+    def call(self, command_id: int, seq: int, body: bytes) -> RawPdu:
+        """Send a request and return its response; deliver_sm on the way are
+        acknowledged and kept in ``delivered``."""
+        self.send(raw_pdu(command_id, seq, body))
+        while True:
+            r = self.read()
+            assert r is not None, "connection closed"
+            if r.command_id == 0x00000005:
+                self.send(raw_pdu(0x80000005, r.seq, b"\0"))
+                self.delivered.append(r)
+                continue
+            assert (r.command_id, r.seq) == (command_id | 0x80000000, seq), r
+            return r
+
+    def wait_delivered(self, done: Callable[[list[RawPdu]], bool], timeout: float = 10.0) -> list[RawPdu]:
+        """Read (acknowledging deliver_sm) until ``done(self.delivered)``."""
+        deadline = time.monotonic() + timeout
+        while not done(self.delivered):
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"timed out waiting; delivered so far: {self.delivered}")
+            try:
+                r = self.read(timeout=left)
+            except socket.timeout:
+                continue
+            assert r is not None, "connection closed"
+            if r.command_id == 0x00000005:
+                self.send(raw_pdu(0x80000005, r.seq, b"\0"))
+                self.delivered.append(r)
+        return self.delivered
+
+
+    def drain(self, seconds: float) -> list[RawPdu]:
+        """Keep reading (acknowledging deliver_sm) for ``seconds``."""
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            try:
+                r = self.read(timeout=left)
+            except socket.timeout:
+                break
+            assert r is not None, "connection closed"
+            if r.command_id == 0x00000005:
+                self.send(raw_pdu(0x80000005, r.seq, b"\0"))
+                self.delivered.append(r)
+        return self.delivered
+
+
+def query_body(message_id: str, src: str = "", ton: int = 0) -> bytes:
+    return cstr(message_id) + bytes([ton, 0]) + cstr(src)
+
+
+def cancel_body(message_id: str, src: str = "", dst: str = "", ton: int = 0) -> bytes:
+    return cstr("") + cstr(message_id) + bytes([ton, 0]) + cstr(src) + bytes([1, 1]) + cstr(dst)
+
+
+def _cstring(body: bytes, at: int) -> tuple[str, int]:
+    end = body.index(b"\0", at)
+    return body[at:end].decode("latin-1"), end + 1
+
+
+def parse_query_resp(body: bytes) -> tuple[str, str, int, int]:
+    """query_sm_resp body -> (message_id, final_date, message_state, error_code)."""
+    mid, at = _cstring(body, 0)
+    final_date, at = _cstring(body, at)
+    return mid, final_date, body[at], body[at + 1]
+
+
+@dataclass
+class Delivered:
+    """A deliver_sm body taken apart by hand (SMPP 3.4 4.6.1)."""
+
+    source_addr: str
+    destination_addr: str
+    esm_class: int
+    short_message: bytes
+    tlvs: dict[int, bytes]
+
+
+def parse_deliver_sm(body: bytes) -> Delivered:
+    _, at = _cstring(body, 0)  # service_type
+    src, at = _cstring(body, at + 2)
+    dst, at = _cstring(body, at + 2)
+    esm = body[at]
+    at += 3  # esm_class, protocol_id, priority_flag
+    _, at = _cstring(body, at)  # schedule_delivery_time
+    _, at = _cstring(body, at)  # validity_period
+    at += 4  # registered_delivery, replace_if_present_flag, data_coding, sm_default_msg_id
+    length = body[at]
+    text = body[at + 1:at + 1 + length]
+    at += 1 + length
+    tlvs = {}
+    while at < len(body):
+        tag, n = struct.unpack_from(">HH", body, at)
+        tlvs[tag] = body[at + 4:at + 4 + n]
+        at += 4 + n
+    return Delivered(src, dst, esm, text, tlvs)

@@ -21,7 +21,9 @@ class LiveAccount:
         self.record = record
         self.available = record.balance_kopecks
         self.binds = 0
-        self.blacklist: frozenset[str] = frozenset()
+        #: destinations that get nothing (SPEC section 4), from the store
+        #: with the record: at bind and on the refresh after commits
+        self.blacklist: frozenset[str] = record.blacklist
         self.bucket: TokenBucket | None = None
         self.daily: DailyCap | None = None
         self._apply_limits(now)
@@ -65,8 +67,9 @@ class LiveAccount:
             self.daily.cap = cap
 
     def update(self, record: Account, now: float) -> None:
-        """New names, mode or limits; the balance stays as counted here."""
+        """New names, mode, limits or blacklist; the balance stays as counted here."""
         self.record = record
+        self.blacklist = record.blacklist
         self._apply_limits(now)
 
     def refresh(self, record: Account, uncommitted: int, now: float) -> None:

@@ -10,6 +10,10 @@ held and offered again on the account's next bind, so a client that
 rejects one receipt does not spin on it. Whatever has to wait (returned,
 refused, queued with no session left) is first made durable.
 
+ENROUTE intermediate notifications (``Receipt.intermediate``) share the
+queues, so one never overtakes the final receipt of its message; a refused
+one is dropped rather than held.
+
 A receipt goes back on the session its message came in on when that
 session is a transceiver still bound: the submit_sm_resp was queued there
 first, so on one TCP stream the receipt cannot overtake it. (Across two
@@ -105,6 +109,8 @@ class ReceiptHub:
         """The client answered a receipt's deliver_sm."""
         if ok:
             self._on_acked(receipt)
+        elif receipt.intermediate:
+            pass  # a notification is best-effort: not offered again
         else:
             self._held.setdefault(receipt.message.system_id, []).append(self._durable(receipt))
 

@@ -21,12 +21,15 @@ from twisted.python.failure import Failure
 from ..config import SmppConfig
 from ..engine import Engine, format_message_id
 from ..pdu.codec import fast_constructor
-from ..pdu.constants import SMPP_VERSION_34, CommandId, CommandStatus
+from ..pdu.constants import (
+    ESM_CLASS_DELIVERY_RECEIPT, ESM_CLASS_INTERMEDIATE_NOTIFICATION, SMPP_VERSION_34, CommandId,
+    CommandStatus,
+)
 from ..pdu.errors import SmppError
 from ..pdu.pdus import (
     BindReceiver, BindReceiverResp, BindTransceiver, BindTransceiverResp,
-    BindTransmitter, BindTransmitterResp, DeliverSm, EnquireLink, SubmitSm,
-    SubmitSmResp, Unbind, UnbindResp,
+    BindTransmitter, BindTransmitterResp, CancelSm, CancelSmResp, DeliverSm, EnquireLink,
+    QuerySm, QuerySmResp, SubmitSm, SubmitSmResp, Unbind, UnbindResp,
 )
 from ..pdu.receipt import encode_receipt, receipt_word, text_sample
 from ..pdu.responses import error_response
@@ -70,6 +73,8 @@ class SmppProtocol(Protocol):
         self._flush_scheduled = False
         self._handlers = {
             SubmitSm: self._on_submit,
+            QuerySm: self._on_query,
+            CancelSm: self._on_cancel,
             BindTransmitter: self._on_bind,
             BindReceiver: self._on_bind,
             BindTransceiver: self._on_bind,
@@ -248,9 +253,50 @@ class SmppProtocol(Protocol):
                 m.source_addr_ton, m.source_addr_npi, m.source_addr,
                 m.dest_addr_ton, m.dest_addr_npi, m.destination_addr,
                 text_sample(m.short_message, m.data_coding),
+                ESM_CLASS_INTERMEDIATE_NOTIFICATION if r.intermediate else ESM_CLASS_DELIVERY_RECEIPT,
             ), r)
             free -= 1
         self._schedule_flush()
+
+    # --- query_sm, cancel_sm ---------------------------------------------------
+
+    def _on_query(self, pdu: QuerySm) -> None:
+        d = self.engine.query(self.account, pdu.message_id, pdu.source_addr)  # type: ignore[arg-type]
+        d.addCallbacks(self._queried, self._refused, callbackArgs=(pdu,), errbackArgs=(pdu,))
+
+    def _queried(self, answer: Any, pdu: QuerySm) -> None:
+        self._answer(QuerySmResp(
+            sequence_number=pdu.sequence_number, message_id=pdu.message_id,
+            final_date=answer.final_date, message_state=answer.message_state,
+            error_code=answer.error_code,
+        ))
+
+    def _on_cancel(self, pdu: CancelSm) -> None:
+        d = self.engine.cancel(
+            self.account, pdu.message_id, pdu.source_addr, pdu.destination_addr  # type: ignore[arg-type]
+        )
+        d.addCallbacks(self._cancelled, self._refused, callbackArgs=(pdu,), errbackArgs=(pdu,))
+
+    def _cancelled(self, _: None, pdu: CancelSm) -> None:
+        self._answer(CancelSmResp(sequence_number=pdu.sequence_number))
+
+    def _refused(self, failure: Failure, pdu: Any) -> None:
+        """A query_sm / cancel_sm the engine refused: its status, or
+        ESME_RSYSERR for a fault of ours."""
+        if failure.check(SmppError):
+            status = failure.value.status
+            log.info("%s: %s refused: %s", self._who(), pdu.command_id.name, failure.value.detail)
+        else:
+            status = CommandStatus.ESME_RSYSERR
+            log.error("%s failed: %s", pdu.command_id.name, failure.getTraceback())
+        self._answer(error_response(pdu.command_id, pdu.sequence_number, status))
+
+    def _answer(self, resp: Any) -> None:
+        """Send a response that was computed asynchronously, unless the
+        session is gone meanwhile."""
+        if not self.gone and self.session.state is not State.CLOSED:
+            self.session.send(resp)
+            self._schedule_flush()
 
     # --- unbind ---------------------------------------------------------------
 

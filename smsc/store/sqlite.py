@@ -11,17 +11,20 @@ another process, which WAL and the busy timeout make safe.
 """
 from __future__ import annotations
 
+import contextlib
 import functools
 import sqlite3
 from itertools import chain
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 import sqlite_utils
 
 from ..records import Account, Message
 
+#: bumped when a table changes shape; added tables (the blacklist ones)
+#: are created when missing and need no bump
 SCHEMA_VERSION = 2
 
 MESSAGE_COLUMNS = Message._fields
@@ -31,6 +34,7 @@ _FINISH_HEAD = (
     "UPDATE messages SET state = ?, stat = ?, error = ?, done_time = ?, receipt = ? WHERE id IN "
 )
 _ACK_HEAD = "UPDATE messages SET receipt = 2 WHERE id IN "
+_REFUND_HEAD = "UPDATE messages SET cost = 0 WHERE id IN "
 _CHARGE = "UPDATE accounts SET balance_kopecks = balance_kopecks - ? WHERE system_id = ?"
 _USAGE = (
     "INSERT INTO usage (system_id, day, messages, segments, kopecks) VALUES (?, ?, ?, ?, ?) "
@@ -38,6 +42,12 @@ _USAGE = (
     "segments = segments + excluded.segments, kopecks = kopecks + excluded.kopecks"
 )
 _ACCOUNT_COLUMNS = "system_id, password_hash, mode, balance_kopecks, rate, max_binds"
+#: the accounts with their blacklist's version (0: never changed)
+_ACCOUNTS_WITH_VERSION = (
+    "SELECT a.system_id, a.password_hash, a.mode, a.balance_kopecks, a.rate, a.max_binds, "
+    "coalesce(v.version, 0) FROM accounts a "
+    "LEFT JOIN blacklist_versions v ON v.system_id = a.system_id WHERE a.system_id IN "
+)
 #: the largest multi-row statement; SQLite allows 32766 parameters
 _MAX_CHUNK = 1024
 
@@ -78,6 +88,15 @@ class NoSuchAccount(Exception):
     pass
 
 
+class NotBlacklisted(Exception):
+    """Numbers to remove that are not on the account's blacklist."""
+
+    def __init__(self, system_id: str, numbers: list[str]) -> None:
+        super().__init__(f"{system_id}: not blacklisted: {', '.join(numbers)}")
+        self.system_id = system_id
+        self.numbers = numbers
+
+
 @dataclass
 class Batch:
     """Writes gathered during a few ms of traffic, committed together."""
@@ -88,6 +107,8 @@ class Batch:
     #: is one ``UPDATE ... WHERE id IN (...)``.
     finishes: dict[tuple, list[int]] = field(default_factory=dict)
     acks: list[int] = field(default_factory=list)
+    #: cancelled messages whose charge is given back (their cost becomes 0)
+    refunds: list[int] = field(default_factory=list)
     #: system_id -> kopecks to take (negative: a refund); in the same
     #: transaction as the messages they pay for
     charges: dict[str, int] = field(default_factory=dict)
@@ -115,6 +136,8 @@ class Store:
         self.db.execute("PRAGMA busy_timeout = 10000")
         self._create_schema()
         self._checkpointer: sqlite3.Connection | None = None
+        #: system_id -> (blacklist version, numbers) as last read here
+        self._blacklists: dict[str, tuple[int, frozenset[str]]] = {}
 
     def take_over_checkpoints(self) -> None:
         """The server's writer stops checkpointing inside its commits; the
@@ -158,6 +181,19 @@ class Store:
         db["alpha_names"].create(
             {"system_id": str, "name": str},
             pk=("system_id", "name"), if_not_exists=True,
+            foreign_keys=[("system_id", "accounts", "system_id")],
+        )
+        # Blacklists (SPEC section 4): E.164 digits per account. Each change
+        # bumps the account's version in the same transaction, so the server,
+        # which reads its accounts back after commits, rereads a blacklist
+        # only when its version moved (see ``get_accounts``).
+        db["blacklist"].create(
+            {"system_id": str, "msisdn": str},
+            pk=("system_id", "msisdn"), if_not_exists=True,
+            foreign_keys=[("system_id", "accounts", "system_id")],
+        )
+        db["blacklist_versions"].create(
+            {"system_id": str, "version": int}, pk="system_id", if_not_exists=True,
             foreign_keys=[("system_id", "accounts", "system_id")],
         )
         db["messages"].create(
@@ -206,7 +242,11 @@ class Store:
                 ignore=True,
             )
 
-    def get_account(self, system_id: str) -> Account | None:
+    def get_account(self, system_id: str, blacklist: bool = False) -> Account | None:
+        """One account; with ``blacklist`` its blacklist too (the server's
+        bind), else an empty one (the CLI has no use for it)."""
+        if blacklist:
+            return self.get_accounts([system_id]).get(system_id)
         rows = list(self.db.query(
             f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE system_id = ?", [system_id]
         ))
@@ -218,8 +258,13 @@ class Store:
         return Account(alpha_names=names, **rows[0])
 
     def get_accounts(self, system_ids: Iterable[str]) -> dict[str, Account]:
-        """Several accounts in two queries (the server reads back the ones it
-        serves after commits)."""
+        """Several accounts with their blacklists (the server reads back the
+        ones it serves after commits, every second or more often).
+
+        Two queries, plus one per account whose blacklist changed since this
+        ``Store`` last read it: the numbers are cached here with their
+        version, so an unchanged blacklist costs a LEFT JOIN, not a reread.
+        """
         ids = list(system_ids)
         marks = ", ".join("?" * len(ids))
         names: dict[str, list[str]] = {}
@@ -227,11 +272,24 @@ class Store:
             f"SELECT system_id, name FROM alpha_names WHERE system_id IN ({marks}) ORDER BY name", ids
         ):
             names.setdefault(sid, []).append(name)
-        rows = self.db.execute(f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE system_id IN ({marks})", ids)
+        rows = self.db.execute(f"{_ACCOUNTS_WITH_VERSION}({marks})", ids).fetchall()
         return {
-            r[0]: Account(*r[:4], alpha_names=tuple(names.get(r[0], ())), rate=r[4], max_binds=r[5])
+            r[0]: Account(
+                *r[:4], alpha_names=tuple(names.get(r[0], ())), rate=r[4], max_binds=r[5],
+                blacklist=self._blacklist(r[0], r[6]),
+            )
             for r in rows
         }
+
+    def _blacklist(self, system_id: str, version: int) -> frozenset[str]:
+        cached = self._blacklists.get(system_id)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        # Read after the version: a change committed in between makes the
+        # numbers newer than the version, and only costs one more reread.
+        numbers = frozenset(self.blacklist(system_id)) if version else frozenset()
+        self._blacklists[system_id] = (version, numbers)
+        return numbers
 
     def list_accounts(self) -> list[Account]:
         ids = [r["system_id"] for r in self.db.query("SELECT system_id FROM accounts ORDER BY system_id")]
@@ -288,6 +346,67 @@ class Store:
             )
         return cur.rowcount > 0
 
+    # --- blacklists -------------------------------------------------------
+
+    def blacklist(self, system_id: str) -> list[str]:
+        """The account's blacklisted numbers (E.164 digits), sorted."""
+        return [r[0] for r in self.db.execute(
+            "SELECT msisdn FROM blacklist WHERE system_id = ? ORDER BY msisdn", [system_id]
+        )]
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """An explicit write transaction (the connection is in autocommit
+        mode, where ``with conn:`` does not open one)."""
+        conn = self.db.conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def _bump_blacklist(self, system_id: str) -> None:
+        self.db.execute(
+            "INSERT INTO blacklist_versions (system_id, version) VALUES (?, 1) "
+            "ON CONFLICT (system_id) DO UPDATE SET version = version + 1", [system_id]
+        )
+
+    def add_blacklist(self, system_id: str, numbers: Iterable[str]) -> int:
+        """Blacklist ``numbers`` (E.164 digits, already normalised); returns
+        how many were not on the list yet."""
+        if self.get_account(system_id) is None:
+            raise NoSuchAccount(system_id)
+        with self._transaction() as conn:
+            before = conn.total_changes
+            conn.executemany(
+                "INSERT OR IGNORE INTO blacklist (system_id, msisdn) VALUES (?, ?)",
+                [(system_id, n) for n in dict.fromkeys(numbers)],
+            )
+            added = conn.total_changes - before
+            if added:
+                self._bump_blacklist(system_id)
+        return added
+
+    def remove_blacklist(self, system_id: str, numbers: Iterable[str]) -> int:
+        """Take ``numbers`` off the blacklist, all or none: ``NotBlacklisted``
+        (and nothing removed) when one of them is not on it."""
+        if self.get_account(system_id) is None:
+            raise NoSuchAccount(system_id)
+        wanted = list(dict.fromkeys(numbers))
+        with self._transaction() as conn:
+            listed = set(self.blacklist(system_id))
+            missing = [n for n in wanted if n not in listed]
+            if missing:
+                raise NotBlacklisted(system_id, missing)
+            conn.executemany(
+                "DELETE FROM blacklist WHERE system_id = ? AND msisdn = ?", [(system_id, n) for n in wanted]
+            )
+            if wanted:
+                self._bump_blacklist(system_id)
+        return len(wanted)
+
     # --- messages ---------------------------------------------------------
 
     def write_batch(self, batch: Batch) -> dict[str, Account]:
@@ -307,6 +426,7 @@ class Store:
             for values, ids in batch.finishes.items():
                 self._update_in(_FINISH_HEAD, list(values), ids)
             self._update_in(_ACK_HEAD, [], batch.acks)
+            self._update_in(_REFUND_HEAD, [], batch.refunds)
         except BaseException:
             conn.execute("ROLLBACK")
             raise
@@ -346,3 +466,15 @@ class Store:
             [message_id],
         ))
         return rows[0] if rows else None
+
+    def get_message(self, message_id: int) -> tuple[Message, int, str | None, int | None, float | None] | None:
+        """A message with its (state, stat, error, done_time); the last
+        three are None while it is not final. None if there is no such id."""
+        cols = ", ".join(MESSAGE_COLUMNS)
+        row = self.db.execute(
+            f"SELECT {cols}, state, stat, error, done_time FROM messages WHERE id = ?", [message_id]
+        ).fetchone()
+        if row is None:
+            return None
+        n = len(MESSAGE_COLUMNS)
+        return (_message(row[:n]), *row[n:])

@@ -131,19 +131,26 @@ class StoreWorker:
         self._batch.acks.append(message_id)
         self._queued(None, None)
 
-    def charge(self, system_id: str, kopecks: int, day: int, segments: int) -> None:
-        """Take money (negative: give it back) in the next commit, with the
-        day's usage counters; goes with the insert it pays for."""
+    def charge(self, system_id: str, kopecks: int, day: int, segments: int, messages: int = 1) -> None:
+        """Take money (negative: give it back, with ``messages`` -1) in the
+        next commit, with the day's usage counters; goes with the insert it
+        pays for."""
         b = self._batch
         b.charges[system_id] = b.charges.get(system_id, 0) + kopecks
         u = b.usage.get((system_id, day))
         if u is None:
-            b.usage[(system_id, day)] = [1 if kopecks >= 0 else -1, segments, kopecks]
+            b.usage[(system_id, day)] = [messages, segments, kopecks]
         else:
-            step = 1 if kopecks >= 0 else -1
-            u[0] += step
+            u[0] += messages
             u[1] += segments
             u[2] += kopecks
+
+    def refund(self, message: Message, day: int) -> None:
+        """Give back a cancelled message's charge (usage of ``day`` too) and
+        set its cost to 0, in the next commit."""
+        self.charge(message.system_id, -message.cost, day, -message.segments, -1)
+        self._batch.refunds.append(message.id)
+        self._queued(None, None)
 
     def pending_charge(self, system_id: str) -> int:
         """Kopecks charged to ``system_id`` and not yet committed."""
@@ -195,6 +202,20 @@ class StoreWorker:
             self._commit()
 
         d.addBoth(_done)
+
+    def read_committed(self, fn: Callable[..., T], *args: Any) -> "Deferred[T]":
+        """``run(fn, *args)`` once every write queued so far is committed:
+        a read that sees what the reactor thread has already decided (e.g.
+        an acknowledged receipt's final state). Costs one commit (empty if
+        nothing is pending), so it is for rare reads: query_sm, cancel_sm."""
+        d: Deferred = Deferred()
+
+        def go(_: Any, failure: Failure | None) -> None:
+            # called before the next batch is written: this read runs first
+            self.run(fn, *args).chainDeferred(d)
+
+        self._queued(go, None)
+        return d
 
     def flushed(self) -> Deferred:
         """Fires once every write queued so far is committed."""

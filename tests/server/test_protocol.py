@@ -14,7 +14,8 @@ from smsc.pdu.constants import CommandId as C
 from smsc.pdu.constants import CommandStatus as S
 from smsc.pdu.errors import SmppError
 from smsc.pdu.framer import Framer
-from smsc.pdu.pdus import BindTransceiver, DeliverSmResp, EnquireLinkResp, SubmitSm
+from smsc.engine import QueryAnswer
+from smsc.pdu.pdus import BindTransceiver, CancelSm, DeliverSmResp, EnquireLinkResp, QuerySm, SubmitSm
 from smsc.records import Account, Message, Receipt
 from smsc.server.protocol import SmppFactory
 
@@ -40,6 +41,22 @@ class FakeEngine:
 
     def release(self, account):
         self.released += 1
+
+    #: message id -> what query_sm answers; cancel_sm succeeds for "c1" only
+    answers = {"q1": QueryAnswer(2, "260101120000000+", 13)}
+
+    def query(self, account, message_id, source_addr=""):
+        if message_id in self.answers:
+            return succeed(self.answers[message_id])
+        if message_id == "boom":
+            return fail(RuntimeError("bug"))
+        return fail(SmppError(S.ESME_RQUERYFAIL, "no such message"))
+
+    def cancel(self, account, message_id, source_addr="", destination_addr=""):
+        self.cancelled = (message_id, source_addr, destination_addr)
+        if message_id == "c1":
+            return succeed(None)
+        return fail(SmppError(S.ESME_RCANCELFAIL, "too late"))
 
     def attach_receiver(self, account, sink):
         self.receipts.attach(account.system_id, sink)
@@ -148,3 +165,54 @@ def test_refused_receipt_is_held_for_next_bind():
     proto2, t2, _, _ = connect(engine, clock)
     [redelivered] = bind(proto2, t2)
     assert redelivered.command_id == C.DELIVER_SM and b"id:7 " in redelivered.short_message
+
+
+def test_query_sm_answers_the_engine_s_state():
+    proto, t, clock, engine = connect()
+    bind(proto, t)
+    proto.dataReceived(encode(QuerySm(sequence_number=5, message_id="q1")))
+    [resp] = received(t)
+    assert (resp.command_id, resp.sequence_number, resp.command_status) == (C.QUERY_SM_RESP, 5, S.ESME_ROK)
+    assert (resp.message_id, resp.final_date, resp.message_state, resp.error_code) == (
+        "q1", "260101120000000+", 2, 13)
+    proto.dataReceived(encode(QuerySm(sequence_number=6, message_id="nope")))
+    proto.dataReceived(encode(QuerySm(sequence_number=7, message_id="boom")))
+    refused, failed = received(t)
+    assert (refused.sequence_number, refused.command_status) == (6, S.ESME_RQUERYFAIL)
+    assert (failed.sequence_number, failed.command_status) == (7, S.ESME_RSYSERR)
+
+
+def test_cancel_sm_answers_ok_or_the_refusal():
+    proto, t, clock, engine = connect()
+    bind(proto, t)
+    proto.dataReceived(encode(CancelSm(
+        sequence_number=5, message_id="c1", source_addr="SMSClub", destination_addr="380671234567")))
+    [ok] = received(t)
+    assert (ok.command_id, ok.sequence_number, ok.command_status) == (C.CANCEL_SM_RESP, 5, S.ESME_ROK)
+    assert engine.cancelled == ("c1", "SMSClub", "380671234567")
+    proto.dataReceived(encode(CancelSm(sequence_number=6, message_id="c2")))
+    [refused] = received(t)
+    assert (refused.command_id, refused.command_status) == (C.CANCEL_SM_RESP, S.ESME_RCANCELFAIL)
+
+
+def test_late_answer_after_the_connection_is_gone_is_dropped():
+    from twisted.internet.defer import Deferred
+
+    proto, t, clock, engine = connect()
+    bind(proto, t)
+    pending = Deferred()
+    engine.query = lambda *a: pending
+    proto.dataReceived(encode(QuerySm(sequence_number=5, message_id="q1")))
+    proto.connectionLost(None)
+    pending.callback(QueryAnswer(1, "", 0))  # no error, nothing written
+    assert received(t) == []
+
+
+def test_intermediate_notification_goes_out_with_esm_class_0x20():
+    proto, t, clock, engine = connect()
+    bind(proto, t)
+    engine.receipts.enqueue(_receipt(3)._replace(stat="ENROUTE", state=1, intermediate=True))
+    engine.receipts.enqueue(_receipt(3))
+    enroute, final = received(t)
+    assert (enroute.esm_class, final.esm_class) == (0x20, 0x04)
+    assert b"stat:ENROUTE" in enroute.short_message and b"stat:DELIVRD" in final.short_message

@@ -58,3 +58,20 @@ def test_hot_path_encoder_matches_the_general_one():
     for stat, err in (("DELIVRD", 0), ("UNDELIV", 34), ("REJECTD", 13)):
         args = (7, "1b9f0e5a00001", stat, err, T0, T0 + 90, 5, 0, "SMSClub", 1, 1, "380671234567", b"hello")
         assert encode_receipt(*args) == encode(receipt_pdu(*args))
+
+
+def test_intermediate_notification_is_the_same_format_with_esm_class_0x20():
+    from smsc.pdu.codec import encode
+    from smsc.pdu.constants import ESM_CLASS_INTERMEDIATE_NOTIFICATION
+    from smsc.pdu.receipt import encode_receipt
+
+    args = (8, "1b9f0e5a00002", "ENROUTE", 0, T0, T0 + 5, 5, 0, "SMSClub", 1, 1, "380671234567", b"hello",
+            ESM_CLASS_INTERMEDIATE_NOTIFICATION)
+    pdu = receipt_pdu(*args)
+    assert pdu.esm_class == ESM_CLASS_INTERMEDIATE_NOTIFICATION
+    assert tlv_value(pdu.tlvs, Tag.MESSAGE_STATE) == bytes([MessageState.ENROUTE])
+    fields = parse_receipt_text(pdu.short_message)
+    assert (fields["stat"], fields["dlvrd"], fields["err"]) == ("ENROUTE", "000", "000")
+    assert encode_receipt(*args) == encode(pdu)
+    assert encode_receipt(*args[:-1]) == encode(receipt_pdu(*args[:-1]))  # 0x04 by default
+    assert receipt_pdu(*args[:-1]).esm_class == ESM_CLASS_DELIVERY_RECEIPT

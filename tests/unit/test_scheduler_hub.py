@@ -74,3 +74,20 @@ def test_hub_detach_requeues_in_order_and_held_retry_on_next_bind():
     s2 = Sink(10)
     hub.attach("a", s2)
     assert s2.got == [2, 3]
+
+
+def test_hub_drops_a_refused_intermediate_notification_but_holds_a_receipt():
+    acked = []
+    hub = ReceiptHub(acked.append, call_soon=lambda fn: fn())
+    s = Sink(10)
+    hub.attach("a", s)
+    enroute = _r(1)._replace(stat="ENROUTE", state=1, intermediate=True)
+    hub.enqueue(enroute)
+    hub.enqueue(_r(1))
+    assert s.got == [1, 1]  # the notification first, in one queue with the receipt
+    hub.answered(enroute, ok=False)
+    hub.answered(_r(1), ok=False)
+    hub.detach("a", s, [])
+    s2 = Sink(10)
+    hub.attach("a", s2)
+    assert s2.got == [1] and hub.backlog("a") == 0  # the receipt only, offered again

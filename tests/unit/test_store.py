@@ -1,0 +1,80 @@
+"""The store's blacklist tables, refunds and message reads (SQLite, no server)."""
+from __future__ import annotations
+
+import pytest
+
+from smsc.records import Account, Message
+from smsc.store.sqlite import Batch, NoSuchAccount, NotBlacklisted, Store
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(str(tmp_path / "s.db"))
+    s.add_account(Account("shop", "hash", "user", 1000))
+    s.add_account(Account("other", "hash", "user", 1000))
+    yield s
+    s.close()
+
+
+def test_blacklist_add_list_remove(store):
+    assert store.add_blacklist("shop", ["380671234567", "380501112233", "380671234567"]) == 2
+    assert store.add_blacklist("shop", ["380671234567"]) == 0  # already there
+    assert store.blacklist("shop") == ["380501112233", "380671234567"]
+    assert store.blacklist("other") == []
+    assert store.remove_blacklist("shop", ["380671234567"]) == 1
+    assert store.blacklist("shop") == ["380501112233"]
+
+
+def test_blacklist_remove_is_all_or_nothing(store):
+    store.add_blacklist("shop", ["380671234567"])
+    with pytest.raises(NotBlacklisted) as e:
+        store.remove_blacklist("shop", ["380671234567", "380991112233"])
+    assert e.value.numbers == ["380991112233"]
+    assert store.blacklist("shop") == ["380671234567"]
+
+
+def test_blacklist_of_no_account(store):
+    with pytest.raises(NoSuchAccount):
+        store.add_blacklist("ghost", ["380671234567"])
+    with pytest.raises(NoSuchAccount):
+        store.remove_blacklist("ghost", ["380671234567"])
+
+
+def test_accounts_carry_their_blacklist_reread_only_when_it_changed(store, tmp_path):
+    first = store.get_accounts(["shop", "other"])
+    assert first["shop"].blacklist == frozenset() == first["other"].blacklist
+    cli = Store(str(tmp_path / "s.db"))  # another connection, as the CLI has
+    cli.add_blacklist("shop", ["380671234567"])
+    second = store.get_accounts(["shop", "other"])
+    assert second["shop"].blacklist == {"380671234567"}
+    third = store.get_accounts(["shop"])
+    assert third["shop"].blacklist is second["shop"].blacklist  # cached, not reread
+    cli.remove_blacklist("shop", ["380671234567"])
+    cli.add_blacklist("shop", ["380501112233"])
+    assert store.get_accounts(["shop"])["shop"].blacklist == {"380501112233"}
+    cli.close()
+    # the CLI's reads leave it out; the server's bind read has it
+    assert store.get_account("shop").blacklist == frozenset()
+    assert store.get_account("shop", blacklist=True).blacklist == {"380501112233"}
+    assert store.get_account("ghost", blacklist=True) is None
+
+
+def _message(n: int, cost: int = 20, segments: int = 2) -> Message:
+    return Message(n, "shop", 5, 0, "SMSClub", 1, 1, "380671234567", 0, 0, 1, b"hi", 100.0,
+                   "380671234567", "kyivstar", segments, cost)
+
+
+def test_refund_gives_the_charge_back_and_zeroes_the_cost(store):
+    m = _message(7)
+    store.write_batch(Batch(inserts=[m], charges={"shop": 20}, usage={("shop", 1): [1, 2, 20]}, size=1))
+    assert store.get_account("shop").balance_kopecks == 980
+    got = store.get_message(7)
+    assert got == (m, 1, None, None, None)
+    store.write_batch(Batch(
+        refunds=[7], charges={"shop": -20}, usage={("shop", 1): [-1, -2, -20]},
+        finishes={(4, "DELETED", 0, 160.0, 0): [7]}, size=2,
+    ))
+    assert store.get_account("shop").balance_kopecks == 1000
+    assert store.usage_today("shop", 1) == 0
+    assert store.get_message(7) == (m._replace(cost=0), 4, "DELETED", 0, 160.0)
+    assert store.get_message(8) is None
