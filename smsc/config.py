@@ -110,6 +110,13 @@ class RoutingConfig:
 
 
 @dataclass(frozen=True)
+class ReceiptsConfig:
+    #: FAILED and NOREPORT as the FAQ's own words in stat: (not SMPP 3.4
+    #: words; some clients choke on them) instead of UNDELIV / UNKNOWN
+    faq_words: bool = False
+
+
+@dataclass(frozen=True)
 class SimulationConfig:
     #: simulation seconds per real second (3600: a 72 h TTL ends in 72 s)
     time_scale: float = 1.0
@@ -127,6 +134,7 @@ class Config:
     billing: BillingConfig = field(default_factory=BillingConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     routing: RoutingConfig = field(default_factory=RoutingConfig)
+    receipts: ReceiptsConfig = field(default_factory=ReceiptsConfig)
     simulation: SimulationConfig = field(default_factory=SimulationConfig)
     #: [operators.KEY] tables applied to the shipped operators
     operators: Mapping[str, OperatorSpec] = field(default_factory=lambda: dict(DEFAULT_OPERATORS))

@@ -162,6 +162,8 @@ class Engine:
         self._max_segments = config.messages.max_segments
         self._alphabet = config.messages.default_alphabet
         self._short_funds = config.billing.insufficient_funds_status
+        #: receipts say FAILED / NOREPORT rather than UNDELIV / UNKNOWN
+        self.faq_words = config.receipts.faq_words
         self._routes = config.routes
         self._refs = SegmentRefs()
         self.sim = SimClock(clock, config.simulation.time_scale)

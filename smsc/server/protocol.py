@@ -248,7 +248,7 @@ class SmppProtocol(Protocol):
             m = r.message
             seq = session.next_sequence()
             session.send_encoded(CommandId.DELIVER_SM, seq, encode_receipt(
-                seq, format_message_id(m.id), receipt_word(r.stat), r.error,
+                seq, format_message_id(m.id), receipt_word(r.stat, self.engine.faq_words), r.error,
                 m.submit_time, r.done_time,
                 m.source_addr_ton, m.source_addr_npi, m.source_addr,
                 m.dest_addr_ton, m.dest_addr_npi, m.destination_addr,

@@ -166,3 +166,25 @@ def test_account_added_while_running_can_bind(server):
     esme = Esme(server.port)
     assert esme.bind("transceiver", "late", "latepw").status == 0
     esme.close()
+
+
+def test_faq_words_in_receipts_when_configured(server_factory):
+    srv = server_factory(
+        receipts={"faq_words": True},
+        rules=[{"suffix": "0034", "outcome": "FAILED", "delay": 0.0},
+               {"suffix": "0007", "outcome": "NOREPORT", "delay": 0.0}],
+    )
+    system_id, password = _add_user(srv)
+    esme = Esme(srv.port)
+    esme.bind("transceiver", system_id, password)
+    esme.submit(b"will fail", dest="380670000034")
+    esme.submit(b"no report", dest="380670000007")
+    esme.pump_until(lambda: len(esme.receipts) == 2)
+    by_dest = {r.source_addr.decode(): r for r in esme.receipts}
+    failed = parse_receipt_text(by_dest["380670000034"].short_message)
+    noreport = parse_receipt_text(by_dest["380670000007"].short_message)
+    assert (failed["stat"], failed["err"]) == ("FAILED", "034")
+    assert int(by_dest["380670000034"].message_state) == MessageState.UNDELIVERABLE
+    assert noreport["stat"] == "NOREPORT"
+    assert int(by_dest["380670000007"].message_state) == MessageState.UNKNOWN
+    esme.close()

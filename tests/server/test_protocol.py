@@ -23,6 +23,8 @@ ACCOUNT = Account("acc", "hash", "user", 1000)
 
 
 class FakeEngine:
+    faq_words = False
+
     def __init__(self, clock: Clock, password_ok: bool = True) -> None:
         self.password_ok = password_ok
         self.acked: list[Receipt] = []
