@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 
 from twisted.internet.defer import Deferred, DeferredList, inlineCallbacks
+from twisted.internet.task import LoopingCall
 from twisted.python.failure import Failure
 
 from .accounts.passwords import generate_password, hash_password
@@ -26,6 +27,18 @@ from .store.sqlite import Store
 from .store.worker import StoreWorker
 
 log = logging.getLogger(__name__)
+
+
+#: seconds between sweeps for receipts past their retention
+RETENTION_SWEEP = 60.0
+
+
+def expire_receipts(engine: Engine, worker: StoreWorker, retention: float) -> None:
+    """Receipts nobody came for within the retention are given up, in the
+    queues and in the store alike."""
+    before = engine.sim.now() - retention
+    if engine.receipts.expire(before):
+        worker.run(Store.expire_owed, before)
 
 
 def first_message_id(store: Store, now: float) -> int:
@@ -121,10 +134,17 @@ def build(config: Config, reactor: Any, out: TextIO = sys.stdout) -> Server:
         ),
         first_id=first_message_id(store, time.time()),
     )
+    retention = config.receipts.retention
+    expired = store.expire_owed(engine.sim.now() - retention)
+    if expired:
+        print(f"smsc: gave up {expired} receipts older than the retention", file=out, flush=True)
     resumed, owed = engine.recover(store)
     if resumed or owed:
         print(f"smsc: recovered {resumed} unfinished messages and {owed} owed receipts", file=out, flush=True)
     worker.start()
+    sweeper = LoopingCall(expire_receipts, engine, worker, retention)
+    sweeper.clock = reactor
+    sweeper.start(RETENTION_SWEEP, now=False)
     factory = SmppFactory(engine, config.smpp, reactor)
     metrics = Metrics()
     worker.on_commit.append(lambda writes, seconds, accounts: metrics.commit_latency.observe(seconds))

@@ -114,6 +114,9 @@ class ReceiptsConfig:
     #: FAILED and NOREPORT as the FAQ's own words in stat: (not SMPP 3.4
     #: words; some clients choke on them) instead of UNDELIV / UNKNOWN
     faq_words: bool = False
+    #: seconds (simulation time) a receipt waits for a receiver before it is
+    #: given up; 72 h, like the longest TTL
+    retention: float = 72 * 3600.0
 
 
 @dataclass(frozen=True)

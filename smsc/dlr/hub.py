@@ -82,6 +82,17 @@ class ReceiptHub:
                 self._queues[system_id] = deque(map(self._durable, q))
         self.pump(system_id)
 
+    def expire(self, before: float) -> int:
+        """Drop waiting receipts of messages final before ``before`` (the
+        retention; the store gives them up with ``expire_owed``)."""
+        dropped = 0
+        for lists in (self._queues, self._held):
+            for system_id, waiting in list(lists.items()):
+                keep = [r for r in waiting if r.done_time >= before]
+                dropped += len(waiting) - len(keep)
+                lists[system_id] = deque(keep) if lists is self._queues else keep  # type: ignore[assignment]
+        return dropped
+
     def has_sink(self, system_id: str) -> bool:
         return system_id in self._sinks
 

@@ -77,7 +77,8 @@ def _statement(head: str, item: str, size: int, open_: str = "", close: str = ""
 
 
 #: receipt column: 0 none owed, 1 owed and not yet acknowledged, 2 acknowledged
-RECEIPT_NONE, RECEIPT_OWED, RECEIPT_DONE = 0, 1, 2
+#: 3: owed, but kept past the retention and given up
+RECEIPT_NONE, RECEIPT_OWED, RECEIPT_DONE, RECEIPT_EXPIRED = 0, 1, 2, 3
 
 
 class AccountExists(Exception):
@@ -458,6 +459,16 @@ class Store:
         ).fetchall()
         n = len(MESSAGE_COLUMNS)
         return [(_message(r[:n]), *r[n:]) for r in rows]
+
+    def expire_owed(self, before: float) -> int:
+        """Give up receipts owed for messages final before ``before`` (the
+        retention): they are no longer offered. Returns how many."""
+        with self.db.conn:
+            cur = self.db.execute(
+                "UPDATE messages SET receipt = ? WHERE receipt = 1 AND done_time < ?",
+                [RECEIPT_EXPIRED, before],
+            )
+        return cur.rowcount
 
     def message_state(self, message_id: int) -> dict | None:
         rows = list(self.db.query(

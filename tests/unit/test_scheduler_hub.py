@@ -91,3 +91,21 @@ def test_hub_drops_a_refused_intermediate_notification_but_holds_a_receipt():
     s2 = Sink(10)
     hub.attach("a", s2)
     assert s2.got == [1] and hub.backlog("a") == 0  # the receipt only, offered again
+
+
+def test_hub_expire_drops_only_receipts_past_the_retention():
+    hub = ReceiptHub(lambda r: None, call_soon=lambda fn: fn())
+    old = _r(1)._replace(done_time=100.0)
+    new = _r(2)._replace(done_time=500.0)
+    hub.enqueue(old)
+    hub.enqueue(new)
+    s = Sink(10)
+    hub.attach("a", s)
+    hub.answered(_r(3)._replace(done_time=50.0), ok=False)  # held
+    hub.detach("a", s, [old, new])  # the session went away unanswered
+    assert hub.backlog("a") == 3
+    assert hub.expire(before=200.0) == 2
+    assert hub.backlog("a") == 1
+    s2 = Sink(10)
+    hub.attach("a", s2)
+    assert s2.got == [2]

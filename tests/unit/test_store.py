@@ -78,3 +78,21 @@ def test_refund_gives_the_charge_back_and_zeroes_the_cost(store):
     assert store.usage_today("shop", 1) == 0
     assert store.get_message(7) == (m._replace(cost=0), 4, "DELETED", 0, 160.0)
     assert store.get_message(8) is None
+
+
+def test_expire_owed_gives_up_only_old_owed_receipts(tmp_path):
+    from smsc.records import Message
+    from smsc.store.sqlite import RECEIPT_OWED, Batch, Store
+
+    s = Store(str(tmp_path / "r.db"))
+    b = Batch()
+    for n in (1, 2, 3):
+        b.inserts.append(Message(n, "a", 5, 0, "S", 1, 1, "380671234567", 0, 0, 1, b"x", 0.0))
+    s.write_batch(b)
+    b = Batch()
+    b.finishes[(2, "DELIVRD", 0, 100.0, RECEIPT_OWED)] = [1]
+    b.finishes[(2, "DELIVRD", 0, 900.0, RECEIPT_OWED)] = [2]
+    b.finishes[(2, "DELIVRD", 0, 50.0, 2)] = [3]  # acknowledged long ago
+    s.write_batch(b)
+    assert s.expire_owed(before=500.0) == 1
+    assert [m.id for m, *_ in s.owed_receipts()] == [2]
