@@ -188,3 +188,25 @@ def test_faq_words_in_receipts_when_configured(server_factory):
     assert noreport["stat"] == "NOREPORT"
     assert int(by_dest["380670000007"].message_state) == MessageState.UNKNOWN
     esme.close()
+
+
+def test_receipts_past_retention_are_given_up_at_start(server_factory, tmp_path):
+    import time
+
+    store = tmp_path / "retention.db"
+    srv = server_factory(store=store, receipts={"retention": 1.0})
+    system_id, password = _add_user(srv)
+    _submit_and_leave(srv, system_id, password, 3)
+    time.sleep(0.5)  # the receipts become final and wait for a receiver
+    srv.stop()
+    time.sleep(1.5)
+    srv2 = server_factory(store=store, receipts={"retention": 1.0})
+    assert any("gave up 3 receipts" in line for line in srv2.output), srv2.output
+    rx = Esme(srv2.port)
+    rx.bind("receiver", system_id, password)
+    try:
+        rx.pump_until(lambda: len(rx.receipts) > 0, timeout=1.0)
+    except AssertionError:
+        pass
+    assert rx.receipts == []
+    rx.close()
