@@ -126,6 +126,18 @@ def _collect(server, system_id, password, n):
     return ids
 
 
+def _receipts_after_bind(srv, system_id, password, wait=1.5) -> list:
+    """What a receiver gets within ``wait`` seconds of binding."""
+    rx = Esme(srv.port)
+    rx.bind("receiver", system_id, password)
+    try:
+        rx.pump_until(lambda: len(rx.receipts) > 0, timeout=wait)
+    except AssertionError:
+        pass
+    rx.close()
+    return rx.receipts
+
+
 def test_receipts_survive_graceful_restart(server_factory, tmp_path):
     store = tmp_path / "restart.db"
     srv = server_factory(store=store)
@@ -137,15 +149,7 @@ def test_receipts_survive_graceful_restart(server_factory, tmp_path):
     assert sorted(_collect(srv2, system_id, password, 20)) == sorted(ids)
     # and once acknowledged they are not sent again
     srv2.stop()
-    srv3 = server_factory(store=store)
-    rx = Esme(srv3.port)
-    rx.bind("receiver", system_id, password)
-    try:
-        rx.pump_until(lambda: len(rx.receipts) > 0, timeout=1.5)
-    except AssertionError:
-        pass
-    assert rx.receipts == []
-    rx.close()
+    assert _receipts_after_bind(server_factory(store=store), system_id, password) == []
 
 
 def test_receipts_survive_kill_9(server_factory, tmp_path):
@@ -202,11 +206,4 @@ def test_receipts_past_retention_are_given_up_at_start(server_factory, tmp_path)
     time.sleep(1.5)
     srv2 = server_factory(store=store, receipts={"retention": 1.0})
     assert any("gave up 3 receipts" in line for line in srv2.output), srv2.output
-    rx = Esme(srv2.port)
-    rx.bind("receiver", system_id, password)
-    try:
-        rx.pump_until(lambda: len(rx.receipts) > 0, timeout=1.0)
-    except AssertionError:
-        pass
-    assert rx.receipts == []
-    rx.close()
+    assert _receipts_after_bind(srv2, system_id, password) == []
