@@ -32,6 +32,22 @@ best-effort: offered only when a receiver of the account is bound at that
 moment, never persisted (a restart loses those not yet acknowledged), and
 dropped when the client refuses one.
 
+data_sm (``submission_of_data_sm``) is a submit_sm in another envelope: its
+fields become a SubmitSm (body in message_payload, no short_message; the
+qos_time_to_live TLV as a relative validity_period) that goes through
+``submit`` like any other, so the rules live in one place. Its receipts are
+deliver_sm receipts, as for submit_sm.
+
+submit_multi (``submit_multi``): each destination is its own message,
+submitted through ``submit`` with every rule (sender, route, blacklist,
+limits, balance) applied per destination, in the order given; each has its
+own message_id, receipt and query_sm/cancel_sm. The response (sent once
+every accepted destination is committed) carries one message_id, the first
+accepted destination's; the others are in their receipts' ``id:`` and
+receipted_message_id. Refused destinations go into unsuccess_sme with their
+status (a distribution list name: ESME_RINVDLNAME, we have none); if all
+are refused the command_status is the first refusal's.
+
 query_sm and cancel_sm (``query``, ``cancel``) read the message from the
 store after every write queued before them is committed, so they see what
 the client has been told; a message whose final receipt is still waiting
@@ -64,9 +80,9 @@ from .dlr.hub import ReceiptHub, ReceiptSink
 from .operators.clock import SimClock
 from .operators.scheduler import Scheduler
 from .operators.sim import Outcome, SimOperator
-from .pdu.constants import CommandStatus, MessageState
+from .pdu.constants import CommandStatus, MessageState, Tag
 from .pdu.errors import SmppError
-from .pdu.pdus import SubmitSm
+from .pdu.pdus import DEST_FLAG_SME, DataSm, SubmitMulti, SubmitSm, UnsuccessSme, tlv_value
 from .pdu.receipt import STAT_STATE
 from .pdu.smpp_time import format_smpp_time, parse_smpp_time
 from .pdu.text import analyse, split
@@ -86,6 +102,71 @@ ERR_BLACKLISTED = 1
 
 #: (the submit_sm, command_status, message_id or "")
 SubmitReply = Callable[[SubmitSm, int, str], None]
+#: (the submit_multi, command_status, message_id or "", unsuccess_sme)
+MultiReply = Callable[[SubmitMulti, int, str, "tuple[UnsuccessSme, ...]"], None]
+
+_QOS_TIME_TO_LIVE = int(Tag.QOS_TIME_TO_LIVE)
+#: the longest relative validity_period writes: 99 days (the operators'
+#: TTLs are far shorter, so a longer qos_time_to_live changes nothing)
+_MAX_RELATIVE = 99 * 86400 + 23 * 3600 + 59 * 60 + 59
+
+
+def relative_validity(seconds: int) -> str:
+    """A relative SMPP time (``0000DDhhmmss000R``) of ``seconds``, "" for 0."""
+    if seconds <= 0:
+        return ""
+    seconds = min(seconds, _MAX_RELATIVE)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"0000{days:02d}{hours:02d}{minutes:02d}{secs:02d}000R"
+
+
+def submission_of_data_sm(pdu: DataSm) -> SubmitSm:
+    """The submit_sm a data_sm (SMPP 3.4 4.7.1) amounts to, for ``submit``:
+    the same addresses, esm_class, registered_delivery and data_coding; the
+    body stays in its message_payload TLV; qos_time_to_live (seconds)
+    becomes a relative validity_period. The sequence_number is kept, so the
+    reply can answer the data_sm."""
+    ttl = tlv_value(pdu.tlvs, _QOS_TIME_TO_LIVE) if pdu.tlvs else None
+    return SubmitSm(
+        sequence_number=pdu.sequence_number, service_type=pdu.service_type,
+        source_addr_ton=pdu.source_addr_ton, source_addr_npi=pdu.source_addr_npi,
+        source_addr=pdu.source_addr, dest_addr_ton=pdu.dest_addr_ton,
+        dest_addr_npi=pdu.dest_addr_npi, destination_addr=pdu.destination_addr,
+        esm_class=pdu.esm_class, registered_delivery=pdu.registered_delivery,
+        data_coding=pdu.data_coding, tlvs=pdu.tlvs,
+        validity_period=relative_validity(int.from_bytes(ttl, "big")) if ttl else "",
+    )
+
+
+class _MultiSubmit:
+    """Collects the per-destination answers of one submit_multi and replies
+    once all are in (refusals come at once, acceptances after their commit)."""
+
+    __slots__ = ("pdu", "reply", "ids", "failed", "left")
+
+    def __init__(self, pdu: SubmitMulti, reply: MultiReply) -> None:
+        self.pdu = pdu
+        self.reply = reply
+        #: message id of each accepted destination, by destination index
+        self.ids: dict[int, str] = {}
+        self.failed: list[tuple[int, UnsuccessSme]] = []
+        self.left = len(pdu.dest_addresses)
+
+    def answered(self, index: int, status: int, message_id: str) -> None:
+        if status == CommandStatus.ESME_ROK:
+            self.ids[index] = message_id
+        else:
+            _, ton, npi, address = self.pdu.dest_addresses[index]
+            self.failed.append((index, UnsuccessSme(ton, npi, address, status)))
+        self.left -= 1
+        if self.left == 0:
+            failed = tuple(entry for _, entry in sorted(self.failed))
+            if self.ids:
+                self.reply(self.pdu, CommandStatus.ESME_ROK, self.ids[min(self.ids)], failed)
+            else:
+                self.reply(self.pdu, failed[0].error_status_code, "", failed)
 
 
 def format_message_id(n: int) -> str:
@@ -328,6 +409,32 @@ class Engine:
         self._store.insert(message, self._stored, (
             message, live, pdu, reply, origin, None if blacklisted else operator, daily,
         ))
+
+    def submit_multi(
+        self, live: LiveAccount, pdu: SubmitMulti, reply: MultiReply, origin: ReceiptSink | None = None
+    ) -> None:
+        """Accept each destination of a submit_multi as its own message (see
+        the module doc); ``reply(pdu, status, message_id, unsuccess_sme)``
+        once every destination is answered and the accepted ones committed."""
+        collect = _MultiSubmit(pdu, reply)
+        for index, (flag, ton, npi, address) in enumerate(pdu.dest_addresses):
+            if flag != DEST_FLAG_SME:
+                collect.answered(index, CommandStatus.ESME_RINVDLNAME, "")
+                continue
+            one = SubmitSm(
+                sequence_number=index, service_type=pdu.service_type,
+                source_addr_ton=pdu.source_addr_ton, source_addr_npi=pdu.source_addr_npi,
+                source_addr=pdu.source_addr, dest_addr_ton=ton, dest_addr_npi=npi,
+                destination_addr=address, esm_class=pdu.esm_class, protocol_id=pdu.protocol_id,
+                priority_flag=pdu.priority_flag, schedule_delivery_time=pdu.schedule_delivery_time,
+                validity_period=pdu.validity_period, registered_delivery=pdu.registered_delivery,
+                replace_if_present_flag=pdu.replace_if_present_flag, data_coding=pdu.data_coding,
+                sm_default_msg_id=pdu.sm_default_msg_id, short_message=pdu.short_message,
+                tlvs=pdu.tlvs,
+            )
+            # the per-destination SubmitSm's sequence_number is its index
+            self.submit(live, one, lambda sm, status, mid: collect.answered(
+                sm.sequence_number, status, mid), origin)
 
     def _stored(self, job: tuple, failure: Any) -> None:
         """The message and its charge are committed (or not): answer, then

@@ -1,7 +1,7 @@
 """Frames <-> PDU records: ``decode(frame) -> Pdu`` and ``encode(pdu) -> bytes``.
 
 Two codecs behind one door. The per-message PDUs (submit_sm, deliver_sm,
-data_sm, their responses, enquire_link, unbind, generic_nack) are read and
+data_sm, submit_multi, their responses, enquire_link, unbind, generic_nack) are read and
 written here with ``struct`` and ``bytes`` methods, because smpp.pdu costs
 ~27 us to decode a submit_sm and ~36 us to build a receipt on this machine
 (DESIGN "Measured facts"), which alone would eat the per-message budget.
@@ -33,6 +33,9 @@ a TLV header or value cut short by the end of the PDU      ESME_RINVOPTPARSTREAM
 stray octets are a broken TLV stream)
 a known TLV with a length the spec forbids                 ESME_RINVPARLEN
 message_payload TLV together with sm_length > 0            ESME_RINVPARLEN
+submit_multi: number_of_dests 0 or over 254                ESME_RINVNUMDESTS
+submit_multi: a dest_flag other than 1 (SME) or 2 (list)   ESME_RINVDESTFLAG
+submit_multi: a dl_name without its NUL within 21 octets   ESME_RINVDLNAME
 =========================================================  =====================
 
 The last row: SMPP 3.4 section 5.3.2.32 requires sm_length 0 when
@@ -65,6 +68,7 @@ from .framer import HEADER_LENGTH, MAX_PDU_LENGTH
 from .pdus import (
     DataSm,
     DataSmResp,
+    DestAddress,
     DeliverSm,
     DeliverSmResp,
     EnquireLink,
@@ -72,8 +76,11 @@ from .pdus import (
     GenericNack,
     Pdu,
     SubmitSm,
+    SubmitMulti,
+    SubmitMultiResp,
     SubmitSmResp,
     Tlvs,
+    UnsuccessSme,
     Unbind,
     UnbindResp,
 )
@@ -103,6 +110,7 @@ _FIELD_STATUS: dict[str, CommandStatus] = {
     "schedule_delivery_time": S.ESME_RINVSCHED,
     "validity_period": S.ESME_RINVEXPIRY,
     "message_id": S.ESME_RINVMSGID,
+    "dl_name": S.ESME_RINVDLNAME,
 }
 
 #: Allowed value lengths (min, max) of the TLVs whose size SMPP 3.4 section
@@ -477,6 +485,99 @@ def _decode_data_sm(frame: bytes, n: int, status: int, seq: int) -> DataSm:
     )
 
 
+#: the most destinations a submit_multi may name (SMPP 3.4 5.2.24)
+MAX_DESTS = 254
+
+
+def _cstring_at(frame: bytes, p: int, size: int, field: str) -> tuple[str, int]:
+    """(value, position after the NUL) of a C-Octet String of at most
+    ``size`` octets with its NUL (cold path: submit_multi)."""
+    e = frame.find(0, p, p + size)
+    if e < 0:
+        raise _missing_nul(frame, p, size, field)
+    try:
+        return frame[p:e].decode("ascii"), e + 1
+    except UnicodeDecodeError:
+        raise _Invalid(_FIELD_STATUS[field], f"{field} is not ASCII") from None
+
+
+def _decode_submit_multi(frame: bytes, n: int, status: int, seq: int) -> SubmitMulti:
+    """submit_multi (SMPP 3.4 4.5.1): submit_sm with 1-254 dest_address
+    entries where destination_addr was. Not a hot path: written for clarity.
+    A distribution list name decodes (the structure is valid); refusing it
+    is the engine's call."""
+    service_type, p = _cstring_at(frame, 16, 6, "service_type")
+    source_addr_ton, source_addr_npi = frame[p], frame[p + 1]
+    source_addr, p = _cstring_at(frame, p + 2, 21, "source_addr")
+    count = frame[p]
+    p += 1
+    if not 1 <= count <= MAX_DESTS:
+        raise _Invalid(S.ESME_RINVNUMDESTS, f"number_of_dests {count}, allowed 1..{MAX_DESTS}")
+    dests = []
+    for _ in range(count):
+        flag = frame[p]
+        if flag == 1:
+            ton, npi = frame[p + 1], frame[p + 2]
+            address, p = _cstring_at(frame, p + 3, 21, "destination_addr")
+        elif flag == 2:
+            ton = npi = 0
+            address, p = _cstring_at(frame, p + 1, 21, "dl_name")
+        else:
+            raise _Invalid(S.ESME_RINVDESTFLAG, f"dest_flag {flag}, not 1 (SME) or 2 (list)")
+        dests.append(DestAddress(flag, ton, npi, address))
+    esm_class, protocol_id, priority_flag = frame[p], frame[p + 1], frame[p + 2]
+    p += 3
+    field = "schedule_delivery_time"
+    try:
+        schedule_delivery_time, p = _decode_time(frame, p, field, False)
+        field = "validity_period"
+        validity_period, p = _decode_time(frame, p, field, False)
+    except UnicodeDecodeError:
+        raise _Invalid(_FIELD_STATUS[field], f"{field} is not ASCII") from None
+    registered_delivery, replace_if_present_flag, data_coding, sm_default_msg_id, sm_length = (
+        frame[p], frame[p + 1], frame[p + 2], frame[p + 3], frame[p + 4]
+    )
+    p += 5
+    stop = p + sm_length
+    if sm_length > 254 or stop > n:
+        raise _Invalid(S.ESME_RINVMSGLEN, f"sm_length {sm_length} with {n - p} octets left in the PDU")
+    tlvs = _decode_tlvs(frame, stop, n) if stop < n else ()
+    if sm_length and _has_payload(tlvs):
+        raise _Invalid(S.ESME_RINVPARLEN, "message_payload TLV with a non-zero sm_length")
+    return SubmitMulti(
+        sequence_number=seq, command_status=status, service_type=service_type,
+        source_addr_ton=source_addr_ton, source_addr_npi=source_addr_npi, source_addr=source_addr,
+        dest_addresses=tuple(dests), esm_class=esm_class, protocol_id=protocol_id,
+        priority_flag=priority_flag, schedule_delivery_time=schedule_delivery_time,
+        validity_period=validity_period, registered_delivery=registered_delivery,
+        replace_if_present_flag=replace_if_present_flag, data_coding=data_coding,
+        sm_default_msg_id=sm_default_msg_id, short_message=frame[p:stop], tlvs=tlvs,
+    )
+
+
+def _decode_submit_multi_resp(frame: bytes, n: int, status: int, seq: int) -> SubmitMultiResp:
+    """SMPP 3.4 4.5.2: message_id, no_unsuccess, unsuccess_sme entries;
+    an error status may come without a body."""
+    if n == 16 and status:
+        return SubmitMultiResp(sequence_number=seq, command_status=status)
+    message_id, p = _message_id(frame, "submit_multi_resp")
+    count = frame[p]
+    p += 1
+    failed = []
+    for _ in range(count):
+        ton, npi = frame[p], frame[p + 1]
+        address, p = _cstring_at(frame, p + 2, 21, "destination_addr")
+        if p + 4 > n:
+            raise _Invalid(S.ESME_RINVCMDLEN, "body ends inside error_status_code")
+        failed.append(UnsuccessSme(ton, npi, address, int.from_bytes(frame[p:p + 4], "big")))
+        p += 4
+    if p != n:
+        raise _Invalid(S.ESME_RINVCMDLEN, f"{n - p} octets after the last unsuccess_sme")
+    return SubmitMultiResp(
+        sequence_number=seq, command_status=status, message_id=message_id, unsuccess_sme=tuple(failed)
+    )
+
+
 def _message_id(frame: bytes, name: str) -> tuple[str, int]:
     """(message_id, position after its NUL) of a response body at offset 16."""
     e = frame.find(0, 16, 16 + 65)
@@ -545,6 +646,8 @@ _DECODERS: dict[int, Callable[[bytes, int, int, int], Any]] = {
     CommandId.SUBMIT_SM_RESP: _decode_submit_sm_resp,
     CommandId.DELIVER_SM_RESP: _decode_deliver_sm_resp,
     CommandId.DATA_SM_RESP: _decode_data_sm_resp,
+    CommandId.SUBMIT_MULTI: _decode_submit_multi,
+    CommandId.SUBMIT_MULTI_RESP: _decode_submit_multi_resp,
     CommandId.ENQUIRE_LINK: _header_only_decoder(EnquireLink),
     CommandId.ENQUIRE_LINK_RESP: _header_only_decoder(EnquireLinkResp),
     CommandId.UNBIND: _header_only_decoder(Unbind),
@@ -778,6 +881,55 @@ def _encode_data_sm_resp(pdu: DataSmResp) -> bytes:
     return _with_tlvs(pdu, 0x80000103, _cstring(pdu, "message_id", 64) + b"\0", False)
 
 
+def _encode_submit_multi(pdu: SubmitMulti) -> bytes:
+    if not 1 <= len(pdu.dest_addresses) <= MAX_DESTS:
+        raise _bad(pdu, f"{len(pdu.dest_addresses)} destinations, allowed 1..{MAX_DESTS}")
+    parts = [
+        _cstring(pdu, "service_type", 5), b"\0",
+        bytes([pdu.source_addr_ton, pdu.source_addr_npi]), _cstring(pdu, "source_addr", 20), b"\0",
+        bytes([len(pdu.dest_addresses)]),
+    ]
+    for flag, ton, npi, address in pdu.dest_addresses:
+        octets = address.encode("ascii")
+        if len(octets) > 20 or 0 in octets:
+            raise _bad(pdu, f"dest_address {address!r} is not a C-Octet String of at most 20")
+        if flag == 1:
+            parts.append(bytes([1, ton, npi]) + octets + b"\0")
+        elif flag == 2:
+            parts.append(b"\2" + octets + b"\0")
+        else:
+            raise _bad(pdu, f"dest_flag {flag}")
+    short_message = pdu.short_message
+    if len(short_message) > 254:
+        raise _bad(pdu, f"short_message is {len(short_message)} octets, at most 254")
+    _check_time(pdu, "schedule_delivery_time", False)
+    _check_time(pdu, "validity_period", False)
+    parts.append(
+        bytes([pdu.esm_class, pdu.protocol_id, pdu.priority_flag])
+        + pdu.schedule_delivery_time.encode("ascii") + b"\0"
+        + pdu.validity_period.encode("ascii") + b"\0"
+        + bytes([pdu.registered_delivery, pdu.replace_if_present_flag, pdu.data_coding,
+                 pdu.sm_default_msg_id, len(short_message)])
+        + short_message
+    )
+    return _with_tlvs(pdu, 0x00000021, b"".join(parts), bool(short_message))
+
+
+def _encode_submit_multi_resp(pdu: SubmitMultiResp) -> bytes:
+    """Always with its body: with an error status the unsuccess_sme list is
+    what tells the client which destination failed why."""
+    if len(pdu.unsuccess_sme) > MAX_DESTS:
+        raise _bad(pdu, f"{len(pdu.unsuccess_sme)} unsuccess_sme, at most {MAX_DESTS}")
+    parts = [_cstring(pdu, "message_id", 64), b"\0", bytes([len(pdu.unsuccess_sme)])]
+    for ton, npi, address, error in pdu.unsuccess_sme:
+        octets = address.encode("ascii")
+        if len(octets) > 20 or 0 in octets:
+            raise _bad(pdu, f"unsuccess_sme address {address!r} is not a C-Octet String of at most 20")
+        parts.append(bytes([ton, npi]) + octets + b"\0" + error.to_bytes(4, "big"))
+    body = b"".join(parts)
+    return _HEADER.pack(16 + len(body), 0x80000021, pdu.command_status, pdu.sequence_number) + body
+
+
 def _header_only_encoder(command_id: int) -> Callable[[Any], bytes]:
     pack = _HEADER.pack
 
@@ -794,6 +946,8 @@ _ENCODERS: dict[type, Callable[[Any], bytes]] = {
     SubmitSmResp: _encode_submit_sm_resp,
     DeliverSmResp: _encode_deliver_sm_resp,
     DataSmResp: _encode_data_sm_resp,
+    SubmitMulti: _encode_submit_multi,
+    SubmitMultiResp: _encode_submit_multi_resp,
     EnquireLink: _header_only_encoder(0x00000015),
     EnquireLinkResp: _header_only_encoder(0x80000015),
     Unbind: _header_only_encoder(0x00000006),

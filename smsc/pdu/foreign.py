@@ -10,7 +10,7 @@ of the rest of smsc (DESIGN "smpp.pdu quirks"):
   its ``constants`` name maps;
 * it raises ``KeyError`` (submit_multi, submit_multi_resp and replace_sm have
   no encoder for number_of_dests / no_unsuccess / sm_length, so even a
-  well-formed one fails) and may raise other plain exceptions: every
+  well-formed one fails; ``codec`` reads submit_multi itself) and may raise other plain exceptions: every
   exception becomes ``PduDecodeError``;
 * it prints to stdout while parsing time strings: silenced;
 * it reads padding after the last field without complaint: we check that
@@ -80,7 +80,6 @@ COMMANDS: frozenset[CommandId] = frozenset({
     C.QUERY_SM, C.QUERY_SM_RESP,
     C.CANCEL_SM, C.CANCEL_SM_RESP,
     C.REPLACE_SM, C.REPLACE_SM_RESP,
-    C.SUBMIT_MULTI, C.SUBMIT_MULTI_RESP,
     C.ALERT_NOTIFICATION,
 })
 

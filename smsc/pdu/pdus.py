@@ -9,7 +9,7 @@ raw bytes, so nothing a client sent is lost or reinterpreted on the way.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Union
+from typing import ClassVar, NamedTuple, Union
 
 from .constants import CommandId, MessageState
 
@@ -212,6 +212,70 @@ class DataSmResp:
     tlvs: Tlvs = ()
 
 
+#: dest_flag values of a submit_multi dest_address (SMPP 3.4 5.2.25)
+DEST_FLAG_SME = 1
+DEST_FLAG_DL = 2
+
+
+class DestAddress(NamedTuple):
+    """One dest_address of a submit_multi (SMPP 3.4 4.5.1.1): an SME
+    address (dest_flag 1) or a distribution list name (dest_flag 2, ton and
+    npi 0: a list name has none)."""
+
+    dest_flag: int
+    dest_addr_ton: int
+    dest_addr_npi: int
+    #: destination_addr, or dl_name for dest_flag 2
+    address: str
+
+
+class UnsuccessSme(NamedTuple):
+    """One unsuccess_sme of a submit_multi_resp (SMPP 3.4 4.5.2.1)."""
+
+    dest_addr_ton: int
+    dest_addr_npi: int
+    destination_addr: str
+    error_status_code: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubmitMulti:
+    """submit_multi (SMPP 3.4 4.5.1): submit_sm's fields with 1-254
+    destinations instead of one."""
+
+    command_id: ClassVar[CommandId] = CommandId.SUBMIT_MULTI
+    sequence_number: int
+    service_type: str = ""
+    source_addr_ton: int = 0
+    source_addr_npi: int = 0
+    source_addr: str = ""
+    dest_addresses: tuple[DestAddress, ...] = ()
+    esm_class: int = 0
+    protocol_id: int = 0
+    priority_flag: int = 0
+    schedule_delivery_time: str = ""
+    validity_period: str = ""
+    registered_delivery: int = 0
+    replace_if_present_flag: int = 0
+    data_coding: int = 0
+    sm_default_msg_id: int = 0
+    short_message: bytes = b""
+    tlvs: Tlvs = ()
+    command_status: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubmitMultiResp:
+    """message_id, then the destinations that were refused (4.5.2). The body
+    is always sent, also with an error status: it says which failed why."""
+
+    command_id: ClassVar[CommandId] = CommandId.SUBMIT_MULTI_RESP
+    sequence_number: int
+    command_status: int = 0
+    message_id: str = ""
+    unsuccess_sme: tuple[UnsuccessSme, ...] = ()
+
+
 # --- ancillary operations (decoded through smpp.pdu) ------------------------
 
 
@@ -263,7 +327,7 @@ class CancelSmResp:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UnsupportedPdu:
     """A well-formed PDU of a known command this server does not implement yet
-    (replace_sm, submit_multi, alert_notification, and the responses to
+    (replace_sm, alert_notification, and the responses to
     requests we never send). The session answers it, it never reaches the
     engine."""
 
@@ -278,7 +342,7 @@ Pdu = Union[
     BindTransmitterResp, BindReceiverResp, BindTransceiverResp,
     Outbind, Unbind, UnbindResp, EnquireLink, EnquireLinkResp,
     SubmitSm, SubmitSmResp, DeliverSm, DeliverSmResp, DataSm, DataSmResp,
-    QuerySm, QuerySmResp, CancelSm, CancelSmResp, UnsupportedPdu,
+    SubmitMulti, SubmitMultiResp, QuerySm, QuerySmResp, CancelSm, CancelSmResp, UnsupportedPdu,
 ]
 
 BIND_REQUESTS = (BindTransmitter, BindReceiver, BindTransceiver)

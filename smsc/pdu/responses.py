@@ -9,7 +9,7 @@ from .constants import CommandId as C
 from .pdus import (
     BindReceiverResp, BindTransceiverResp, BindTransmitterResp, CancelSmResp,
     DataSmResp, DeliverSmResp, EnquireLinkResp, GenericNack, Pdu, QuerySmResp,
-    SubmitSmResp, UnbindResp,
+    SubmitMultiResp, SubmitSmResp, UnbindResp,
 )
 
 _RESPONSE_CLASS = {
@@ -19,6 +19,7 @@ _RESPONSE_CLASS = {
     C.SUBMIT_SM: SubmitSmResp,
     C.DELIVER_SM: DeliverSmResp,
     C.DATA_SM: DataSmResp,
+    C.SUBMIT_MULTI: SubmitMultiResp,
     C.QUERY_SM: QuerySmResp,
     C.CANCEL_SM: CancelSmResp,
     C.UNBIND: UnbindResp,
@@ -28,7 +29,7 @@ _RESPONSE_CLASS = {
 
 def error_response(command_id: int, sequence_number: int, status: int) -> Pdu:
     """``command_id``'s response with ``status``; generic_nack when it has
-    none we model (replace_sm, submit_multi) or it is no request at all."""
+    none we model (replace_sm) or it is no request at all."""
     cls = _RESPONSE_CLASS.get(command_id)  # type: ignore[call-overload]
     if cls is None:
         return GenericNack(sequence_number=sequence_number, command_status=status)

@@ -19,7 +19,7 @@ from twisted.internet.task import LoopingCall
 from twisted.python.failure import Failure
 
 from ..config import SmppConfig
-from ..engine import Engine, format_message_id
+from ..engine import Engine, format_message_id, submission_of_data_sm
 from ..pdu.codec import fast_constructor
 from ..pdu.constants import (
     ESM_CLASS_DELIVERY_RECEIPT, ESM_CLASS_INTERMEDIATE_NOTIFICATION, SMPP_VERSION_34, CommandId,
@@ -28,8 +28,9 @@ from ..pdu.constants import (
 from ..pdu.errors import SmppError
 from ..pdu.pdus import (
     BindReceiver, BindReceiverResp, BindTransceiver, BindTransceiverResp,
-    BindTransmitter, BindTransmitterResp, CancelSm, CancelSmResp, DeliverSm, EnquireLink,
-    QuerySm, QuerySmResp, SubmitSm, SubmitSmResp, Unbind, UnbindResp,
+    BindTransmitter, BindTransmitterResp, CancelSm, CancelSmResp, DataSm, DataSmResp, DeliverSm,
+    EnquireLink, QuerySm, QuerySmResp, SubmitMulti, SubmitMultiResp, SubmitSm, SubmitSmResp,
+    Unbind, UnbindResp, UnsuccessSme,
 )
 from ..pdu.receipt import encode_receipt, receipt_word, text_sample
 from ..pdu.responses import error_response
@@ -73,6 +74,8 @@ class SmppProtocol(Protocol):
         self._flush_scheduled = False
         self._handlers = {
             SubmitSm: self._on_submit,
+            DataSm: self._on_data_sm,
+            SubmitMulti: self._on_submit_multi,
             QuerySm: self._on_query,
             CancelSm: self._on_cancel,
             BindTransmitter: self._on_bind,
@@ -236,6 +239,32 @@ class SmppProtocol(Protocol):
         if not self.gone:
             self.session.send(_new_submit_sm_resp(pdu.sequence_number, status, message_id))
             self._schedule_flush()
+
+    def _on_data_sm(self, pdu: DataSm) -> None:
+        """data_sm from the ESME is a submission (SMPP 3.4 4.7): the engine
+        takes it as the submit_sm it amounts to."""
+        self.engine.submit(
+            self.account, submission_of_data_sm(pdu), self._data_sm_done,  # type: ignore[arg-type]
+            self if self.receiving else None,
+        )
+
+    def _data_sm_done(self, pdu: SubmitSm, status: int, message_id: str) -> None:
+        self._answer(DataSmResp(
+            sequence_number=pdu.sequence_number, command_status=status, message_id=message_id
+        ))
+
+    def _on_submit_multi(self, pdu: SubmitMulti) -> None:
+        self.engine.submit_multi(
+            self.account, pdu, self._submit_multi_done, self if self.receiving else None  # type: ignore[arg-type]
+        )
+
+    def _submit_multi_done(
+        self, pdu: SubmitMulti, status: int, message_id: str, unsuccess: tuple[UnsuccessSme, ...]
+    ) -> None:
+        self._answer(SubmitMultiResp(
+            sequence_number=pdu.sequence_number, command_status=status, message_id=message_id,
+            unsuccess_sme=unsuccess,
+        ))
 
     def take(self, queue: deque[Receipt]) -> None:
         """ReceiptSink: send receipts while the window has room."""

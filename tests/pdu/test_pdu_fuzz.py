@@ -18,9 +18,13 @@ from smsc.pdu.pdus import (
     CancelSm,
     DataSm,
     DeliverSm,
+    DestAddress,
     QuerySm,
     QuerySmResp,
+    SubmitMulti,
+    SubmitMultiResp,
     SubmitSm,
+    UnsuccessSme,
 )
 
 FUZZ = settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -40,6 +44,12 @@ SEEDS = [
     encode(QuerySm(sequence_number=6, message_id="m", source_addr="1")),
     encode(QuerySmResp(sequence_number=6, message_id="m", final_date="260101120000000+", message_state=2)),
     encode(CancelSm(sequence_number=7, message_id="m")),
+    encode(SubmitMulti(sequence_number=8, source_addr="Shop", short_message=b"Hi",
+                       validity_period="000001000000000R",
+                       dest_addresses=(DestAddress(1, 1, 1, "380671234567"), DestAddress(2, 0, 0, "dl")),
+                       tlvs=((Tag.USER_MESSAGE_REFERENCE, b"\0\1"),))),
+    encode(SubmitMultiResp(sequence_number=9, message_id="m",
+                           unsuccess_sme=(UnsuccessSme(1, 1, "380", 11), UnsuccessSme(0, 0, "dl", 0x34)))),
 ]
 
 

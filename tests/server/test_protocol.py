@@ -1,6 +1,7 @@
 """The Twisted shell with StringTransport, a Clock and a fake engine."""
 from __future__ import annotations
 
+import struct
 from collections import deque
 
 from twisted.internet.defer import fail, succeed
@@ -15,7 +16,11 @@ from smsc.pdu.constants import CommandStatus as S
 from smsc.pdu.errors import SmppError
 from smsc.pdu.framer import Framer
 from smsc.engine import QueryAnswer
-from smsc.pdu.pdus import BindTransceiver, CancelSm, DeliverSmResp, EnquireLinkResp, QuerySm, SubmitSm
+from smsc.pdu.constants import Tag
+from smsc.pdu.pdus import (
+    BindTransceiver, CancelSm, DataSm, DataSmResp, DeliverSmResp, DestAddress, EnquireLinkResp,
+    QuerySm, SubmitMulti, SubmitMultiResp, SubmitSm, UnsuccessSme,
+)
 from smsc.records import Account, Message, Receipt
 from smsc.server.protocol import SmppFactory
 
@@ -40,6 +45,10 @@ class FakeEngine:
     def submit(self, account, pdu, reply, origin=None):
         self.submitted.append(pdu)
         reply(pdu, S.ESME_ROK, "abc")
+
+    def submit_multi(self, account, pdu, reply, origin=None):
+        self.submitted.append(pdu)
+        reply(pdu, S.ESME_ROK, "m1", (UnsuccessSme(1, 1, "380201234567", S.ESME_RINVDSTADR),))
 
     def release(self, account):
         self.released += 1
@@ -102,6 +111,42 @@ def test_submit_gets_message_id():
     proto.dataReceived(encode(SubmitSm(sequence_number=2, destination_addr="1", short_message=b"x")))
     [resp] = received(t)
     assert (resp.command_id, resp.message_id, resp.sequence_number) == (C.SUBMIT_SM_RESP, "abc", 2)
+
+
+def test_data_sm_goes_to_submit_as_a_submit_sm_and_gets_data_sm_resp():
+    proto, t, clock, engine = connect()
+    bind(proto, t)
+    tlvs = ((Tag.MESSAGE_PAYLOAD, b"body"), (Tag.QOS_TIME_TO_LIVE, b"\0\0\x0e\x10"))
+    proto.dataReceived(encode(DataSm(sequence_number=3, source_addr="SMSClub", source_addr_ton=5,
+                                     destination_addr="380671234567", registered_delivery=1, tlvs=tlvs)))
+    assert received(t) == [DataSmResp(sequence_number=3, message_id="abc")]
+    [sm] = engine.submitted
+    assert type(sm) is SubmitSm
+    assert (sm.sequence_number, sm.source_addr, sm.source_addr_ton, sm.destination_addr) == (
+        3, "SMSClub", 5, "380671234567")
+    assert (sm.short_message, sm.tlvs, sm.registered_delivery) == (b"", tlvs, 1)
+    assert sm.validity_period == "000000010000000R"  # qos_time_to_live 3600 s
+
+
+def test_submit_multi_gets_submit_multi_resp_with_unsuccess_sme():
+    proto, t, clock, engine = connect()
+    bind(proto, t)
+    proto.dataReceived(encode(SubmitMulti(
+        sequence_number=4, source_addr="SMSClub",
+        dest_addresses=(DestAddress(1, 1, 1, "380671234567"), DestAddress(1, 1, 1, "380201234567")),
+        short_message=b"hi")))
+    assert received(t) == [SubmitMultiResp(
+        sequence_number=4, message_id="m1",
+        unsuccess_sme=(UnsuccessSme(1, 1, "380201234567", S.ESME_RINVDSTADR),))]
+
+
+def test_broken_submit_multi_is_answered_with_submit_multi_resp():
+    proto, t, clock, engine = connect()
+    bind(proto, t)
+    body = b"\0\x05\x00src\0\x00"  # number_of_dests 0
+    proto.dataReceived(struct.pack(">IIII", 16 + len(body), C.SUBMIT_MULTI, 0, 5) + body)
+    assert received(t) == [SubmitMultiResp(sequence_number=5, command_status=S.ESME_RINVNUMDESTS)]
+    assert not engine.submitted and not t.disconnecting
 
 
 def test_refused_bind_answers_its_status():
