@@ -69,6 +69,7 @@ class Session:
         now: Callable[[], float],
         max_pdu_length: int = 65536,
         window: int = 100,
+        count: Callable[[str, int, int], None] | None = None,
     ) -> None:
         self.state = State.OPEN
         self.window = window
@@ -78,6 +79,8 @@ class Session:
         self._out: list[bytes] = []
         self._outstanding: dict[int, Outstanding] = {}
         self._sequence = 0
+        #: count(direction, command_id, command_status) per PDU, for metrics
+        self._count = count or (lambda direction, command_id, status: None)
 
     # --- inbound ------------------------------------------------------------
 
@@ -93,8 +96,10 @@ class Session:
             try:
                 pdu = decode(frame)
             except PduDecodeError as exc:
+                self._count("in", exc.command_id, exc.status)
                 self._refuse_broken(exc, events)
                 continue
+            self._count("in", pdu.command_id, pdu.command_status)
             if pdu.command_id & 0x80000000:
                 self._response(pdu, events)
             else:
@@ -183,9 +188,11 @@ class Session:
         if command_id not in WE_SEND[self.state]:
             raise LocalProtocolError(f"cannot send {command_id.name} in {self.state.name}")
         self._outstanding[sequence_number] = Outstanding(command_id, context, self._now())
+        self._count("out", command_id, 0)
         self._out.append(data)
 
     def _queue(self, pdu: Pdu) -> None:
+        self._count("out", pdu.command_id, pdu.command_status)
         self._out.append(encode(pdu))
 
     def data_to_send(self) -> bytes:

@@ -159,3 +159,14 @@ def test_sequence_numbers_wrap():
     s = Session(now=lambda: 0.0)
     s._sequence = 0x7FFFFFFF
     assert s.next_sequence() == 1
+
+
+def test_every_pdu_in_and_out_is_counted():
+    counted = []
+    s = Session(now=lambda: 0.0, count=lambda d, c, st: counted.append((d, c, st)))
+    s.receive_data(encode(SUBMIT))  # before bind: refused by the session itself
+    s.receive_data(b"\x00\x00\x00\x10\x00\x00\x07\x77\x00\x00\x00\x00\x00\x00\x00\x09")  # unknown id
+    assert counted == [
+        ("in", C.SUBMIT_SM, 0), ("out", C.SUBMIT_SM_RESP, S.ESME_RINVBNDSTS),
+        ("in", 0x777, S.ESME_RINVCMDID), ("out", C.GENERIC_NACK, S.ESME_RINVCMDID),
+    ]
