@@ -33,6 +33,10 @@ log = logging.getLogger(__name__)
 RETENTION_SWEEP = 60.0
 
 
+#: seconds between reads of the MO queue
+MO_POLL = 1.0
+
+
 def expire_receipts(engine: Engine, worker: StoreWorker, retention: float) -> None:
     """Receipts nobody came for within the retention are given up, in the
     queues and in the store alike."""
@@ -145,6 +149,10 @@ def build(config: Config, reactor: Any, out: TextIO = sys.stdout) -> Server:
     sweeper = LoopingCall(expire_receipts, engine, worker, retention)
     sweeper.clock = reactor
     sweeper.start(RETENTION_SWEEP, now=False)
+    # MO rows written by `smsc mo inject` (also those a restart left undelivered)
+    mo_poller = LoopingCall(engine.poll_mo)
+    mo_poller.clock = reactor
+    mo_poller.start(MO_POLL, now=True)
     factory = SmppFactory(engine, config.smpp, reactor)
     metrics = Metrics()
     worker.on_commit.append(lambda writes, seconds, accounts: metrics.commit_latency.observe(seconds))

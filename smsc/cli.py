@@ -11,6 +11,8 @@
     smsc [--config FILE] account alpha add|remove SYSTEM_ID NAME
     smsc [--config FILE] account blacklist add|remove SYSTEM_ID NUMBER...
     smsc [--config FILE] account blacklist list SYSTEM_ID [--json]
+    smsc [--config FILE] account receipts SYSTEM_ID [--id-format hex|decimal|uuid]
+                         [--id-width N] [--seconds|--minutes] [--tz NAME] [--default]
     smsc load ...            (see ``smsc load --help``)
 
 Account commands work while the server runs: they write the same SQLite
@@ -28,9 +30,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import config as config_mod
-from .accounts import validation
+from .accounts import ids, validation
 from .accounts.money import format_uah, parse_uah
 from .accounts.passwords import generate_password, hash_password
+from .pdu.receipt import date_formatter
+from .pdu.errors import SmppError
 from .records import Account
 from .router.numbers import RoutingError, normalise_loose
 from .store.sqlite import AccountExists, NoSuchAccount, NotBlacklisted, Store
@@ -89,6 +93,25 @@ def _parser() -> argparse.ArgumentParser:
                     help="as people write them: +380671234567, 067 123-45-67, ...")
     bl.add_argument("--json", action="store_true", help="list: a JSON array")
 
+    rc = a.add_parser("receipts", help="message id format and receipt dates (for picky clients)")
+    rc.add_argument("system_id")
+    rc.add_argument("--id-format", choices=ids.FORMATS, help="message ids: hex (default), decimal or uuid")
+    rc.add_argument("--id-width", type=int, metavar="N",
+                    help="zero-pad hex/decimal ids to N characters (0: no padding)")
+    dates = rc.add_mutually_exclusive_group()
+    dates.add_argument("--seconds", dest="seconds", action="store_const", const=True,
+                       help="receipt dates YYMMDDhhmmss (12 digits)")
+    dates.add_argument("--minutes", dest="seconds", action="store_const", const=False,
+                       help="receipt dates YYMMDDhhmm (10 digits, the default)")
+    rc.add_argument("--tz", metavar="NAME", help="receipt dates in this IANA time zone (default UTC)")
+    rc.add_argument("--default", action="store_true", help="back to hex ids and 10-digit UTC dates")
+
+    mo = sub.add_parser("mo", help="mobile originated messages").add_subparsers(dest="action", required=True)
+    inj = mo.add_parser("inject", help="a handset writes to one of our numbers ([mo] numbers)")
+    inj.add_argument("--to", required=True, metavar="NUMBER", help="the short code / number ([mo] numbers)")
+    inj.add_argument("--from", dest="source", required=True, metavar="380XXXXXXXXX", help="the handset")
+    inj.add_argument("--text", required=True)
+
     sub.add_parser("load", help="SMPP load generator (smsc load --help)", add_help=False)
     return p
 
@@ -102,12 +125,42 @@ def _account_json(a: Account) -> dict[str, Any]:
         "alpha_names": list(a.alpha_names),
         "rate": a.rate,
         "max_binds": a.max_binds,
+        "id_format": a.id_format or "hex",
+        "id_width": a.id_width or 0,
+        "receipt_seconds": bool(a.receipt_seconds),
+        "receipt_tz": a.receipt_tz or "UTC",
     }
 
 
 def _print_account(a: Account) -> None:
     names = ", ".join(a.alpha_names) or "-"
     print(f"{a.system_id}\tmode={a.mode}\tbalance={format_uah(a.balance_kopecks)} UAH\talpha={names}")
+
+
+def _mo_inject(args: argparse.Namespace, cfg: config_mod.Config) -> int:
+    """Queue an MO message; a running server delivers it within a second
+    (smsc.dlr.mo)."""
+    from .dlr.mo import mo_parts
+
+    system_id = cfg.mo.numbers.get(args.to)
+    if system_id is None:
+        raise CliError(f"--to {args.to}: not one of the [mo] numbers ({', '.join(cfg.mo.numbers) or 'none'})")
+    source = args.source.lstrip("+")
+    if not (len(source) == 12 and source.startswith("380") and source.isdigit()):
+        raise CliError(f"--from {args.source}: expected a Ukrainian number 380XXXXXXXXX")
+    if not args.text:
+        raise CliError("--text is empty")
+    try:
+        mo_parts(0, system_id, source, args.to, args.text)
+    except SmppError as exc:
+        raise CliError(f"--text: {exc.detail}") from None
+    store = Store(cfg.store.path, cfg.store.synchronous)
+    try:
+        mo_id = store.add_mo(system_id, source, args.to, args.text)
+    finally:
+        store.close()
+    print(f"queued MO {mo_id} from {source} to {args.to} for {system_id}")
+    return 0
 
 
 def _account_cmd(args: argparse.Namespace, cfg: config_mod.Config) -> int:
@@ -210,6 +263,39 @@ def _limits(args: argparse.Namespace, cfg: config_mod.Config, store: Store) -> i
     return 0
 
 
+def _receipts(args: argparse.Namespace, cfg: config_mod.Config, store: Store) -> int:
+    a = store.get_account(args.system_id)
+    if a is None:
+        raise NoSuchAccount(args.system_id)
+    if args.default:
+        id_format, width, seconds, tz = None, None, None, None
+    else:
+        id_format = a.id_format if args.id_format is None else args.id_format
+        width = a.id_width if args.id_width is None else args.id_width
+        if args.id_format == "uuid" and args.id_width is None:
+            width = None  # a padding width doesn't apply to uuids
+        seconds = a.receipt_seconds if args.seconds is None else args.seconds
+        tz = a.receipt_tz if args.tz is None else args.tz
+    try:
+        ids.MessageIdFormat.of(id_format, width)
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    if tz is not None:
+        try:
+            date_formatter(False, tz)
+        except (ValueError, KeyError):  # ZoneInfoNotFoundError is a KeyError
+            raise CliError(f"--tz {tz}: no such time zone (IANA names, e.g. Europe/Kyiv)") from None
+        if tz == "UTC":
+            tz = None
+    # the defaults are stored as NULL
+    store.set_receipt_options(
+        args.system_id, None if id_format == "hex" else id_format, width or None, seconds or None, tz,
+    )
+    print(f"{args.system_id}: ids {id_format or 'hex'}"
+          f"{f' width {width}' if width else ''}, dates {12 if seconds else 10} digits {tz or 'UTC'}")
+    return 0
+
+
 def _promote(args: argparse.Namespace, cfg: config_mod.Config, store: Store) -> int:
     store.set_mode(args.system_id, "user")
     print(f"{args.system_id}: mode user")
@@ -264,7 +350,7 @@ def _blacklist(args: argparse.Namespace, cfg: config_mod.Config, store: Store) -
 _ACTIONS: dict[str, Callable[[argparse.Namespace, config_mod.Config, Store], int]] = {
     "add": _add, "show": _show, "list": _list, "topup": _topup,
     "passwd": _passwd, "promote": _promote, "alpha": _alpha, "limits": _limits,
-    "blacklist": _blacklist,
+    "blacklist": _blacklist, "receipts": _receipts,
 }
 
 
@@ -319,6 +405,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         cfg = config_mod.load(args.config)
         if args.command == "serve":
             return _serve(args, cfg)
+        if args.command == "mo":
+            return _mo_inject(args, cfg)
         return _account_cmd(args, cfg)
     except (CliError, ValueError, config_mod.ConfigError) as exc:
         print(f"smsc: error: {exc}", file=sys.stderr)

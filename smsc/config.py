@@ -120,6 +120,13 @@ class ReceiptsConfig:
 
 
 @dataclass(frozen=True)
+class MoConfig:
+    #: short code / number -> the account that owns it: MO messages to it
+    #: (``smsc mo inject``) go to that account's receivers
+    numbers: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class SimulationConfig:
     #: simulation seconds per real second (3600: a 72 h TTL ends in 72 s)
     time_scale: float = 1.0
@@ -139,6 +146,7 @@ class Config:
     routing: RoutingConfig = field(default_factory=RoutingConfig)
     receipts: ReceiptsConfig = field(default_factory=ReceiptsConfig)
     simulation: SimulationConfig = field(default_factory=SimulationConfig)
+    mo: MoConfig = field(default_factory=MoConfig)
     #: [operators.KEY] tables applied to the shipped operators
     operators: Mapping[str, OperatorSpec] = field(default_factory=lambda: dict(DEFAULT_OPERATORS))
     #: [[rules]]: deterministic outcomes by destination

@@ -71,18 +71,20 @@ from twisted.internet.defer import Deferred, fail
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.threads import deferToThread
 
+from .accounts.ids import DEFAULT_ID_FORMAT
 from .accounts.live import LiveAccount
 from .accounts.passwords import verify_password
 from .accounts.senders import check_sender
 from .accounts.throttle import BindThrottle
 from .config import Config
 from .dlr.hub import ReceiptHub, ReceiptSink
+from .dlr.mo import MoPart, mo_parts
 from .operators.clock import SimClock
 from .operators.scheduler import Scheduler
 from .operators.sim import Outcome, SimOperator
 from .pdu.constants import CommandStatus, MessageState, Tag
 from .pdu.errors import SmppError
-from .pdu.pdus import DEST_FLAG_SME, DataSm, SubmitMulti, SubmitSm, UnsuccessSme, tlv_value
+from .pdu.pdus import DEST_FLAG_SME, DataSm, ReplaceSm, SubmitMulti, SubmitSm, UnsuccessSme, tlv_value
 from .pdu.receipt import STAT_STATE
 from .pdu.smpp_time import format_smpp_time, parse_smpp_time
 from .pdu.text import analyse, split
@@ -170,19 +172,17 @@ class _MultiSubmit:
 
 
 def format_message_id(n: int) -> str:
-    """Message ids are lower-case hex of a counter that only grows."""
+    """Message ids are a counter that only grows, by default in lower-case
+    hex; an account may ask for another format (``LiveAccount.format_id``,
+    accounts/ids.py)."""
     return format(n, "x")
 
 
 def parse_message_id(s: str) -> int | None:
-    """The counter behind a message id, or None when ``s`` is not one of
-    ours (upper-case hex is taken: some clients normalise ids)."""
-    try:
-        n = int(s, 16)
-    except ValueError:
-        return None
-    # stored as a SQLite INTEGER: 63 bits
-    return n if 0 <= n < 1 << 63 and format(n, "x") == s.lower() else None
+    """The counter behind a default (hex) message id, or None when ``s`` is
+    not one of ours (upper-case hex is taken: some clients normalise ids).
+    An account's own ids: ``live.id_format.parse``."""
+    return DEFAULT_ID_FORMAT.parse(s)
 
 
 class QueryAnswer(NamedTuple):
@@ -266,6 +266,14 @@ class Engine:
             make_durable=self._make_durable,
         )
         store.on_commit.append(self._committed)
+        #: MO deliveries: a second hub of MoPart records (see smsc.dlr.mo)
+        self.mo = ReceiptHub(
+            on_acked=self._mo_acked, call_soon=lambda fn: clock.callLater(0, fn),
+        )
+        #: the highest mo_queue id taken into the hub; parts acknowledged per MO
+        self._mo_seen = 0
+        self._mo_acks: dict[int, int] = {}
+        self._mo_polling = False
 
     # --- binds ----------------------------------------------------------------
 
@@ -322,9 +330,14 @@ class Engine:
 
     def attach_receiver(self, live: LiveAccount, sink: ReceiptSink) -> None:
         self.receipts.attach(live.system_id, sink)
+        self.mo.attach(live.system_id, sink)
 
     def detach_receiver(self, live: LiveAccount, sink: ReceiptSink, unanswered: list[Receipt]) -> None:
-        self.receipts.detach(live.system_id, sink, unanswered)
+        """``unanswered``: the session's receipts and MO parts in flight."""
+        mo = [r for r in unanswered if type(r) is MoPart]
+        receipts = [r for r in unanswered if type(r) is not MoPart] if mo else unanswered
+        self.receipts.detach(live.system_id, sink, receipts)
+        self.mo.detach(live.system_id, sink, mo)
 
     def _committed(self, writes: int, seconds: float, accounts: dict[str, Account]) -> None:
         """After a commit: the store's balances, names and limits as they
@@ -447,7 +460,7 @@ class Engine:
             reply(pdu, CommandStatus.ESME_RSYSERR, "")
             return
         n = message.id
-        reply(pdu, CommandStatus.ESME_ROK, format_message_id(n))
+        reply(pdu, CommandStatus.ESME_ROK, live.format_id(n))
         if origin is not None and message.registered_delivery:
             self._origin[n] = origin
         if operator is None:  # blacklisted
@@ -522,7 +535,7 @@ class Engine:
         (state, stat, error, done_time), read once every write queued so far
         is committed; a failure with ``status`` when there is none (another
         account's id is none) or ``source_addr`` is given and differs."""
-        n = parse_message_id(message_id)
+        n = live.id_format.parse(message_id)
         if n is None:
             return fail(SmppError(status, f"no message {message_id!r}"))
 
@@ -606,6 +619,109 @@ class Engine:
         live.available += m.cost
         if day == today and live.daily is not None:
             live.daily.give_back()
+
+    # --- replace_sm ---------------------------------------------------------
+
+    def replace(self, live: LiveAccount, pdu: ReplaceSm) -> "Deferred[None]":
+        """replace_sm (SMPP 3.4 4.10): new text, times and registered_delivery
+        for a message of ``live``'s account its operator still holds
+        (scheduled, or queued behind the link's throughput), as cancel_sm
+        finds it. The text is read in the message's data_coding (a replace
+        keeps it: 0 GSM/default alphabet, 8 UCS-2) and re-analysed with the
+        submit rules; the price difference is charged or given back. The
+        row, the charge and the usage are one commit; fires None after it.
+        Failures carry SmppError: ESME_RREPLACEFAIL (unknown, another
+        account's, final or in the network), the text / time / flag
+        statuses of submit_sm, or the balance status."""
+        status = CommandStatus.ESME_RREPLACEFAIL
+
+        def swap(found: tuple) -> Deferred:
+            m, _, stat, _, done_time = found
+            if done_time is not None:
+                raise SmppError(status, f"message {pdu.message_id} is final ({stat})")
+            operator = self.operators.get(m.operator)
+            if operator is None or not operator.holds(m.id):
+                raise SmppError(status, f"message {pdu.message_id} is already in the network")
+            text = analyse(
+                pdu.short_message, m.data_coding,
+                max_segments=self._max_segments, default_alphabet=self._alphabet,
+            )
+            now = self.sim.now()
+            validity = pdu.validity_period and parse_smpp_time(
+                pdu.validity_period, now, CommandStatus.ESME_RINVEXPIRY)
+            not_before = pdu.schedule_delivery_time and parse_smpp_time(
+                pdu.schedule_delivery_time, now, CommandStatus.ESME_RINVSCHED)
+            if pdu.registered_delivery & 0x03 == RD_RESERVED:
+                raise SmppError(CommandStatus.ESME_RINVREGDLVFLG, "registered_delivery 3 is reserved")
+            cost = text.segments * self._prices[m.operator]
+            delta = cost - m.cost
+            if delta > live.available:
+                raise SmppError(self._short_funds, f"balance short by {delta - live.available}")
+            # held until now; from here on its operator no longer has it
+            if not operator.cancel(m.id):
+                raise SmppError(status, f"message {pdu.message_id} is already in the network")
+            new = m._replace(
+                short_message=text.payload, data_coding=text.data_coding, segments=text.segments,
+                cost=cost, registered_delivery=pdu.registered_delivery,
+                expires_at=operator.expires_at(now, validity) if validity else m.expires_at,
+                not_before=not_before or m.not_before,
+            )
+            live.available -= delta
+            d: Deferred = Deferred()
+
+            def committed(_: None, failure: Any) -> None:
+                if failure is None:
+                    self._resubmit(operator, new)
+                    d.callback(None)
+                else:
+                    live.available += delta
+                    self._resubmit(operator, m)
+                    d.errback(SmppError(CommandStatus.ESME_RSYSERR, "store commit failed"))
+
+            day = min(utc_day(self.sim.to_real(m.submit_time)), utc_day(self._clock.seconds()))
+            self._store.replace(m, new, day, committed, None)
+            return d
+
+        return self._find(live, pdu.message_id, pdu.source_addr, status).addCallback(swap)
+
+    def _resubmit(self, operator: SimOperator, m: Message) -> None:
+        expires_at = m.expires_at or operator.expires_at(m.submit_time)
+        operator.submit(m, expires_at, m.not_before)
+
+    # --- MO -------------------------------------------------------------------
+
+    def poll_mo(self) -> None:
+        """Take new mo_queue rows (``smsc mo inject``) into the MO hub; every
+        second, and once at start for those a restart left undelivered."""
+        if self._mo_polling:
+            return
+        self._mo_polling = True
+
+        def got(rows: list[tuple]) -> None:
+            for mo_id, system_id, source, destination, text in rows:
+                self._mo_seen = max(self._mo_seen, mo_id)
+                try:
+                    parts = mo_parts(mo_id, system_id, source, destination, text)
+                except SmppError as exc:
+                    log.error("MO %d cannot be sent: %s", mo_id, exc)
+                    continue
+                for part in parts:
+                    self.mo.enqueue(part)
+
+        def done(result: Any) -> None:
+            self._mo_polling = False
+            if result is not None:
+                log.error("reading the MO queue failed: %s", result)
+
+        self._store.run(Store.pending_mo, self._mo_seen).addCallback(got).addBoth(done)
+
+    def _mo_acked(self, part: MoPart) -> None:
+        acked = self._mo_acks.get(part.id, 0) + 1
+        if acked < part.total:
+            self._mo_acks[part.id] = acked
+            return
+        self._mo_acks.pop(part.id, None)
+        self._store.run(Store.mo_delivered, part.id)
 
     # --- recovery -------------------------------------------------------------
 

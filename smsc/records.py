@@ -31,6 +31,15 @@ class Account:
     #: charged, receipted UNDELIV (SPEC section 4). Read by the server only
     #: (``Store.get_accounts``); empty in what the CLI reads.
     blacklist: frozenset[str] = frozenset()
+    #: receipt options (README "Receipts"), None: the default. Message id
+    #: text: "hex" | "decimal" | "uuid" (accounts.ids.MessageIdFormat) ...
+    id_format: str | None = None
+    #: ... zero-padded to this width (hex, decimal; 0: none)
+    id_width: int | None = None
+    #: receipt dates YYMMDDhhmmss (12 digits) instead of YYMMDDhhmm
+    receipt_seconds: bool | None = None
+    #: receipt dates in this IANA time zone instead of UTC
+    receipt_tz: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,13 +8,23 @@ after commits, so CLI top-ups and alpha-name changes reach live sessions.
 """
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+
 from ..config import LimitsConfig
+from ..pdu.receipt import date_formatter, format_date
 from ..records import Account
+from .ids import DEFAULT_ID_FORMAT, MessageIdFormat
 from .limits import DailyCap, TokenBucket
+
+log = logging.getLogger(__name__)
 
 
 class LiveAccount:
-    __slots__ = ("record", "available", "bucket", "daily", "binds", "blacklist", "_limits")
+    __slots__ = (
+        "record", "available", "bucket", "daily", "binds", "blacklist", "_limits",
+        "id_format", "format_id", "format_date", "_receipt_options",
+    )
 
     def __init__(self, record: Account, limits: LimitsConfig, used_today: int, day: int, now: float) -> None:
         self._limits = limits
@@ -27,6 +37,13 @@ class LiveAccount:
         self.bucket: TokenBucket | None = None
         self.daily: DailyCap | None = None
         self._apply_limits(now)
+        #: receipt options, cached here: the hot paths call ``format_id(n)``
+        #: and ``format_date(ts)`` (see ``_apply_receipt_options``)
+        self.id_format: MessageIdFormat = DEFAULT_ID_FORMAT
+        self.format_id: Callable[[int], str] = DEFAULT_ID_FORMAT.format
+        self.format_date: Callable[[float], str] = format_date
+        self._receipt_options: tuple = (None, None, None, None)
+        self._apply_receipt_options()
         if self.daily is not None:
             self.daily = DailyCap(self.daily.cap, day, used_today)
 
@@ -66,11 +83,31 @@ class LiveAccount:
         else:
             self.daily.cap = cap
 
+    def _apply_receipt_options(self) -> None:
+        r = self.record
+        options = (r.id_format, r.id_width, r.receipt_seconds, r.receipt_tz)
+        if options == self._receipt_options:
+            return
+        self._receipt_options = options
+        try:
+            self.id_format = MessageIdFormat.of(r.id_format, r.id_width)
+        except ValueError as exc:  # the CLI refuses these; a hand-edited store
+            log.warning("account %s: %s; using hex ids", r.system_id, exc)
+            self.id_format = DEFAULT_ID_FORMAT
+        self.format_id = self.id_format.format
+        try:
+            self.format_date = date_formatter(bool(r.receipt_seconds), r.receipt_tz)
+        except (ValueError, KeyError) as exc:  # ZoneInfoNotFoundError is a KeyError
+            log.warning("account %s: time zone %r: %s; receipts in UTC", r.system_id, r.receipt_tz, exc)
+            self.format_date = date_formatter(bool(r.receipt_seconds), None)
+
     def update(self, record: Account, now: float) -> None:
-        """New names, mode, limits or blacklist; the balance stays as counted here."""
+        """New names, mode, limits, blacklist or receipt options; the balance
+        stays as counted here."""
         self.record = record
         self.blacklist = record.blacklist
         self._apply_limits(now)
+        self._apply_receipt_options()
 
     def refresh(self, record: Account, uncommitted: int, now: float) -> None:
         """The store's view read right after a commit; ``uncommitted``

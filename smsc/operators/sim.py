@@ -160,6 +160,20 @@ class SimOperator:
         network (or unknown)."""
         return self._held.pop(message_id, None) is not None
 
+    def holds(self, message_id: int) -> bool:
+        """Whether the message is not yet in the network (``cancel`` would
+        withdraw it)."""
+        return message_id in self._held
+
+    def _take_held(self, message: Message) -> bool:
+        """Pop ``message`` from the held ones if it is still there as
+        itself: a message cancelled and submitted again (replace_sm) is held
+        as a new record, and the old record's timers must leave it alone."""
+        if self._held.get(message.id) is not message:
+            return False
+        del self._held[message.id]
+        return True
+
     def pending(self) -> int:
         """Messages waiting for their schedule time or for the link."""
         return len(self._held)
@@ -230,8 +244,8 @@ class SimOperator:
     def _wake(self, entry: tuple[Message, float], real_now: float) -> None:
         """A scheduled message's time has come."""
         message, expires_at = entry
-        if self._held.pop(message.id, None) is None:
-            return  # cancelled
+        if not self._take_held(message):
+            return  # cancelled (or replaced: the new one has its own timer)
         now = real_now * self._scale + self._offset
         if self._rate:
             self._link(message, expires_at, now)
@@ -240,7 +254,7 @@ class SimOperator:
 
     def _expire_held(self, entry: tuple[Message, float], real_now: float) -> None:
         message, expires_at = entry
-        if self._held.pop(message.id, None) is not None:
+        if self._take_held(message):
             self._on_final(Outcome(message, EXPIRED, self._errors[EXPIRED], expires_at))
 
     def _link(self, message: Message, expires_at: float, now: float) -> None:
@@ -277,14 +291,15 @@ class SimOperator:
         queue, held = self._queue, self._held
         while queue and tokens >= 1.0 - _TOKEN_EPSILON:
             message, expires_at = queue.popleft()
-            if held.pop(message.id, None) is None:
-                continue  # cancelled, or already expired in the queue
+            if held.get(message.id) is not message:
+                continue  # cancelled, replaced, or already expired in the queue
+            del held[message.id]
             tokens -= 1.0
             if expires_at <= now:
                 self._on_final(Outcome(message, EXPIRED, self._errors[EXPIRED], expires_at))
             else:
                 self._hand_off(message, expires_at, now)
-        while queue and queue[0][0].id not in held:
+        while queue and held.get(queue[0][0].id) is not queue[0][0]:
             queue.popleft()
         self._tokens = tokens
         if queue:

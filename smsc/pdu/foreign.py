@@ -79,7 +79,6 @@ COMMANDS: frozenset[CommandId] = frozenset({
     C.OUTBIND,
     C.QUERY_SM, C.QUERY_SM_RESP,
     C.CANCEL_SM, C.CANCEL_SM_RESP,
-    C.REPLACE_SM, C.REPLACE_SM_RESP,
     C.ALERT_NOTIFICATION,
 })
 

@@ -325,9 +325,38 @@ class CancelSmResp:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class ReplaceSm:
+    """replace_sm (SMPP 3.4 4.10.1): new text, times and registered_delivery
+    for a message not yet delivered. No TLVs in 3.4; no data_coding (the
+    message keeps its own)."""
+
+    command_id: ClassVar[CommandId] = CommandId.REPLACE_SM
+    sequence_number: int
+    message_id: str = ""
+    source_addr_ton: int = 0
+    source_addr_npi: int = 0
+    source_addr: str = ""
+    schedule_delivery_time: str = ""
+    validity_period: str = ""
+    registered_delivery: int = 0
+    sm_default_msg_id: int = 0
+    short_message: bytes = b""
+    command_status: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ReplaceSmResp:
+    """Header only (4.10.2)."""
+
+    command_id: ClassVar[CommandId] = CommandId.REPLACE_SM_RESP
+    sequence_number: int
+    command_status: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class UnsupportedPdu:
     """A well-formed PDU of a known command this server does not implement yet
-    (replace_sm, alert_notification, and the responses to
+    (alert_notification, and the responses to
     requests we never send). The session answers it, it never reaches the
     engine."""
 
@@ -342,7 +371,8 @@ Pdu = Union[
     BindTransmitterResp, BindReceiverResp, BindTransceiverResp,
     Outbind, Unbind, UnbindResp, EnquireLink, EnquireLinkResp,
     SubmitSm, SubmitSmResp, DeliverSm, DeliverSmResp, DataSm, DataSmResp,
-    SubmitMulti, SubmitMultiResp, QuerySm, QuerySmResp, CancelSm, CancelSmResp, UnsupportedPdu,
+    SubmitMulti, SubmitMultiResp, QuerySm, QuerySmResp, CancelSm, CancelSmResp,
+    ReplaceSm, ReplaceSmResp, UnsupportedPdu,
 ]
 
 BIND_REQUESTS = (BindTransmitter, BindReceiver, BindTransceiver)

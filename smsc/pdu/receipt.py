@@ -10,6 +10,9 @@ from __future__ import annotations
 import re
 import struct
 import time
+from collections.abc import Callable
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from .codec import fast_constructor
 from .constants import ESM_CLASS_DELIVERY_RECEIPT, ESM_CLASS_INTERMEDIATE_NOTIFICATION, MessageState, Tag
@@ -73,6 +76,39 @@ def format_date(ts: float, seconds: bool = False) -> str:
     return s
 
 
+def date_formatter(seconds: bool = False, tz: str | None = None) -> Callable[[float], str]:
+    """An account's receipt dates: YYMMDDhhmm, or YYMMDDhhmmss with
+    ``seconds``, in the IANA time zone ``tz`` (None: UTC).
+
+    The default is ``format_date`` itself (its shared per-minute cache);
+    the others get a cache of their own: per minute, or per second. A zone
+    ``zoneinfo`` can't find raises ``ZoneInfoNotFoundError`` naming it.
+    """
+    if tz is None or tz == "UTC":
+        if not seconds:
+            return format_date
+        zone = None
+    else:
+        zone = ZoneInfo(tz)
+    pattern = "%y%m%d%H%M%S" if seconds else "%y%m%d%H%M"
+    step = 1 if seconds else 60
+    cache: dict[int, str] = {}
+
+    def fmt(ts: float) -> str:
+        # whole-minute offsets (every zone's since the 1970s): a UTC minute
+        # is one local minute
+        key = int(ts // step)
+        s = cache.get(key)
+        if s is None:
+            if len(cache) > 1024:
+                cache.clear()
+            t = time.gmtime(ts) if zone is None else datetime.fromtimestamp(ts, zone).timetuple()
+            s = cache[key] = time.strftime(pattern, t)
+        return s
+
+    return fmt
+
+
 def text_sample(short_message: bytes, data_coding: int) -> bytes:
     """The first 20 characters of the message, as ASCII for the receipt."""
     if data_coding == 8:
@@ -92,11 +128,18 @@ def receipt_text(
     done_time: float,
     sample: bytes,
     seconds: bool = False,
+    dates: Callable[[float], str] | None = None,
 ) -> bytes:
+    """``dates``: an account's date formatter (``date_formatter``); without
+    it, UTC dates of 10 digits, or 12 with ``seconds``."""
     dlvrd = "001" if stat == "DELIVRD" else "000"
+    if dates is None:
+        submit_date, done_date = format_date(submit_time, seconds), format_date(done_time, seconds)
+    else:
+        submit_date, done_date = dates(submit_time), dates(done_time)
     head = (
-        f"id:{message_id} sub:001 dlvrd:{dlvrd} submit date:{format_date(submit_time, seconds)} "
-        f"done date:{format_date(done_time, seconds)} stat:{stat} err:{error % 1000:03d} text:"
+        f"id:{message_id} sub:001 dlvrd:{dlvrd} submit date:{submit_date} "
+        f"done date:{done_date} stat:{stat} err:{error % 1000:03d} text:"
     )
     return head.encode("ascii") + sample
 
@@ -116,6 +159,7 @@ def receipt_pdu(
     destination_addr: str,
     sample: bytes,
     esm_class: int = ESM_CLASS_DELIVERY_RECEIPT,
+    dates: Callable[[float], str] = format_date,
 ) -> DeliverSm:
     """The deliver_sm carrying a receipt.
 
@@ -137,7 +181,7 @@ def receipt_pdu(
         dest_addr_ton, dest_addr_npi, destination_addr,
         source_addr_ton, source_addr_npi, source_addr,
         esm_class, 0, 0, "", "", 0, 0, 0, 0,
-        receipt_text(message_id, stat, error, submit_time, done_time, sample),
+        receipt_text(message_id, stat, error, submit_time, done_time, sample, False, dates),
         tlvs,
     )
 
@@ -190,6 +234,7 @@ def encode_receipt(
     destination_addr: str,
     sample: bytes,
     esm_class: int = ESM_CLASS_DELIVERY_RECEIPT,
+    dates: Callable[[float], str] = format_date,
 ) -> bytes:
     """``encode(receipt_pdu(...))`` in one step, for the hot path.
 
@@ -198,7 +243,7 @@ def encode_receipt(
     an accepted submit_sm), so the receipt is written straight to bytes. A
     test holds it equal to the general encoder's output.
     """
-    text = receipt_text(message_id, stat, error, submit_time, done_time, sample)
+    text = receipt_text(message_id, stat, error, submit_time, done_time, sample, False, dates)
     mid = message_id.encode("ascii")
     body = b"".join((
         b"\0", bytes((dest_addr_ton, dest_addr_npi)), destination_addr.encode("ascii"), b"\0",

@@ -8,7 +8,7 @@ from __future__ import annotations
 from .constants import CommandId as C
 from .pdus import (
     BindReceiverResp, BindTransceiverResp, BindTransmitterResp, CancelSmResp,
-    DataSmResp, DeliverSmResp, EnquireLinkResp, GenericNack, Pdu, QuerySmResp,
+    DataSmResp, DeliverSmResp, EnquireLinkResp, GenericNack, Pdu, QuerySmResp, ReplaceSmResp,
     SubmitMultiResp, SubmitSmResp, UnbindResp,
 )
 
@@ -22,6 +22,7 @@ _RESPONSE_CLASS = {
     C.SUBMIT_MULTI: SubmitMultiResp,
     C.QUERY_SM: QuerySmResp,
     C.CANCEL_SM: CancelSmResp,
+    C.REPLACE_SM: ReplaceSmResp,
     C.UNBIND: UnbindResp,
     C.ENQUIRE_LINK: EnquireLinkResp,
 }
@@ -29,7 +30,7 @@ _RESPONSE_CLASS = {
 
 def error_response(command_id: int, sequence_number: int, status: int) -> Pdu:
     """``command_id``'s response with ``status``; generic_nack when it has
-    none we model (replace_sm) or it is no request at all."""
+    none we model or it is no request at all."""
     cls = _RESPONSE_CLASS.get(command_id)  # type: ignore[call-overload]
     if cls is None:
         return GenericNack(sequence_number=sequence_number, command_status=status)

@@ -19,7 +19,7 @@ from twisted.internet.task import LoopingCall
 from twisted.python.failure import Failure
 
 from ..config import SmppConfig
-from ..engine import Engine, format_message_id, submission_of_data_sm
+from ..engine import Engine, submission_of_data_sm
 from ..pdu.codec import fast_constructor
 from ..pdu.constants import (
     ESM_CLASS_DELIVERY_RECEIPT, ESM_CLASS_INTERMEDIATE_NOTIFICATION, SMPP_VERSION_34, CommandId,
@@ -29,12 +29,14 @@ from ..pdu.errors import SmppError
 from ..pdu.pdus import (
     BindReceiver, BindReceiverResp, BindTransceiver, BindTransceiverResp,
     BindTransmitter, BindTransmitterResp, CancelSm, CancelSmResp, DataSm, DataSmResp, DeliverSm,
-    EnquireLink, QuerySm, QuerySmResp, SubmitMulti, SubmitMultiResp, SubmitSm, SubmitSmResp,
+    EnquireLink, QuerySm, QuerySmResp, ReplaceSm, ReplaceSmResp, SubmitMulti, SubmitMultiResp,
+    SubmitSm, SubmitSmResp,
     Unbind, UnbindResp, UnsuccessSme,
 )
 from ..pdu.receipt import encode_receipt, receipt_word, text_sample
 from ..pdu.responses import error_response
 from ..accounts.live import LiveAccount
+from ..dlr.mo import MoPart, encode_mo
 from ..records import BindInfo, Receipt
 from .session import RequestReceived, ResponseReceived, Session, SessionClosed
 from .states import State
@@ -78,6 +80,7 @@ class SmppProtocol(Protocol):
             SubmitMulti: self._on_submit_multi,
             QuerySm: self._on_query,
             CancelSm: self._on_cancel,
+            ReplaceSm: self._on_replace,
             BindTransmitter: self._on_bind,
             BindReceiver: self._on_bind,
             BindTransceiver: self._on_bind,
@@ -103,7 +106,9 @@ class SmppProtocol(Protocol):
             self._init_timer.cancel()
         if self._ticker is not None and self._ticker.running:
             self._ticker.stop()
-        unanswered = [e.context for e in self.session.take_outstanding() if isinstance(e.context, Receipt)]
+        unanswered = [
+            e.context for e in self.session.take_outstanding() if isinstance(e.context, (Receipt, MoPart))
+        ]
         self.session.close()
         if self.receiving and self.account is not None:
             self.receiving = False
@@ -116,7 +121,7 @@ class SmppProtocol(Protocol):
 
     def dataReceived(self, data: bytes) -> None:
         self._last_heard = self.clock.seconds()
-        receipts_answered = False
+        receipts_answered = mo_answered = False
         for event in self.session.receive_data(data):
             kind = type(event)
             if kind is RequestReceived:
@@ -132,12 +137,17 @@ class SmppProtocol(Protocol):
                     ok = event.pdu.command_status == CommandStatus.ESME_ROK
                     self.engine.receipts.answered(event.context, ok)
                     receipts_answered = True
+                elif isinstance(event.context, MoPart):
+                    self.engine.mo.answered(event.context, event.pdu.command_status == CommandStatus.ESME_ROK)
+                    mo_answered = True
                 elif event.request_id is CommandId.ENQUIRE_LINK:
                     self._probing = False
             elif kind is SessionClosed:
                 log.info("session %s closed: %s", self._who(), event.reason)
         if receipts_answered and self.receiving:
             self.engine.receipts.pump(self.account.system_id)  # type: ignore[union-attr]
+        if mo_answered and self.receiving:
+            self.engine.mo.pump(self.account.system_id)  # type: ignore[union-attr]
         self._flush()
 
     def _schedule_flush(self) -> None:
@@ -272,17 +282,26 @@ class SmppProtocol(Protocol):
         free = session.free_slots
         if free <= 0 or self.gone or session.state is State.CLOSED:
             return
+        # the account's receipt options (accounts/ids.py, README "Receipts")
+        live = self.account
+        format_id, dates = live.format_id, live.format_date  # type: ignore[union-attr]
         while free and queue:
             r = queue.popleft()
+            if type(r) is MoPart:  # the MO hub's queue (smsc.dlr.mo)
+                seq = session.next_sequence()
+                session.send_encoded(CommandId.DELIVER_SM, seq, encode_mo(r, seq), r)
+                free -= 1
+                continue
             m = r.message
             seq = session.next_sequence()
             session.send_encoded(CommandId.DELIVER_SM, seq, encode_receipt(
-                seq, format_message_id(m.id), receipt_word(r.stat, self.engine.faq_words), r.error,
+                seq, format_id(m.id), receipt_word(r.stat, self.engine.faq_words), r.error,
                 m.submit_time, r.done_time,
                 m.source_addr_ton, m.source_addr_npi, m.source_addr,
                 m.dest_addr_ton, m.dest_addr_npi, m.destination_addr,
                 text_sample(m.short_message, m.data_coding),
                 ESM_CLASS_INTERMEDIATE_NOTIFICATION if r.intermediate else ESM_CLASS_DELIVERY_RECEIPT,
+                dates,
             ), r)
             free -= 1
         self._schedule_flush()
@@ -308,6 +327,13 @@ class SmppProtocol(Protocol):
 
     def _cancelled(self, _: None, pdu: CancelSm) -> None:
         self._answer(CancelSmResp(sequence_number=pdu.sequence_number))
+
+    def _on_replace(self, pdu: ReplaceSm) -> None:
+        d = self.engine.replace(self.account, pdu)  # type: ignore[arg-type]
+        d.addCallbacks(self._replaced, self._refused, callbackArgs=(pdu,), errbackArgs=(pdu,))
+
+    def _replaced(self, _: None, pdu: ReplaceSm) -> None:
+        self._answer(ReplaceSmResp(sequence_number=pdu.sequence_number))
 
     def _refused(self, failure: Failure, pdu: Any) -> None:
         """A query_sm / cancel_sm the engine refused: its status, or

@@ -35,16 +35,26 @@ _FINISH_HEAD = (
 )
 _ACK_HEAD = "UPDATE messages SET receipt = 2 WHERE id IN "
 _REFUND_HEAD = "UPDATE messages SET cost = 0 WHERE id IN "
+_REPLACE = (
+    "UPDATE messages SET short_message = ?, data_coding = ?, segments = ?, cost = ?, "
+    "expires_at = ?, not_before = ?, registered_delivery = ? WHERE id = ?"
+)
 _CHARGE = "UPDATE accounts SET balance_kopecks = balance_kopecks - ? WHERE system_id = ?"
 _USAGE = (
     "INSERT INTO usage (system_id, day, messages, segments, kopecks) VALUES (?, ?, ?, ?, ?) "
     "ON CONFLICT (system_id, day) DO UPDATE SET messages = messages + excluded.messages, "
     "segments = segments + excluded.segments, kopecks = kopecks + excluded.kopecks"
 )
-_ACCOUNT_COLUMNS = "system_id, password_hash, mode, balance_kopecks, rate, max_binds"
+#: per-account receipt options (README "Receipts"), nullable: NULL is the default
+_RECEIPT_COLUMNS = {"id_format": str, "id_width": int, "receipt_seconds": int, "receipt_tz": str}
+_ACCOUNT_COLUMNS = (
+    "system_id, password_hash, mode, balance_kopecks, rate, max_binds, "
+    "id_format, id_width, receipt_seconds, receipt_tz"
+)
 #: the accounts with their blacklist's version (0: never changed)
 _ACCOUNTS_WITH_VERSION = (
     "SELECT a.system_id, a.password_hash, a.mode, a.balance_kopecks, a.rate, a.max_binds, "
+    "a.id_format, a.id_width, a.receipt_seconds, a.receipt_tz, "
     "coalesce(v.version, 0) FROM accounts a "
     "LEFT JOIN blacklist_versions v ON v.system_id = a.system_id WHERE a.system_id IN "
 )
@@ -110,6 +120,9 @@ class Batch:
     acks: list[int] = field(default_factory=list)
     #: cancelled messages whose charge is given back (their cost becomes 0)
     refunds: list[int] = field(default_factory=list)
+    #: replace_sm: (short_message, data_coding, segments, cost, expires_at,
+    #: not_before, registered_delivery, id) of messages given new text
+    replaces: list[tuple] = field(default_factory=list)
     #: system_id -> kopecks to take (negative: a refund); in the same
     #: transaction as the messages they pay for
     charges: dict[str, int] = field(default_factory=dict)
@@ -171,10 +184,20 @@ class Store:
             {
                 "system_id": str, "password_hash": str, "mode": str,
                 "balance_kopecks": int, "created_at": float, "rate": float,
-                "max_binds": int,
+                "max_binds": int, **_RECEIPT_COLUMNS,
             },
             pk="system_id", if_not_exists=True,
         )
+        # columns added since the table was first made: nullable, so an
+        # older table only needs them added
+        have = db["accounts"].columns_dict
+        for name, kind in _RECEIPT_COLUMNS.items():
+            if name not in have:
+                try:
+                    db["accounts"].add_column(name, kind)
+                except sqlite3.OperationalError:  # another process added it first
+                    if name not in db["accounts"].columns_dict:
+                        raise
         db["usage"].create(
             {"system_id": str, "day": int, "messages": int, "segments": int, "kopecks": int},
             pk=("system_id", "day"), if_not_exists=True,
@@ -210,6 +233,13 @@ class Store:
             },
             pk="id", if_not_exists=True, defaults={"receipt": 0},
         )
+        # MO messages (``smsc mo inject``, smsc.dlr.mo): delivered 0 until
+        # every deliver_sm part is acknowledged
+        db["mo_queue"].create(
+            {"id": int, "system_id": str, "source_addr": str, "destination_addr": str,
+             "text": str, "created_at": float, "delivered": int},
+            pk="id", if_not_exists=True, defaults={"delivered": 0},
+        )
         version = db.execute("PRAGMA user_version").fetchone()[0]
         if version and version != SCHEMA_VERSION:
             raise RuntimeError(
@@ -234,6 +264,10 @@ class Store:
                         "created_at": time.time(),
                         "rate": account.rate,
                         "max_binds": account.max_binds,
+                        "id_format": account.id_format,
+                        "id_width": account.id_width,
+                        "receipt_seconds": account.receipt_seconds,
+                        "receipt_tz": account.receipt_tz,
                     }
                 )
             except sqlite3.IntegrityError:
@@ -256,7 +290,9 @@ class Store:
         names = tuple(r["name"] for r in self.db.query(
             "SELECT name FROM alpha_names WHERE system_id = ? ORDER BY name", [system_id]
         ))
-        return Account(alpha_names=names, **rows[0])
+        row = rows[0]
+        seconds = row.pop("receipt_seconds")
+        return Account(alpha_names=names, receipt_seconds=None if seconds is None else bool(seconds), **row)
 
     def get_accounts(self, system_ids: Iterable[str]) -> dict[str, Account]:
         """Several accounts with their blacklists (the server reads back the
@@ -277,7 +313,9 @@ class Store:
         return {
             r[0]: Account(
                 *r[:4], alpha_names=tuple(names.get(r[0], ())), rate=r[4], max_binds=r[5],
-                blacklist=self._blacklist(r[0], r[6]),
+                blacklist=self._blacklist(r[0], r[10]),
+                id_format=r[6], id_width=r[7], receipt_seconds=None if r[8] is None else bool(r[8]),
+                receipt_tz=r[9],
             )
             for r in rows
         }
@@ -324,6 +362,17 @@ class Store:
         self._update_account(
             "UPDATE accounts SET rate = ?, max_binds = ? WHERE system_id = ?",
             [rate, max_binds, system_id],
+        )
+
+    def set_receipt_options(
+        self, system_id: str, id_format: str | None, id_width: int | None,
+        receipt_seconds: bool | None, receipt_tz: str | None,
+    ) -> None:
+        """Per-account receipt options (README "Receipts"); None: the default."""
+        self._update_account(
+            "UPDATE accounts SET id_format = ?, id_width = ?, receipt_seconds = ?, receipt_tz = ? "
+            "WHERE system_id = ?",
+            [id_format, id_width, receipt_seconds, receipt_tz, system_id],
         )
 
     def usage_today(self, system_id: str, day: int) -> int:
@@ -428,6 +477,8 @@ class Store:
                 self._update_in(_FINISH_HEAD, list(values), ids)
             self._update_in(_ACK_HEAD, [], batch.acks)
             self._update_in(_REFUND_HEAD, [], batch.refunds)
+            if batch.replaces:
+                conn.executemany(_REPLACE, batch.replaces)
         except BaseException:
             conn.execute("ROLLBACK")
             raise
@@ -489,3 +540,27 @@ class Store:
             return None
         n = len(MESSAGE_COLUMNS)
         return (_message(row[:n]), *row[n:])
+
+    # --- MO -----------------------------------------------------------------
+
+    def add_mo(self, system_id: str, source_addr: str, destination_addr: str, text: str) -> int:
+        """Queue an MO message for ``system_id``'s receivers; its id."""
+        with self.db.conn:
+            cur = self.db.execute(
+                "INSERT INTO mo_queue (system_id, source_addr, destination_addr, text, created_at, "
+                "delivered) VALUES (?, ?, ?, ?, ?, 0)",
+                [system_id, source_addr, destination_addr, text, time.time()],
+            )
+        return int(cur.lastrowid)
+
+    def pending_mo(self, after: int) -> list[tuple[int, str, str, str, str]]:
+        """Undelivered MO rows with an id above ``after``, oldest first:
+        (id, system_id, source_addr, destination_addr, text)."""
+        return self.db.execute(
+            "SELECT id, system_id, source_addr, destination_addr, text FROM mo_queue "
+            "WHERE delivered = 0 AND id > ? ORDER BY id", [after],
+        ).fetchall()
+
+    def mo_delivered(self, mo_id: int) -> None:
+        with self.db.conn:
+            self.db.execute("UPDATE mo_queue SET delivered = 1 WHERE id = ?", [mo_id])

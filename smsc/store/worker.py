@@ -152,6 +152,19 @@ class StoreWorker:
         self._batch.refunds.append(message.id)
         self._queued(None, None)
 
+    def replace(
+        self, old: Message, new: Message, day: int, waiter: Waiter | None = None, arg: Any = None
+    ) -> None:
+        """replace_sm: ``new``'s text, segments, cost, times and
+        registered_delivery on ``old``'s row, and the price difference
+        charged (or given back) on ``day``, in the next commit."""
+        self.charge(new.system_id, new.cost - old.cost, day, new.segments - old.segments, 0)
+        self._batch.replaces.append((
+            new.short_message, new.data_coding, new.segments, new.cost, new.expires_at,
+            new.not_before, new.registered_delivery, new.id,
+        ))
+        self._queued(waiter, arg)
+
     def pending_charge(self, system_id: str) -> int:
         """Kopecks charged to ``system_id`` and not yet committed."""
         return self._batch.charges.get(system_id, 0)

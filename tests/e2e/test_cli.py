@@ -24,6 +24,7 @@ def test_account_lifecycle(tmp_path):
     assert shown == {
         "system_id": "shop", "mode": "user", "balance_kopecks": 1234,
         "balance_uah": "12.34", "alpha_names": ["MyShop", "Shop2"], "rate": None, "max_binds": None,
+        "id_format": "hex", "id_width": 0, "receipt_seconds": False, "receipt_tz": "UTC",
     }
     assert run(cfg, "account", "limits", "shop", "--rate", "5", "--max-binds", "2").returncode == 0
     shown = json.loads(run(cfg, "account", "show", "shop", "--json").stdout)
@@ -76,3 +77,33 @@ def test_bad_config_names_file_and_key(tmp_path):
     r = run(cfg, "account", "list")
     assert r.returncode == 1
     assert str(cfg) in r.stderr and "[smpp].port" in r.stderr
+
+
+def test_account_receipt_options(tmp_path):
+    cfg = write_config(tmp_path / "c.toml", tmp_path / "s.db")
+    assert run(cfg, "account", "add", "shop", "--password", "pw123").returncode == 0
+
+    def options():
+        shown = json.loads(run(cfg, "account", "show", "shop", "--json").stdout)
+        return shown["id_format"], shown["id_width"], shown["receipt_seconds"], shown["receipt_tz"]
+
+    r = run(cfg, "account", "receipts", "shop", "--id-format", "decimal", "--id-width", "20",
+            "--seconds", "--tz", "Europe/Kyiv")
+    assert r.returncode == 0, r.stderr
+    assert options() == ("decimal", 20, True, "Europe/Kyiv")
+    # one option at a time; the others stay
+    assert run(cfg, "account", "receipts", "shop", "--minutes").returncode == 0
+    assert options() == ("decimal", 20, False, "Europe/Kyiv")
+    assert run(cfg, "account", "receipts", "shop", "--id-format", "uuid").returncode == 0
+    assert options() == ("uuid", 0, False, "Europe/Kyiv")
+    # refused: each error names what is wrong, nothing changes
+    for bad, word in ((("--tz", "Mars/Olympus_Mons"), "Mars/Olympus_Mons"),
+                      (("--id-format", "decimal", "--id-width", "10"), "width 10"),
+                      (("--id-format", "hex", "--id-width", "65"), "width 65"),
+                      (("--id-width", "20"), "uuid")):
+        r = run(cfg, "account", "receipts", "shop", *bad)
+        assert r.returncode == 1 and word in r.stderr, (bad, r.stderr)
+    assert options() == ("uuid", 0, False, "Europe/Kyiv")
+    assert run(cfg, "account", "receipts", "shop", "--default").returncode == 0
+    assert options() == ("hex", 0, False, "UTC")
+    assert run(cfg, "account", "receipts", "nobody", "--seconds").returncode == 1

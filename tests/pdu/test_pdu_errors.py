@@ -21,6 +21,7 @@ from smsc.pdu.pdus import (
     EnquireLink,
     GenericNack,
     QuerySmResp,
+    ReplaceSm,
     SubmitMulti,
     SubmitMultiResp,
     SubmitSm,
@@ -328,20 +329,28 @@ def test_submit_multi_encode_refuses(record: object) -> None:
 
 
 @pytest.mark.parametrize(
-    "command_id, body",
+    "body, status",
     [
-        (C.REPLACE_SM, b"id\0\x01\x01src\0\0\0\x00\x00\x02hi"),
-        (C.REPLACE_SM, b"x\0\0\0\0\0\0\0\0"),
+        (b"id\0\x01\x01src\0\0\0\x00\x00\x02hi", S.ESME_ROK),
+        (b"id\0\x01\x01src\0\0\0\x00\x00\x02hi\x02\x04\x00\x02\x00\x01", S.ESME_RINVCMDLEN),  # a TLV: none in 3.4
+        (b"id\0\x01\x01src\0\0\0\x00\x00\x05hi", S.ESME_RINVMSGLEN),
+        (b"id\0\x01\x01src\0\0\0\x00\x00\xffhi", S.ESME_RINVMSGLEN),
+        (b"id\0\x01\x01src\0\0\0\x00\x00", S.ESME_RINVCMDLEN),
+        (b"x" * 65 + b"\0\x01\x01src\0\0\0\x00\x00\x00", S.ESME_RINVMSGID),
+        (b"id\0\x01\x01" + b"s" * 21 + b"\0\0\0\x00\x00\x00", S.ESME_RINVSRCADR),
+        (b"id\0\x01\x01src\0tomorrow\0\0\x00\x00\x00", S.ESME_RINVSCHED),
+        (b"id\0\x01\x01src\0\x00000001000000000X\0\x00\x00\x00", S.ESME_RINVEXPIRY),
+        (b"i\xffd\0\x01\x01src\0\0\0\x00\x00\x00", S.ESME_RINVMSGID),
     ],
 )
-def test_smpp_pdu_keyerror_becomes_rinvcmdid(command_id: int, body: bytes, capsys: pytest.CaptureFixture[str]) -> None:
-    """smpp.pdu raises KeyError (no encoder for number_of_dests etc.) for these."""
-    with pytest.raises(PduDecodeError) as info:
-        decode(wire(command_id, 3, body))
-    assert info.value.status == S.ESME_RINVCMDID
-    assert info.value.command_id == command_id
-    assert isinstance(info.value.__cause__, KeyError)
-    assert capsys.readouterr().out == ""
+def test_replace_sm_faults(body: bytes, status: S) -> None:
+    """replace_sm has its own strict decoder (smpp.pdu cannot read it)."""
+    frame = wire(C.REPLACE_SM, 3, body)
+    if status == S.ESME_ROK:
+        assert isinstance(decode(frame), ReplaceSm)
+        assert decode(frame).short_message == b"hi"
+        return
+    assert status_of(frame) == status
 
 
 @pytest.mark.parametrize(
@@ -385,8 +394,8 @@ def test_smpp_pdu_prints_nothing(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_unsupported_commands_decode_to_unsupported_pdu() -> None:
-    record = decode(wire(C.REPLACE_SM_RESP, 4))
-    assert record == UnsupportedPdu(command_id=C.REPLACE_SM_RESP, sequence_number=4)
+    record = decode(wire(C.ALERT_NOTIFICATION, 4, b"\x01\x01123\0\x00\x00esme\0"))
+    assert record == UnsupportedPdu(command_id=C.ALERT_NOTIFICATION, sequence_number=4)
 
 
 # --- encode refuses what cannot be sent ---------------------------------------

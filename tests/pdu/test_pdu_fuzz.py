@@ -21,6 +21,7 @@ from smsc.pdu.pdus import (
     DestAddress,
     QuerySm,
     QuerySmResp,
+    ReplaceSm,
     SubmitMulti,
     SubmitMultiResp,
     SubmitSm,
@@ -48,6 +49,8 @@ SEEDS = [
                        validity_period="000001000000000R",
                        dest_addresses=(DestAddress(1, 1, 1, "380671234567"), DestAddress(2, 0, 0, "dl")),
                        tlvs=((Tag.USER_MESSAGE_REFERENCE, b"\0\1"),))),
+    encode(ReplaceSm(sequence_number=10, message_id="1a", source_addr="Shop", registered_delivery=1,
+                     validity_period="000001000000000R", short_message=b"New text")),
     encode(SubmitMultiResp(sequence_number=9, message_id="m",
                            unsuccess_sme=(UnsuccessSme(1, 1, "380", 11), UnsuccessSme(0, 0, "dl", 0x34)))),
 ]

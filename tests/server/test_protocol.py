@@ -8,7 +8,8 @@ from twisted.internet.defer import fail, succeed
 from twisted.internet.task import Clock
 from twisted.internet.testing import StringTransport
 
-from smsc.config import SmppConfig
+from smsc.accounts.live import LiveAccount
+from smsc.config import LimitsConfig, SmppConfig
 from smsc.dlr.hub import ReceiptHub
 from smsc.pdu.codec import decode, encode
 from smsc.pdu.constants import CommandId as C
@@ -24,7 +25,8 @@ from smsc.pdu.pdus import (
 from smsc.records import Account, Message, Receipt
 from smsc.server.protocol import SmppFactory
 
-ACCOUNT = Account("acc", "hash", "user", 1000)
+#: what the engine's authenticate gives a session: the live account
+ACCOUNT = LiveAccount(Account("acc", "hash", "user", 1000), LimitsConfig(), 0, 0, 0.0)
 
 
 class FakeEngine:
