@@ -129,7 +129,9 @@ def build(config: Config, reactor: Any, out: TextIO = sys.stdout) -> Server:
     store = Store(config.store.path, config.store.synchronous)
     ensure_first_account(store, config, out)
     worker = StoreWorker(store, reactor)
+    metrics = Metrics()
     engine = Engine(
+        metrics=metrics,
         config=config,
         store=worker,
         clock=reactor,
@@ -153,8 +155,7 @@ def build(config: Config, reactor: Any, out: TextIO = sys.stdout) -> Server:
     mo_poller = LoopingCall(engine.poll_mo)
     mo_poller.clock = reactor
     mo_poller.start(MO_POLL, now=True)
-    factory = SmppFactory(engine, config.smpp, reactor)
-    metrics = Metrics()
+    factory = SmppFactory(engine, config.smpp, reactor, metrics)
     worker.on_commit.append(lambda writes, seconds, accounts: metrics.commit_latency.observe(seconds))
     watch_state(metrics, engine, factory)
     return Server(config, store, worker, engine, factory, metrics)

@@ -77,6 +77,7 @@ from .accounts.passwords import verify_password
 from .accounts.senders import check_sender
 from .accounts.throttle import BindThrottle
 from .config import Config
+from .metrics import Metrics
 from .dlr.hub import ReceiptHub, ReceiptSink
 from .dlr.mo import MoPart, mo_parts
 from .operators.clock import SimClock
@@ -94,6 +95,9 @@ from .store.sqlite import RECEIPT_DONE, RECEIPT_NONE, RECEIPT_OWED, Store
 from .store.worker import StoreWorker
 
 log = logging.getLogger(__name__)
+
+#: network data_coding -> the encoding label of the segments metric
+_ENCODING = {0: "gsm7", 8: "ucs2"}
 
 #: registered_delivery bits 0-1 (SMPP 3.4 5.2.17): which final receipts
 RD_NONE, RD_FINAL, RD_FAILURE, RD_RESERVED = 0, 1, 2, 3
@@ -233,7 +237,9 @@ class Engine:
         throttle: BindThrottle,
         first_id: int,
         rng: random.Random | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
+        self.metrics = metrics or Metrics()
         self._config = config
         self._store = store
         self._clock = clock
@@ -399,6 +405,7 @@ class Engine:
                 bucket.give_back()
             if daily is not None:
                 daily.give_back()
+            self.metrics.balance_refusals += 1
             reply(pdu, self._short_funds, "")
             return
         live.available -= cost
@@ -461,6 +468,9 @@ class Engine:
             return
         n = message.id
         reply(pdu, CommandStatus.ESME_ROK, live.format_id(n))
+        metrics = self.metrics
+        metrics.segment(message.operator, _ENCODING.get(message.data_coding, "binary"), message.segments)
+        metrics.submit_latency.observe((self.sim.now() - message.submit_time) / self.sim.scale)
         if origin is not None and message.registered_delivery:
             self._origin[n] = origin
         if operator is None:  # blacklisted
@@ -476,6 +486,7 @@ class Engine:
     def on_final(self, outcome: Outcome) -> None:
         """The operator decided a message's fate: persist it, then receipt it."""
         m = outcome.message
+        self.metrics.final(m.operator, outcome.stat)
         origin = self._origin.pop(m.id, None)
         owed = receipt_owed(m.registered_delivery, outcome.stat)
         # Whole seconds: receipts show at most seconds, and the store writes

@@ -19,6 +19,7 @@ from twisted.internet.task import LoopingCall
 from twisted.python.failure import Failure
 
 from ..config import SmppConfig
+from ..metrics import Metrics
 from ..engine import Engine, submission_of_data_sm
 from ..pdu.codec import fast_constructor
 from ..pdu.constants import (
@@ -56,12 +57,16 @@ _BIND_KIND = {
 
 
 class SmppProtocol(Protocol):
-    def __init__(self, engine: Engine, config: SmppConfig, clock: IReactorTime) -> None:
+    def __init__(
+        self, engine: Engine, config: SmppConfig, clock: IReactorTime, metrics: Metrics | None = None
+    ) -> None:
         self.engine = engine
         self.config = config
         self.clock = clock
+        self.metrics = metrics or Metrics()
         self.session = Session(
-            now=clock.seconds, max_pdu_length=config.max_pdu_length, window=config.window
+            now=clock.seconds, max_pdu_length=config.max_pdu_length, window=config.window,
+            count=self.metrics.pdu,
         )
         self.account: LiveAccount | None = None
         #: "transmitter" | "receiver" | "transceiver" once bound
@@ -218,6 +223,7 @@ class SmppProtocol(Protocol):
         ))
         self.account = account
         self.bind_type = _BIND_KIND[type(pdu)][0]
+        self.metrics.bind(CommandStatus.ESME_ROK)
         if self._init_timer is not None and self._init_timer.active():
             self._init_timer.cancel()
         log.info("bound %s as %s", self._who(), type(pdu).__name__)
@@ -233,6 +239,7 @@ class SmppProtocol(Protocol):
         else:
             status = CommandStatus.ESME_RBINDFAIL
             log.error("bind of %r failed: %s", pdu.system_id, failure.getTraceback())
+        self.metrics.bind(status)
         if self.gone:
             return
         self.session.send(resp_cls(sequence_number=pdu.sequence_number, command_status=status))
@@ -246,6 +253,7 @@ class SmppProtocol(Protocol):
         )
 
     def _submit_done(self, pdu: SubmitSm, status: int, message_id: str) -> None:
+        self.metrics.submit(status)
         if not self.gone:
             self.session.send(_new_submit_sm_resp(pdu.sequence_number, status, message_id))
             self._schedule_flush()
@@ -373,14 +381,17 @@ class SmppProtocol(Protocol):
 
 
 class SmppFactory(ServerFactory):
-    def __init__(self, engine: Engine, config: SmppConfig, clock: IReactorTime) -> None:
+    def __init__(
+        self, engine: Engine, config: SmppConfig, clock: IReactorTime, metrics: Metrics | None = None
+    ) -> None:
         self.engine = engine
         self.config = config
         self.clock = clock
+        self.metrics = metrics or Metrics()
         self.connections: set[SmppProtocol] = set()
 
     def buildProtocol(self, addr: Any) -> SmppProtocol:
-        p = SmppProtocol(self.engine, self.config, self.clock)
+        p = SmppProtocol(self.engine, self.config, self.clock, self.metrics)
         p.factory = self
         self.connections.add(p)
         return p

@@ -51,8 +51,23 @@ def test_health_and_metrics(server_factory):
     count = next(s.value for s in commit.samples if s.name.endswith("_count"))
     assert count >= 1
     assert families["smsc_receipt_backlog"].type == "gauge"
-    queue = {tuple(s.labels.values()): s.value for s in families["smsc_operator_queue"].samples}
+    queue = {(s.labels["operator"], s.labels["where"]): s.value for s in families["smsc_operator_queue"].samples}
     assert ("kyivstar", "held") in queue
+
+    def counter(name: str) -> dict:
+        fam = families[name]
+        assert fam.type == "counter", name
+        return {tuple(sorted(s.labels.items())): s.value for s in fam.samples if s.name == name + "_total"}
+
+    assert counter("smsc_submits") == {(("status", "ESME_ROK"),): 1.0}
+    assert counter("smsc_bind_attempts") == {(("result", "ESME_ROK"),): 1.0}
+    assert counter("smsc_segments") == {(("encoding", "gsm7"), ("operator", "kyivstar")): 1.0}
+    assert counter("smsc_receipts") == {(("operator", "kyivstar"), ("stat", "DELIVRD")): 1.0}
+    pdus = counter("smsc_pdus")
+    assert pdus[(("command", "submit_sm"), ("direction", "in"), ("status", "ESME_ROK"))] == 1.0
+    assert pdus[(("command", "deliver_sm"), ("direction", "out"), ("status", "ESME_ROK"))] == 1.0
+    latency = families["smsc_submit_latency_seconds"]
+    assert [s.value for s in latency.samples if s.name.endswith("_count")] == [1.0]
     esme.close()
 
 
