@@ -29,7 +29,7 @@ from ..pdu.constants import (
 from ..pdu.errors import SmppError
 from ..pdu.pdus import (
     BindReceiver, BindReceiverResp, BindTransceiver, BindTransceiverResp,
-    BindTransmitter, BindTransmitterResp, CancelSm, CancelSmResp, DataSm, DataSmResp, DeliverSm,
+    BindTransmitter, BindTransmitterResp, CancelSm, CancelSmResp, DataSm, DataSmResp,
     EnquireLink, QuerySm, QuerySmResp, ReplaceSm, ReplaceSmResp, SubmitMulti, SubmitMultiResp,
     SubmitSm, SubmitSmResp,
     Unbind, UnbindResp, UnsuccessSme,
