@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from twisted.internet.defer import Deferred, DeferredList, inlineCallbacks
@@ -79,6 +79,8 @@ class Server:
     metrics: Metrics
     smpp_port: Any = None
     http_port: Any = None
+    #: periodic jobs (retention sweep, MO pick-up), stopped first on stop
+    timers: list[LoopingCall] = field(default_factory=list)
 
     def health(self) -> Deferred:
         """Listeners up and the store writable (a write transaction opened
@@ -103,6 +105,9 @@ class Server:
     @inlineCallbacks
     def stop(self) -> Any:
         """Graceful stop: no new binds, unbind everyone, commit, close."""
+        for timer in self.timers:
+            if timer.running:
+                timer.stop()
         if self.smpp_port is not None:
             yield self.smpp_port.stopListening()
         if self.http_port is not None:
@@ -110,7 +115,7 @@ class Server:
         unbinds = [p.unbind() for p in list(self.factory.connections)]
         if unbinds:
             timeout: Deferred = Deferred()
-            call = self.engine_clock.callLater(2.0, timeout.callback, None)
+            call = self.factory.clock.callLater(2.0, timeout.callback, None)
             yield DeferredList([DeferredList(unbinds), timeout], fireOnOneCallback=True)
             if call.active():
                 call.cancel()
@@ -119,10 +124,6 @@ class Server:
         yield self.worker.stop()
         self.store.close()
         log.info("stopped")
-
-    @property
-    def engine_clock(self) -> Any:
-        return self.factory.clock
 
 
 def build(config: Config, reactor: Any, out: TextIO = sys.stdout) -> Server:
@@ -158,7 +159,7 @@ def build(config: Config, reactor: Any, out: TextIO = sys.stdout) -> Server:
     factory = SmppFactory(engine, config.smpp, reactor, metrics)
     worker.on_commit.append(lambda writes, seconds, accounts: metrics.commit_latency.observe(seconds))
     watch_state(metrics, engine, factory)
-    return Server(config, store, worker, engine, factory, metrics)
+    return Server(config, store, worker, engine, factory, metrics, timers=[sweeper, mo_poller])
 
 
 def watch_state(metrics: Metrics, engine: Engine, factory: SmppFactory) -> None:
