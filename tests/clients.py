@@ -6,6 +6,8 @@ library refuses to send: broken lengths, unknown commands, binds twice.
 """
 from __future__ import annotations
 
+import itertools
+import json
 import socket
 import struct
 import time
@@ -251,3 +253,30 @@ def parse_deliver_sm(body: bytes) -> Delivered:
         tlvs[tag] = body[at + 4:at + 4 + n]
         at += 4 + n
     return Delivered(src, dst, esm, text, tlvs)
+
+
+# --- accounts on a running test server ----------------------------------------
+
+#: the password of accounts made by ``new_user``
+PW = "pw123"
+_user_ids = itertools.count()
+
+
+def new_user(srv: Any, balance: str = "100") -> str:
+    """A user account with the universal sender registered; a fresh id."""
+    system_id = f"u{next(_user_ids)}"
+    srv.cli("account", "add", system_id, "--password", PW, "--mode", "user",
+            "--balance", balance, "--alpha", "SMSClub")
+    return system_id
+
+
+def balance(srv: Any, system_id: str) -> int:
+    return json.loads(srv.cli("account", "show", system_id, "--json").stdout)["balance_kopecks"]
+
+
+def bound(srv: Any, system_id: str, kind: int = 0x00000009) -> RawConn:
+    """A RawConn bound as ``kind`` (transceiver by default) with ``PW``."""
+    c = RawConn(srv.connect_raw())
+    status = c.bind(kind, system_id, PW).status
+    assert status == 0, f"bind refused: {status:#x}"
+    return c

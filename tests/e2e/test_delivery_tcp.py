@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import calendar
 import itertools
-import json
 import time
 
 import pytest
 
 from clients import (
+    PW, balance, bound, new_user,
     RawConn, cancel_body, parse_deliver_sm, parse_query_resp, query_body,
 )
 from smsc.pdu.constants import CommandId as C
@@ -24,7 +24,6 @@ from smsc.pdu.constants import MessageState as MS
 from smsc.pdu.constants import Tag
 from smsc.pdu.receipt import parse_receipt_text
 
-PW = "pw123"
 
 #: kopecks per segment: the balance's digits count messages per operator
 PRICES = {"kyivstar": 1, "vodafone": 10, "lifecell": 100, "intertelecom": 1000,
@@ -89,7 +88,6 @@ def fast(tmp_path_factory):
     s.kill()
 
 
-_accounts = itertools.count()
 _seq = itertools.count(2)
 
 
@@ -99,21 +97,10 @@ def shared(srv) -> str:
     return new_user(srv)
 
 
-def new_user(srv, balance: str = "100") -> str:
-    system_id = f"d{next(_accounts)}"
-    srv.cli("account", "add", system_id, "--password", PW, "--mode", "user",
-            "--balance", balance, "--alpha", "SMSClub")
-    return system_id
 
 
-def balance(srv, system_id: str) -> int:
-    return json.loads(srv.cli("account", "show", system_id, "--json").stdout)["balance_kopecks"]
 
 
-def bound(srv, system_id: str, kind: int = C.BIND_TRANSCEIVER) -> RawConn:
-    c = RawConn(srv.connect_raw())
-    assert c.bind(kind, system_id, PW).status == S.ESME_ROK
-    return c
 
 
 def submit(c: RawConn, dst: str, rd: int = 1, text: bytes = b"hello receipts", **kw) -> str:

@@ -7,12 +7,13 @@ PRICE kopecks a segment, so the balance counts the billed messages.
 from __future__ import annotations
 
 import itertools
-import json
 import struct
 
 import pytest
 
-from clients import RawConn, cstr, parse_deliver_sm, parse_query_resp, query_body, tlv
+from clients import (
+    PW, RawConn, balance, bound, cstr, new_user, parse_deliver_sm, parse_query_resp, query_body, tlv,
+)
 from smsc.pdu.constants import CommandId as C
 from smsc.pdu.constants import CommandStatus as S
 from smsc.pdu.constants import MessageState as MS
@@ -20,7 +21,6 @@ from smsc.pdu.constants import Tag
 from smsc.pdu.receipt import parse_receipt_text
 
 PRICE = 10
-PW = "pw123"
 #: no operator serves 020: no route
 UNROUTABLE = "380201234567"
 
@@ -36,25 +36,13 @@ def srv(tmp_path_factory):
     s.kill()
 
 
-_accounts = itertools.count()
 _seq = itertools.count(2)
 
 
-def new_user(srv, balance: str = "100") -> str:
-    system_id = f"m{next(_accounts)}"
-    srv.cli("account", "add", system_id, "--password", PW, "--mode", "user", "--balance", balance,
-            "--alpha", "SMSClub")
-    return system_id
 
 
-def balance(srv, system_id: str) -> int:
-    return json.loads(srv.cli("account", "show", system_id, "--json").stdout)["balance_kopecks"]
 
 
-def bound(srv, system_id: str) -> RawConn:
-    c = RawConn(srv.connect_raw())
-    assert c.bind(C.BIND_TRANSCEIVER, system_id, PW).status == S.ESME_ROK
-    return c
 
 
 def data_sm_body(src: str = "SMSClub", dst: str = "380671234567", text: bytes = b"hello data",

@@ -7,16 +7,14 @@ from __future__ import annotations
 
 import itertools
 import time
-import json
 
 import pytest
 
-from clients import RawConn, cstr, parse_deliver_sm, raw_pdu
+from clients import PW, RawConn, balance, bound, cstr, new_user, parse_deliver_sm, raw_pdu
 from smsc.pdu.constants import CommandId as C
 from smsc.pdu.constants import CommandStatus as S
 from smsc.pdu.receipt import parse_receipt_text
 
-PW = "pw123"
 DELIVRD = "380671231001"
 RULES = [{"suffix": "1001", "outcome": "DELIVRD", "delay": 0.0}]
 #: relative SMPP times
@@ -24,24 +22,12 @@ IN_3_SECONDS = "000000000003000R"
 ONE_MINUTE = "000000000100000R"
 
 _seq = itertools.count(2)
-_accounts = itertools.count()
 
 
-def new_user(srv, balance: str = "100") -> str:
-    system_id = f"r{next(_accounts)}"
-    srv.cli("account", "add", system_id, "--password", PW, "--mode", "user",
-            "--balance", balance, "--alpha", "SMSClub")
-    return system_id
 
 
-def balance(srv, system_id: str) -> int:
-    return json.loads(srv.cli("account", "show", system_id, "--json").stdout)["balance_kopecks"]
 
 
-def bound(srv, system_id: str, kind: int = C.BIND_TRANSCEIVER) -> RawConn:
-    c = RawConn(srv.connect_raw())
-    assert S(c.bind(kind, system_id, PW).status) is S.ESME_ROK
-    return c
 
 
 def submit(c: RawConn, text: bytes, **kw) -> str:
