@@ -205,6 +205,19 @@ def receipt_owed(registered_delivery: int, stat: str) -> bool:
     return wanted == RD_FINAL or (wanted == RD_FAILURE and stat != "DELIVRD")
 
 
+def delivery_terms(pdu: Any, now: float) -> tuple[float | None | str, float | None | str]:
+    """validity_period and schedule_delivery_time as simulation times ("" or
+    None when unset), checking registered_delivery too: what submit_sm and
+    replace_sm share. Raises the SmppError naming the bad field."""
+    validity = pdu.validity_period and parse_smpp_time(
+        pdu.validity_period, now, CommandStatus.ESME_RINVEXPIRY)
+    not_before = pdu.schedule_delivery_time and parse_smpp_time(
+        pdu.schedule_delivery_time, now, CommandStatus.ESME_RINVSCHED)
+    if pdu.registered_delivery & 0x03 == RD_RESERVED:
+        raise SmppError(CommandStatus.ESME_RINVREGDLVFLG, "registered_delivery 3 is reserved")
+    return validity, not_before
+
+
 def utc_day(ts: float) -> int:
     return int(ts // 86400)
 
@@ -377,12 +390,7 @@ class Engine:
             msisdn = normalise(pdu.destination_addr, pdu.dest_addr_ton, pdu.dest_addr_npi)
             key = self._routes.lookup(msisdn)
             now = self.sim.now()
-            validity = pdu.validity_period and parse_smpp_time(
-                pdu.validity_period, now, CommandStatus.ESME_RINVEXPIRY)
-            not_before = pdu.schedule_delivery_time and parse_smpp_time(
-                pdu.schedule_delivery_time, now, CommandStatus.ESME_RINVSCHED)
-            if pdu.registered_delivery & 0x03 == RD_RESERVED:
-                raise SmppError(CommandStatus.ESME_RINVREGDLVFLG, "registered_delivery 3 is reserved")
+            validity, not_before = delivery_terms(pdu, now)
         except SmppError as exc:
             reply(pdu, exc.status, "")
             return
@@ -658,12 +666,7 @@ class Engine:
                 max_segments=self._max_segments, default_alphabet=self._alphabet,
             )
             now = self.sim.now()
-            validity = pdu.validity_period and parse_smpp_time(
-                pdu.validity_period, now, CommandStatus.ESME_RINVEXPIRY)
-            not_before = pdu.schedule_delivery_time and parse_smpp_time(
-                pdu.schedule_delivery_time, now, CommandStatus.ESME_RINVSCHED)
-            if pdu.registered_delivery & 0x03 == RD_RESERVED:
-                raise SmppError(CommandStatus.ESME_RINVREGDLVFLG, "registered_delivery 3 is reserved")
+            validity, not_before = delivery_terms(pdu, now)
             cost = text.segments * self._prices[m.operator]
             delta = cost - m.cost
             if delta > live.available:
