@@ -278,6 +278,8 @@ class Engine:
         }
         self._prices = {key: spec.price for key, spec in config.operators.items()}
         self.accounts: dict[str, LiveAccount] = {}
+        #: accounts used without a bind (``account``): always refreshed
+        self._keep_tracked: set[str] = set()
         #: message id -> the transceiver session it came on (see ReceiptHub)
         self._origin: dict[int, ReceiptSink] = {}
         self.receipts = ReceiptHub(
@@ -321,18 +323,7 @@ class Engine:
                 self._throttle.failed(host)
                 raise SmppError(CommandStatus.ESME_RINVPASWD, "wrong password")
             self._throttle.succeeded(host)
-            now = self._clock.seconds()
-            live = self.accounts.get(account.system_id)
-            if live is None:
-                # no charge of this account was ever made in this process
-                live = LiveAccount(account, self._config.limits, used, day, now)
-                self.accounts[account.system_id] = live
-            else:
-                # The balance read above may predate charges still being
-                # committed; only a read taken right after a commit may
-                # reset it, so ask for one.
-                live.update(account, now)
-                self._store.refresh_soon()
+            live = self._live(account, used, day)
             if live.max_binds and live.binds >= live.max_binds:
                 raise SmppError(CommandStatus.ESME_RBINDFAIL, f"at most {live.max_binds} binds")
             live.binds += 1
@@ -341,10 +332,49 @@ class Engine:
 
         return self._store.run(read).addCallback(check)
 
+    def _live(self, account: Account, used: int, day: int) -> LiveAccount:
+        """The one LiveAccount of ``account`` (read from the store just now,
+        with ``used`` messages on ``day``), made on first use."""
+        now = self._clock.seconds()
+        live = self.accounts.get(account.system_id)
+        if live is None:
+            # no charge of this account was ever made in this process
+            live = LiveAccount(account, self._config.limits, used, day, now)
+            self.accounts[account.system_id] = live
+        else:
+            # The balance read above may predate charges still being
+            # committed; only a read taken right after a commit may
+            # reset it, so ask for one.
+            live.update(account, now)
+            self._store.refresh_soon()
+        return live
+
+    def account(self, system_id: str) -> "Deferred[LiveAccount | None]":
+        """The live account ``system_id`` for the front doors that check
+        credentials themselves (HTTP API keys, campaigns), or None when there
+        is no such account. Holds no bind slot; the account stays tracked
+        (refreshed after commits) for the rest of the run."""
+        day = utc_day(self._clock.seconds())
+
+        def read(store: Store) -> tuple[Account | None, int]:
+            account = store.get_account(system_id, blacklist=True)
+            return account, (store.usage_today(system_id, day) if account else 0)
+
+        def made(found: tuple[Account | None, int]) -> LiveAccount | None:
+            account, used = found
+            if account is None:
+                return None
+            live = self._live(account, used, day)
+            self._keep_tracked.add(system_id)
+            self._store.tracked.add(system_id)
+            return live
+
+        return self._store.run(read).addCallback(made)
+
     def release(self, live: LiveAccount) -> None:
         """A bound session of ``live`` is gone."""
         live.binds -= 1
-        if live.binds <= 0:
+        if live.binds <= 0 and live.system_id not in self._keep_tracked:
             self._store.tracked.discard(live.system_id)
 
     def attach_receiver(self, live: LiveAccount, sink: ReceiptSink) -> None:

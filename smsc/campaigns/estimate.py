@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 
 from smsc.accounts.money import format_uah
-from smsc.pdu.text import TOO_LONG_STATUS, TextError, analyse, encode
+from smsc.pdu.text import TOO_LONG_STATUS, TextError, analyse, text_coding
 from smsc.router.numbers import RoutingError
 
 from .group import Group, Recipient
@@ -82,14 +82,6 @@ class Estimate:
             if n:
                 out += f", {n} {what}"
         return out
-
-
-def text_coding(text: str) -> tuple[bytes, int]:
-    """(body, data_coding) a text goes as: GSM 7-bit (0) if it can, else UCS-2 (8)."""
-    try:
-        return encode(text, 0), 0
-    except ValueError:
-        return encode(text, 8), 8
 
 
 def segments_of(text: str, max_segments: int = MAX_SEGMENTS) -> int:

@@ -298,6 +298,15 @@ def encode(text: str | bytes, data_coding: int, default_alphabet: str = "gsm") -
     return text.encode(codec)
 
 
+def text_coding(text: str) -> tuple[bytes, int]:
+    """(body, data_coding) a text goes as when we choose: GSM 7-bit (0) if
+    it can, else UCS-2 (8). The HTTP API and campaigns use it."""
+    try:
+        return encode(text, 0), 0
+    except ValueError:
+        return encode(text, 8), 8
+
+
 def _gsm_septets(text: str) -> bytes | None:
     """Unpacked septets for ``text``, or None if a character isn't GSM."""
     if not GSM_CHARACTERS.issuperset(text):  # stops at the first non-GSM one
