@@ -202,9 +202,9 @@ def serve(config: Config, reactor: Any = None, out: TextIO = sys.stdout) -> Serv
     if config.http.enabled:
         from twisted.web.server import Site
 
-        from .web.ops import ops_root
+        from .web.root import http_root
 
-        site = Site(ops_root(server.metrics, server.health))
+        site = Site(http_root(server))
         site.noisy = False
         server.http_port = reactor.listenTCP(config.http.port, site, interface=config.http.host)
         h = server.http_port.getHost()

@@ -54,6 +54,9 @@ class HttpConfig:
     enabled: bool = False
     host: str = "127.0.0.1"
     port: int = 8080
+    #: SHA-256 (hex) of the admin token (``smsc admin token`` makes one);
+    #: "" turns the admin routes and the reports page off
+    admin_token_sha256: str = ""
 
 
 @dataclass(frozen=True)

@@ -57,10 +57,3 @@ class HealthResource(Resource):
 
         self._check().addCallbacks(answer, failed)
         return NOT_DONE_YET
-
-
-def ops_root(metrics: Metrics, health: Callable[[], "Deferred[dict[str, Any]]"]) -> Resource:
-    root = Resource()
-    root.putChild(b"metrics", MetricsResource(metrics))
-    root.putChild(b"health", HealthResource(health))
-    return root
