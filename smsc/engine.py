@@ -56,7 +56,10 @@ acknowledgement, and reads as not final (ENROUTE) until then. Either
 answers the same failure for an unknown id and another account's id.
 cancel_sm withdraws a message its operator still holds (scheduled, or
 queued behind the link's throughput): final state DELETED, its charge given
-back; once handed to the network it can't be (ESME_RCANCELFAIL). The
+back; once handed to the network it can't be (ESME_RCANCELFAIL). Without a
+message_id it withdraws every such message of the account to the
+destination_addr (from the source_addr, when given), as SMPP 3.4 4.9 says;
+it fails when none is held. The
 DELETED receipt follows the same rule as any final state: sent for
 registered_delivery 1, and for 2 too since DELETED is not DELIVRD.
 """
@@ -67,7 +70,7 @@ import random
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from twisted.internet.defer import Deferred, fail
+from twisted.internet.defer import Deferred, fail, gatherResults
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.threads import deferToThread
 
@@ -618,7 +621,7 @@ class Engine:
         SmppError(ESME_RCANCELFAIL)."""
         status = CommandStatus.ESME_RCANCELFAIL
         if not message_id:
-            return fail(SmppError(status, "cancel by destination (no message_id) is not supported"))
+            return self._cancel_to(live, source_addr, destination_addr)
 
         def withdraw(found: tuple) -> Deferred:
             m, _, stat, _, done_time = found
@@ -634,6 +637,33 @@ class Engine:
             return self._delete(live, m)
 
         return self._find(live, message_id, source_addr, status).addCallback(withdraw)
+
+    def _cancel_to(self, live: LiveAccount, source_addr: str, destination_addr: str) -> "Deferred[None]":
+        """cancel_sm with no message_id (SMPP 3.4 4.9): every message of the
+        account to ``destination_addr`` (and from ``source_addr`` when given)
+        that its operator still holds. Messages already in the network are
+        past cancelling and stay as they are; none held fails the cancel."""
+        status = CommandStatus.ESME_RCANCELFAIL
+        if not destination_addr:
+            return fail(SmppError(status, "cancel without message_id needs destination_addr"))
+        try:
+            msisdn = normalise(destination_addr)
+        except SmppError as exc:
+            return fail(SmppError(status, exc.detail))
+        system_id = live.system_id
+        found = [
+            (operator, m) for operator in self.operators.values() for m in operator.held()
+            if m.system_id == system_id and m.msisdn == msisdn
+            and (not source_addr or m.source_addr == source_addr)
+        ]
+        if not found:
+            return fail(SmppError(status, f"no message to {destination_addr!r} is still held"))
+        deletions = []
+        for operator, m in found:
+            if operator.cancel(m.id):
+                deletions.append(self._delete(live, m))
+        return gatherResults(deletions, consumeErrors=True).addCallbacks(
+            lambda _: None, lambda f: f.value.subFailure)
 
     def _delete(self, live: LiveAccount, m: Message) -> "Deferred[None]":
         """A withdrawn message: refund it and write its DELETED state (and

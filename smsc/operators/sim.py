@@ -160,6 +160,11 @@ class SimOperator:
         network (or unknown)."""
         return self._held.pop(message_id, None) is not None
 
+    def held(self) -> list[Message]:
+        """The messages this operator holds (scheduled, or queued behind
+        the throughput): those cancel_sm and replace_sm can still reach."""
+        return list(self._held.values())
+
     def holds(self, message_id: int) -> bool:
         """Whether the message is not yet in the network (``cancel`` would
         withdraw it)."""

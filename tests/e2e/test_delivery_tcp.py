@@ -361,13 +361,37 @@ def test_cancel_scheduled_message_refunds_and_is_deleted(srv):
     assert balance(srv, sid) == 10000
 
 
+def test_cancel_by_destination_withdraws_every_held_message_to_it(srv):
+    """cancel_sm with no message_id (SMPP 3.4 4.9): all the account's
+    messages to that destination still held, and only those."""
+    sid = new_user(srv)
+    srv.cli("account", "alpha", "add", sid, "OtherName")
+    c = bound(srv, sid)
+    mine = [submit(c, DELIVRD, schedule=ONE_MINUTE) for _ in range(3)]
+    other_sender = submit(c, DELIVRD, schedule=ONE_MINUTE, src="OtherName")
+    elsewhere = submit(c, UNDELIV, schedule=ONE_MINUTE)
+    assert balance(srv, sid) == 10000 - 5
+    assert S(cancel(c, "", src="SMSClub", dst="+" + UNDELIV[:-1] + "9")).name == "ESME_RCANCELFAIL"
+    assert S(cancel(c, "", src="SMSClub")).name == "ESME_RCANCELFAIL"  # no destination
+    assert S(cancel(c, "", src="SMSClub", dst="0" + DELIVRD[3:])).name == "ESME_ROK"  # national form
+    for mid in mine:
+        assert query(c, mid)[2] == MS.DELETED, mid
+        assert parse_receipt_text(receipt_for(c, mid).short_message)["stat"] == "DELETED"
+    for mid in (other_sender, elsewhere):
+        assert query(c, mid)[:3] == (S.ESME_ROK, "", MS.ENROUTE), mid
+    assert balance(srv, sid) == 10000 - 2
+    assert S(cancel(c, "", src="SMSClub", dst=DELIVRD)).name == "ESME_RCANCELFAIL"  # none left
+    assert S(cancel(c, "", dst=DELIVRD)).name == "ESME_ROK"  # any sender: OtherName's
+    assert query(c, other_sender)[2] == MS.DELETED
+
+
 def test_cancel_of_a_delivered_message_fails(srv):
     sid = new_user(srv)
     c = bound(srv, sid)
     mid = submit(c, DELIVRD)
     receipt_for(c, mid)
     assert S(cancel(c, mid)).name == "ESME_RCANCELFAIL"
-    assert S(cancel(c, "", dst=DELIVRD)).name == "ESME_RCANCELFAIL"  # by destination: unsupported
+    assert S(cancel(c, "", dst=DELIVRD)).name == "ESME_RCANCELFAIL"  # by destination: none held
     assert query(c, mid)[2] == MS.DELIVERED
     assert balance(srv, sid) == 10000 - 1
 
