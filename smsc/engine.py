@@ -84,7 +84,7 @@ from .metrics import Metrics
 from .dlr.hub import ReceiptHub, ReceiptSink
 from .dlr.mo import MoPart, mo_parts
 from .operators.clock import SimClock
-from .operators.scheduler import Scheduler
+from .operators.scheduler import Scheduler, bucket_seconds
 from .operators.sim import Outcome, SimOperator
 from .pdu.constants import CommandStatus, MessageState, Tag
 from .pdu.errors import SmppError
@@ -270,7 +270,7 @@ class Engine:
         self._routes = config.routes
         self._refs = SegmentRefs()
         self.sim = SimClock(clock, config.simulation.time_scale)
-        self.scheduler = Scheduler(clock)
+        self.scheduler = Scheduler(clock, bucket_seconds(config.simulation.time_scale))
         seed = config.simulation.seed or None
         rng = rng or random.Random(seed)
         self.operators: dict[str, SimOperator] = {
@@ -298,6 +298,10 @@ class Engine:
         self._mo_seen = 0
         self._mo_acks: dict[int, int] = {}
         self._mo_polling = False
+        #: message id -> called with the id once it is final (dlr_url
+        #: callbacks of HTTP messages, smsc.dlr.callbacks); empty unless
+        #: the HTTP API has some waiting, so SMPP traffic pays one check
+        self.final_watchers: dict[int, Callable[[int], None]] = {}
 
     # --- binds ----------------------------------------------------------------
 
@@ -528,6 +532,8 @@ class Engine:
         """The operator decided a message's fate: persist it, then receipt it."""
         m = outcome.message
         self.metrics.final(m.operator, outcome.stat)
+        if self.final_watchers:
+            self._watched(m.id)
         origin = self._origin.pop(m.id, None)
         owed = receipt_owed(m.registered_delivery, outcome.stat)
         # Whole seconds: receipts show at most seconds, and the store writes
@@ -549,6 +555,13 @@ class Engine:
             return
         receipt = Receipt(m, outcome.stat, state, outcome.error, done_time)
         self._store.finish(values, m.id, self._final_stored, (receipt, origin))
+
+    def _watched(self, message_id: int) -> None:
+        """Tell a final-state watcher; it reads the row with read_committed,
+        so it sees the final state queued right after this call."""
+        watcher = self.final_watchers.pop(message_id, None)
+        if watcher is not None:
+            watcher(message_id)
 
     def _enroute(self, m: Message, now: float) -> None:
         """The operator handed ``m`` to the network (``now``: simulation
@@ -686,6 +699,8 @@ class Engine:
         self._store.finish(
             (state, "DELETED", 0, done_time, RECEIPT_OWED if owed else RECEIPT_NONE), m.id, committed, None
         )
+        if self.final_watchers:
+            self._watched(m.id)
         return d
 
     def _refund(self, live: LiveAccount, m: Message) -> None:

@@ -15,8 +15,9 @@ its outcome is reported at the real time that ``expires_at`` maps to or up to
 one scheduler bucket earlier — never later. Other outcomes come at their due
 time or up to one bucket later; their ``done_time`` is the bucket's time
 (shared by the whole bucket, so the store records them in one grouped write),
-never beyond ``expires_at``. A bucket (5 ms real) is ``resolution * scale``
-simulated seconds: 18 s at scale 3600, finer than a receipt's minutes.
+never beyond ``expires_at``. A bucket (``scheduler.bucket_seconds``: 20 ms
+real at scale 1, 5 ms on scaled clocks) is ``resolution * scale`` simulated
+seconds: 18 s at scale 3600, finer than a receipt's minutes.
 
 The outcome (rule, draws) is decided at hand-off, so a cancelled message
 uses no draws and a seeded run is repeatable. A message held in the link's
