@@ -18,7 +18,9 @@ from twisted.python.failure import Failure
 
 from .accounts.passwords import generate_password, hash_password
 from .accounts.throttle import BindThrottle
+from .campaigns.runner import TICK as CAMPAIGN_TICK, CampaignRunner
 from .config import Config
+from .dlr.callbacks import CallbackSender
 from .engine import Engine
 from .metrics import GaugeCollector, Metrics
 from .records import Account
@@ -81,6 +83,8 @@ class Server:
     http_port: Any = None
     #: periodic jobs (retention sweep, MO pick-up), stopped first on stop
     timers: list[LoopingCall] = field(default_factory=list)
+    #: dlr_url callbacks of HTTP messages (smsc.dlr.callbacks)
+    callbacks: Any = None
 
     def health(self) -> Deferred:
         """Listeners up and the store writable (a write transaction opened
@@ -108,6 +112,8 @@ class Server:
         for timer in self.timers:
             if timer.running:
                 timer.stop()
+        if self.callbacks is not None:
+            self.callbacks.stop()
         if self.smpp_port is not None:
             yield self.smpp_port.stopListening()
         if self.http_port is not None:
@@ -145,10 +151,17 @@ def build(config: Config, reactor: Any, out: TextIO = sys.stdout) -> Server:
     expired = store.expire_owed(engine.sim.now() - retention)
     if expired:
         print(f"smsc: gave up {expired} receipts older than the retention", file=out, flush=True)
+    callbacks = CallbackSender(
+        watchers=engine.final_watchers, worker=worker, reactor=reactor, now=engine.sim.now,
+        retries=config.http.callback_retries, backoff=config.http.callback_backoff,
+        timeout=config.http.callback_timeout, default_alphabet=config.messages.default_alphabet,
+    )
+    callbacks.recover(store)  # before the engine resumes (and may finish) messages
     resumed, owed = engine.recover(store)
     if resumed or owed:
         print(f"smsc: recovered {resumed} unfinished messages and {owed} owed receipts", file=out, flush=True)
     worker.start()
+    callbacks.start()
     sweeper = LoopingCall(expire_receipts, engine, worker, retention)
     sweeper.clock = reactor
     sweeper.start(RETENTION_SWEEP, now=False)
@@ -156,10 +169,14 @@ def build(config: Config, reactor: Any, out: TextIO = sys.stdout) -> Server:
     mo_poller = LoopingCall(engine.poll_mo)
     mo_poller.clock = reactor
     mo_poller.start(MO_POLL, now=True)
+    campaign_runner = LoopingCall(CampaignRunner(
+        engine, worker, config.billing.insufficient_funds_status, reactor.seconds).tick)
+    campaign_runner.clock = reactor
+    campaign_runner.start(CAMPAIGN_TICK, now=True)
     factory = SmppFactory(engine, config.smpp, reactor, metrics)
     worker.on_commit.append(lambda writes, seconds, accounts: metrics.commit_latency.observe(seconds))
     watch_state(metrics, engine, factory)
-    return Server(config, store, worker, engine, factory, metrics, timers=[sweeper, mo_poller])
+    return Server(config, store, worker, engine, factory, metrics, callbacks=callbacks, timers=[sweeper, mo_poller, campaign_runner])
 
 
 def watch_state(metrics: Metrics, engine: Engine, factory: SmppFactory) -> None:

@@ -13,6 +13,8 @@
     smsc [--config FILE] account blacklist list SYSTEM_ID [--json]
     smsc [--config FILE] account receipts SYSTEM_ID [--id-format hex|decimal|uuid]
                          [--id-width N] [--seconds|--minutes] [--tz NAME] [--default]
+    smsc [--config FILE] account apikey SYSTEM_ID
+    smsc admin token
     smsc load ...            (see ``smsc load --help``)
 
 Account commands work while the server runs: they write the same SQLite
@@ -27,17 +29,13 @@ import json
 import logging
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from . import config as config_mod
-from .accounts import ids, validation
+from .accounts import admin, ids, validation
 from .accounts.money import format_uah, parse_uah
-from .accounts.passwords import generate_password, hash_password
-from .pdu.receipt import date_formatter
-from .pdu.errors import SmppError
+from .campaigns import cli as campaign_cli
 from .records import Account
-from .router.numbers import RoutingError, normalise_loose
-from .store.sqlite import AccountExists, NoSuchAccount, NotBlacklisted, Store
+from .store.sqlite import Store
 
 
 class CliError(Exception):
@@ -112,24 +110,15 @@ def _parser() -> argparse.ArgumentParser:
     inj.add_argument("--from", dest="source", required=True, metavar="380XXXXXXXXX", help="the handset")
     inj.add_argument("--text", required=True)
 
+    ak = a.add_parser("apikey", help="a new HTTP API key (replaces the old one; printed once)")
+    ak.add_argument("system_id")
+
+    adm = sub.add_parser("admin", help="HTTP admin access").add_subparsers(dest="action", required=True)
+    adm.add_parser("token", help="print a new admin token and the [http] admin_token_sha256 line")
+
+    campaign_cli.add_parser(sub)
     sub.add_parser("load", help="SMPP load generator (smsc load --help)", add_help=False)
     return p
-
-
-def _account_json(a: Account) -> dict[str, Any]:
-    return {
-        "system_id": a.system_id,
-        "mode": a.mode,
-        "balance_kopecks": a.balance_kopecks,
-        "balance_uah": format_uah(a.balance_kopecks),
-        "alpha_names": list(a.alpha_names),
-        "rate": a.rate,
-        "max_binds": a.max_binds,
-        "id_format": a.id_format or "hex",
-        "id_width": a.id_width or 0,
-        "receipt_seconds": bool(a.receipt_seconds),
-        "receipt_tz": a.receipt_tz or "UTC",
-    }
 
 
 def _print_account(a: Account) -> None:
@@ -137,73 +126,64 @@ def _print_account(a: Account) -> None:
     print(f"{a.system_id}\tmode={a.mode}\tbalance={format_uah(a.balance_kopecks)} UAH\talpha={names}")
 
 
+def _print_password(pw: admin.NewPassword) -> None:
+    if pw.generated:
+        print(f"password: {pw.password}")
+
+
+def _open_store(cfg: config_mod.Config) -> Store:
+    return Store(cfg.store.path, cfg.store.synchronous)
+
+
 def _mo_inject(args: argparse.Namespace, cfg: config_mod.Config) -> int:
     """Queue an MO message; a running server delivers it within a second
     (smsc.dlr.mo)."""
-    from .dlr.mo import mo_parts
-
-    system_id = cfg.mo.numbers.get(args.to)
-    if system_id is None:
-        raise CliError(f"--to {args.to}: not one of the [mo] numbers ({', '.join(cfg.mo.numbers) or 'none'})")
-    source = args.source.lstrip("+")
-    if not (len(source) == 12 and source.startswith("380") and source.isdigit()):
-        raise CliError(f"--from {args.source}: expected a Ukrainian number 380XXXXXXXXX")
-    if not args.text:
-        raise CliError("--text is empty")
+    store = _open_store(cfg)
     try:
-        mo_parts(0, system_id, source, args.to, args.text)
-    except SmppError as exc:
-        raise CliError(f"--text: {exc.detail}") from None
-    store = Store(cfg.store.path, cfg.store.synchronous)
-    try:
-        mo_id = store.add_mo(system_id, source, args.to, args.text)
+        mo = admin.inject_mo(store, cfg.mo, args.to, args.source, args.text)
     finally:
         store.close()
-    print(f"queued MO {mo_id} from {source} to {args.to} for {system_id}")
+    print(f"queued MO {mo.id} from {mo.source} to {mo.to} for {mo.system_id}")
+    return 0
+
+
+def _admin_token(args: argparse.Namespace, cfg: config_mod.Config) -> int:
+    """A fresh admin token for the HTTP admin routes; the config keeps only
+    its SHA-256."""
+    from .web.auth import new_token, token_sha256  # twisted.web: only here
+
+    token = new_token()
+    print(f"admin token: {token}  (shown once; send it as 'Authorization: Bearer TOKEN')")
+    print("put this line in the [http] section of the config and restart the server:")
+    print(f'admin_token_sha256 = "{token_sha256(token)}"')
     return 0
 
 
 def _account_cmd(args: argparse.Namespace, cfg: config_mod.Config) -> int:
-    store = Store(cfg.store.path, cfg.store.synchronous)
+    store = _open_store(cfg)
     try:
         return _ACTIONS[args.action](args, cfg, store)
-    except (AccountExists,) as exc:
-        raise CliError(f"account {exc} already exists") from None
-    except NoSuchAccount as exc:
-        raise CliError(f"no account {exc}") from None
-    except NotBlacklisted as exc:
-        raise CliError(f"{exc.system_id} has not blacklisted {', '.join(exc.numbers)}; nothing removed") from None
+    except admin.AdminError as exc:
+        raise CliError(str(exc)) from None
     finally:
         store.close()
 
 
 def _add(args: argparse.Namespace, cfg: config_mod.Config, store: Store) -> int:
-    system_id = validation.check_system_id(args.system_id)
-    generated = args.password is None
-    password = generate_password() if generated else validation.check_password(args.password)
-    if args.balance is not None:
-        balance = parse_uah(args.balance)
-    else:
-        balance = cfg.accounts.test_balance_kopecks if args.mode == "test" else 0
-    if balance < 0:
-        raise CliError("balance must not be negative")
-    names = tuple(validation.check_alpha(n) for n in args.alpha)
-    _check_limits(args.rate, args.max_binds)
-    store.add_account(Account(
-        system_id, hash_password(password), args.mode, balance, names, args.rate, args.max_binds
-    ))
-    print(f"created {args.mode} account {system_id} with {format_uah(balance)} UAH")
-    if generated:
-        print(f"password: {password}")
+    balance = None if args.balance is None else parse_uah(args.balance)
+    a, pw = admin.create_account(
+        store, cfg.accounts, args.system_id, password=args.password, mode=args.mode,
+        balance_kopecks=balance, alpha=tuple(args.alpha), rate=args.rate, max_binds=args.max_binds,
+    )
+    print(f"created {a.mode} account {a.system_id} with {format_uah(a.balance_kopecks)} UAH")
+    _print_password(pw)
     return 0
 
 
 def _show(args: argparse.Namespace, cfg: config_mod.Config, store: Store) -> int:
-    a = store.get_account(args.system_id)
-    if a is None:
-        raise NoSuchAccount(args.system_id)
+    a = admin.get_account(store, args.system_id)
     if args.json:
-        print(json.dumps(_account_json(a)))
+        print(json.dumps(admin.account_json(a)))
     else:
         _print_account(a)
     return 0
@@ -212,7 +192,7 @@ def _show(args: argparse.Namespace, cfg: config_mod.Config, store: Store) -> int
 def _list(args: argparse.Namespace, cfg: config_mod.Config, store: Store) -> int:
     accounts = store.list_accounts()
     if args.json:
-        print(json.dumps([_account_json(a) for a in accounts]))
+        print(json.dumps([admin.account_json(a) for a in accounts]))
     else:
         for a in accounts:
             _print_account(a)
@@ -220,76 +200,28 @@ def _list(args: argparse.Namespace, cfg: config_mod.Config, store: Store) -> int
 
 
 def _topup(args: argparse.Namespace, cfg: config_mod.Config, store: Store) -> int:
-    kopecks = parse_uah(args.amount)
-    if kopecks <= 0:
-        raise CliError("top-up amount must be positive")
-    store.add_balance(args.system_id, kopecks)
-    a = store.get_account(args.system_id)
-    assert a is not None
+    a = admin.topup(store, args.system_id, parse_uah(args.amount))
     print(f"{a.system_id}: balance {format_uah(a.balance_kopecks)} UAH")
     return 0
 
 
 def _passwd(args: argparse.Namespace, cfg: config_mod.Config, store: Store) -> int:
-    generated = args.password is None
-    password = generate_password() if generated else validation.check_password(args.password)
-    store.set_password_hash(args.system_id, hash_password(password))
+    pw = admin.set_password(store, args.system_id, args.password)
     print(f"{args.system_id}: password changed")
-    if generated:
-        print(f"password: {password}")
+    _print_password(pw)
     return 0
 
 
-def _check_limits(rate: float | None, max_binds: int | None) -> None:
-    if rate is not None and rate < 0:
-        raise CliError("--rate must not be negative")
-    if max_binds is not None and max_binds < 0:
-        raise CliError("--max-binds must not be negative")
-
-
 def _limits(args: argparse.Namespace, cfg: config_mod.Config, store: Store) -> int:
-    if args.default:
-        rate, max_binds = None, None
-    else:
-        a = store.get_account(args.system_id)
-        if a is None:
-            raise NoSuchAccount(args.system_id)
-        rate = a.rate if args.rate is None else args.rate
-        max_binds = a.max_binds if args.max_binds is None else args.max_binds
-        _check_limits(rate, max_binds)
-    store.set_limits(args.system_id, rate, max_binds)
+    rate, max_binds = admin.set_limits(store, args.system_id, args.rate, args.max_binds, args.default)
     print(f"{args.system_id}: rate={'default' if rate is None else rate} "
           f"max_binds={'default' if max_binds is None else max_binds}")
     return 0
 
 
 def _receipts(args: argparse.Namespace, cfg: config_mod.Config, store: Store) -> int:
-    a = store.get_account(args.system_id)
-    if a is None:
-        raise NoSuchAccount(args.system_id)
-    if args.default:
-        id_format, width, seconds, tz = None, None, None, None
-    else:
-        id_format = a.id_format if args.id_format is None else args.id_format
-        width = a.id_width if args.id_width is None else args.id_width
-        if args.id_format == "uuid" and args.id_width is None:
-            width = None  # a padding width doesn't apply to uuids
-        seconds = a.receipt_seconds if args.seconds is None else args.seconds
-        tz = a.receipt_tz if args.tz is None else args.tz
-    try:
-        ids.MessageIdFormat.of(id_format, width)
-    except ValueError as exc:
-        raise CliError(str(exc)) from None
-    if tz is not None:
-        try:
-            date_formatter(False, tz)
-        except (ValueError, KeyError):  # ZoneInfoNotFoundError is a KeyError
-            raise CliError(f"--tz {tz}: no such time zone (IANA names, e.g. Europe/Kyiv)") from None
-        if tz == "UTC":
-            tz = None
-    # the defaults are stored as NULL
-    store.set_receipt_options(
-        args.system_id, None if id_format == "hex" else id_format, width or None, seconds or None, tz,
+    id_format, width, seconds, tz = admin.set_receipt_options(
+        store, args.system_id, args.id_format, args.id_width, args.seconds, args.tz, args.default,
     )
     print(f"{args.system_id}: ids {id_format or 'hex'}"
           f"{f' width {width}' if width else ''}, dates {12 if seconds else 10} digits {tz or 'UTC'}")
@@ -297,20 +229,18 @@ def _receipts(args: argparse.Namespace, cfg: config_mod.Config, store: Store) ->
 
 
 def _promote(args: argparse.Namespace, cfg: config_mod.Config, store: Store) -> int:
-    store.set_mode(args.system_id, "user")
+    admin.promote(store, args.system_id)
     print(f"{args.system_id}: mode user")
     return 0
 
 
 def _alpha(args: argparse.Namespace, cfg: config_mod.Config, store: Store) -> int:
-    name = validation.check_alpha(args.name)
     if args.op == "add":
-        store.add_alpha(args.system_id, name)
+        name = admin.add_alpha(store, args.system_id, args.name)
         print(f"{args.system_id}: alpha-name {name} registered")
-    elif store.remove_alpha(args.system_id, name):
-        print(f"{args.system_id}: alpha-name {name} removed")
     else:
-        raise CliError(f"{args.system_id} has no alpha-name {name}")
+        name = admin.remove_alpha(store, args.system_id, args.name)
+        print(f"{args.system_id}: alpha-name {name} removed")
     return 0
 
 
@@ -321,9 +251,7 @@ def _blacklist(args: argparse.Namespace, cfg: config_mod.Config, store: Store) -
     if args.op == "list":
         if args.numbers:
             raise CliError("blacklist list takes no numbers")
-        if store.get_account(args.system_id) is None:
-            raise NoSuchAccount(args.system_id)
-        numbers = store.blacklist(args.system_id)
+        numbers = admin.blacklist(store, args.system_id)
         if args.json:
             print(json.dumps(numbers))
         else:
@@ -332,25 +260,26 @@ def _blacklist(args: argparse.Namespace, cfg: config_mod.Config, store: Store) -
         return 0
     if not args.numbers:
         raise CliError(f"blacklist {args.op} needs at least one NUMBER")
-    numbers = []
-    for text in args.numbers:
-        try:
-            numbers.append(normalise_loose(text))
-        except RoutingError as exc:
-            raise CliError(f"not a phone number: {exc.detail}") from None
     if args.op == "add":
-        added = store.add_blacklist(args.system_id, numbers)
-        print(f"{args.system_id}: blacklisted {', '.join(dict.fromkeys(numbers))} ({added} new)")
+        numbers, added = admin.blacklist_add(store, args.system_id, args.numbers)
+        print(f"{args.system_id}: blacklisted {', '.join(numbers)} ({added} new)")
     else:
-        store.remove_blacklist(args.system_id, numbers)
-        print(f"{args.system_id}: removed {', '.join(dict.fromkeys(numbers))} from the blacklist")
+        numbers = admin.blacklist_remove(store, args.system_id, args.numbers)
+        print(f"{args.system_id}: removed {', '.join(numbers)} from the blacklist")
+    return 0
+
+
+def _apikey(args: argparse.Namespace, cfg: config_mod.Config, store: Store) -> int:
+    key = admin.new_api_key(store, args.system_id)
+    print(f"{args.system_id}: new HTTP API key (shown once; the old one no longer works)")
+    print(f"api key: {key}")
     return 0
 
 
 _ACTIONS: dict[str, Callable[[argparse.Namespace, config_mod.Config, Store], int]] = {
     "add": _add, "show": _show, "list": _list, "topup": _topup,
     "passwd": _passwd, "promote": _promote, "alpha": _alpha, "limits": _limits,
-    "blacklist": _blacklist, "receipts": _receipts,
+    "blacklist": _blacklist, "receipts": _receipts, "apikey": _apikey,
 }
 
 
@@ -407,8 +336,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(args, cfg)
         if args.command == "mo":
             return _mo_inject(args, cfg)
+        if args.command == "admin":
+            return _admin_token(args, cfg)
+        if args.command == "campaign":
+            return campaign_cli.run(args, cfg)
         return _account_cmd(args, cfg)
-    except (CliError, ValueError, config_mod.ConfigError) as exc:
+    except (CliError, admin.AdminError, ValueError, config_mod.ConfigError) as exc:
         print(f"smsc: error: {exc}", file=sys.stderr)
         return 1
 

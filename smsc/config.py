@@ -57,6 +57,13 @@ class HttpConfig:
     #: SHA-256 (hex) of the admin token (``smsc admin token`` makes one);
     #: "" turns the admin routes and the reports page off
     admin_token_sha256: str = ""
+    #: dlr_url callbacks of HTTP messages: attempts after the first one
+    #: that fails (no 2xx), then given up
+    callback_retries: int = 5
+    #: seconds before the first retry; doubles on each further one
+    callback_backoff: float = 1.0
+    #: seconds a callback POST may take (connect and answer)
+    callback_timeout: float = 10.0
 
 
 @dataclass(frozen=True)
@@ -138,6 +145,13 @@ class SimulationConfig:
 
 
 @dataclass(frozen=True)
+class CampaignsConfig:
+    #: messages per second a campaign is sent at unless ``--rate`` says otherwise
+    #: (the FAQ's service quotes 30-100 SMS/s); the account's own rate still applies
+    rate: float = 50.0
+
+
+@dataclass(frozen=True)
 class Config:
     smpp: SmppConfig = field(default_factory=SmppConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
@@ -150,6 +164,7 @@ class Config:
     receipts: ReceiptsConfig = field(default_factory=ReceiptsConfig)
     simulation: SimulationConfig = field(default_factory=SimulationConfig)
     mo: MoConfig = field(default_factory=MoConfig)
+    campaigns: CampaignsConfig = field(default_factory=CampaignsConfig)
     #: [operators.KEY] tables applied to the shipped operators
     operators: Mapping[str, OperatorSpec] = field(default_factory=lambda: dict(DEFAULT_OPERATORS))
     #: [[rules]]: deterministic outcomes by destination
@@ -234,6 +249,8 @@ def parse(raw: dict[str, Any], source: str) -> Config:
         raise ConfigError(f"{source}: [messages].max_segments: must be at least 1")
     if cfg.simulation.time_scale <= 0:
         raise ConfigError(f"{source}: [simulation].time_scale: must be above 0")
+    if cfg.campaigns.rate <= 0:
+        raise ConfigError(f"{source}: [campaigns].rate: must be above 0")
     if cfg.smpp.window < 1:
         raise ConfigError(f"{source}: [smpp].window: must be at least 1")
     if cfg.smpp.max_pdu_length < 16:

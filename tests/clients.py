@@ -280,3 +280,58 @@ def bound(srv: Any, system_id: str, kind: int = 0x00000009) -> RawConn:
     status = c.bind(kind, system_id, PW).status
     assert status == 0, f"bind refused: {status:#x}"
     return c
+
+
+# --- HTTP ----------------------------------------------------------------------
+
+
+def http_base(srv: Any, timeout: float = 10.0) -> str:
+    """``http://host:port`` of a server started with ``http={"enabled": True}``
+    (from its "HTTP listening on" line)."""
+    import re
+
+    deadline = time.monotonic() + timeout
+    while True:
+        line = next((l for l in srv.output if "HTTP listening on" in l), None)
+        if line is not None:
+            host, port = re.search(r"HTTP listening on ([\d.]+):(\d+)", line).groups()
+            return f"http://{host}:{port}"
+        assert time.monotonic() < deadline, "".join(srv.output)
+        time.sleep(0.05)
+
+
+@dataclass
+class HttpReply:
+    status: int
+    body: Any
+    headers: dict[str, str]
+
+
+def http_call(method: str, url: str, body: Any = None, headers: dict[str, str] | None = None,
+              raw: bytes | None = None) -> HttpReply:
+    """One HTTP request with urllib; a JSON ``body`` (or ``raw`` bytes).
+    Error statuses are returned, not raised; the body is parsed as JSON
+    when it is JSON."""
+    import urllib.error
+    import urllib.request
+
+    data = raw if raw is not None else None if body is None else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method=method, headers=dict(headers or {}))
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=15) as r:
+            status, payload, hdrs = r.status, r.read(), r.headers
+    except urllib.error.HTTPError as exc:
+        status, payload, hdrs = exc.code, exc.read(), exc.headers
+    try:
+        parsed = json.loads(payload) if payload else None
+    except ValueError:
+        parsed = payload
+    return HttpReply(status, parsed, {k.lower(): v for k, v in hdrs.items()})
+
+
+def basic_auth(system_id: str, password: str) -> dict[str, str]:
+    import base64
+
+    return {"Authorization": "Basic " + base64.b64encode(f"{system_id}:{password}".encode()).decode()}

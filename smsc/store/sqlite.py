@@ -91,6 +91,11 @@ def _statement(head: str, item: str, size: int, open_: str = "", close: str = ""
 RECEIPT_NONE, RECEIPT_OWED, RECEIPT_DONE, RECEIPT_EXPIRED = 0, 1, 2, 3
 
 
+#: dlr_callbacks.state: waiting for the final state or for a 2xx answer,
+#: answered with a 2xx, given up after the last retry
+CALLBACK_PENDING, CALLBACK_DONE, CALLBACK_GIVEN_UP = 0, 1, 2
+
+
 class AccountExists(Exception):
     pass
 
@@ -239,6 +244,20 @@ class Store:
             {"id": int, "system_id": str, "source_addr": str, "destination_addr": str,
              "text": str, "created_at": float, "delivered": int},
             pk="id", if_not_exists=True, defaults={"delivered": 0},
+        )
+        # HTTP API keys (``smsc account apikey``): only the key's SHA-256 is
+        # kept; one key per account, a new one replaces the old
+        db["api_keys"].create(
+            {"key_sha256": str, "system_id": str, "created_at": float},
+            pk="key_sha256", if_not_exists=True,
+            foreign_keys=[("system_id", "accounts", "system_id")],
+        )
+        # dlr_url callbacks of HTTP messages (smsc.dlr.callbacks): written
+        # before the 201 answer, so a restart still delivers them; state
+        # CALLBACK_PENDING until delivered or given up
+        db["dlr_callbacks"].create(
+            {"message_id": int, "public_id": str, "url": str, "created_at": float, "state": int},
+            pk="message_id", if_not_exists=True, defaults={"state": CALLBACK_PENDING},
         )
         version = db.execute("PRAGMA user_version").fetchone()[0]
         if version and version != SCHEMA_VERSION:
@@ -564,3 +583,41 @@ class Store:
     def mo_delivered(self, mo_id: int) -> None:
         with self.db.conn:
             self.db.execute("UPDATE mo_queue SET delivered = 1 WHERE id = ?", [mo_id])
+
+    # --- HTTP API keys and dlr_url callbacks ---------------------------------
+
+    def set_api_key(self, system_id: str, key_sha256: str) -> None:
+        """The account's API key (its SHA-256), replacing any older one."""
+        if self.get_account(system_id) is None:
+            raise NoSuchAccount(system_id)
+        with self._transaction() as conn:
+            conn.execute("DELETE FROM api_keys WHERE system_id = ?", [system_id])
+            conn.execute(
+                "INSERT INTO api_keys (key_sha256, system_id, created_at) VALUES (?, ?, ?)",
+                [key_sha256, system_id, time.time()],
+            )
+
+    def api_key_owner(self, key_sha256: str) -> str | None:
+        """The system_id whose API key hashes to ``key_sha256``, if any."""
+        row = self.db.execute("SELECT system_id FROM api_keys WHERE key_sha256 = ?", [key_sha256]).fetchone()
+        return row[0] if row else None
+
+    def add_callback(self, message_id: int, public_id: str, url: str) -> None:
+        with self.db.conn:
+            self.db.execute(
+                "INSERT OR REPLACE INTO dlr_callbacks (message_id, public_id, url, created_at, state) "
+                "VALUES (?, ?, ?, ?, ?)", [message_id, public_id, url, time.time(), CALLBACK_PENDING],
+            )
+
+    def pending_callbacks(self) -> list[tuple[int, str, str]]:
+        """(message_id, public_id, url) of callbacks not yet delivered nor
+        given up, oldest first."""
+        return self.db.execute(
+            "SELECT message_id, public_id, url FROM dlr_callbacks WHERE state = ? ORDER BY message_id",
+            [CALLBACK_PENDING],
+        ).fetchall()
+
+    def end_callback(self, message_id: int, state: int) -> None:
+        """A callback is delivered (CALLBACK_DONE) or given up."""
+        with self.db.conn:
+            self.db.execute("UPDATE dlr_callbacks SET state = ? WHERE message_id = ?", [state, message_id])

@@ -39,7 +39,7 @@ def token_matches(token: str | None, expected_sha256: str) -> bool:
 
 def bearer_token(request: Request) -> str | None:
     """The token of an ``Authorization: Bearer`` header, if any."""
-    header = request.getHeader(b"authorization")
+    header = request.getHeader("authorization")  # str key: a str value
     if header and header[:7].lower() == "bearer ":
         return header[7:].strip() or None
     return None

@@ -2,6 +2,8 @@
 
     /metrics   Prometheus exposition (smsc.web.ops)
     /health    JSON health check (smsc.web.ops)
+    /api       the JSON HTTP API (smsc.web.api_root)
+    /reports   the admin's reports page (smsc.web.reports)
 """
 from __future__ import annotations
 
@@ -9,7 +11,9 @@ from typing import TYPE_CHECKING
 
 from twisted.web.resource import Resource
 
+from .api_root import api_resource
 from .ops import HealthResource, MetricsResource
+from .reports import ReportsResource
 
 if TYPE_CHECKING:
     from ..app import Server
@@ -19,4 +23,6 @@ def http_root(server: "Server") -> Resource:
     root = Resource()
     root.putChild(b"metrics", MetricsResource(server.metrics))
     root.putChild(b"health", HealthResource(server.health))
+    root.putChild(b"api", api_resource(server))
+    root.putChild(b"reports", ReportsResource(server))
     return root

@@ -107,3 +107,27 @@ def test_account_receipt_options(tmp_path):
     assert run(cfg, "account", "receipts", "shop", "--default").returncode == 0
     assert options() == ("hex", 0, False, "UTC")
     assert run(cfg, "account", "receipts", "nobody", "--seconds").returncode == 1
+
+
+def test_admin_token_and_api_key(tmp_path):
+    import hashlib
+
+    cfg = write_config(tmp_path / "c.toml", tmp_path / "s.db")
+    r = run(cfg, "admin", "token")
+    assert r.returncode == 0, r.stderr
+    token = r.stdout.split("admin token: ")[1].split()[0]
+    line = next(l for l in r.stdout.splitlines() if l.startswith("admin_token_sha256"))
+    assert line == f'admin_token_sha256 = "{hashlib.sha256(token.encode()).hexdigest()}"'
+    assert len(token) >= 32 and run(cfg, "admin", "token").stdout != r.stdout
+
+    assert run(cfg, "account", "add", "shop", "--password", "pw123").returncode == 0
+    r = run(cfg, "account", "apikey", "shop")
+    assert r.returncode == 0, r.stderr
+    key = r.stdout.split("api key: ")[1].strip()
+    assert len(key) >= 22  # >= 128 bits, URL-safe base64
+    import sqlite3
+
+    stored = sqlite3.connect(tmp_path / "s.db").execute("SELECT key_sha256, system_id FROM api_keys").fetchall()
+    assert stored == [(hashlib.sha256(key.encode()).hexdigest(), "shop")]  # the hash only
+    r = run(cfg, "account", "apikey", "ghost")
+    assert r.returncode == 1 and r.stderr.strip() == "smsc: error: no account ghost"

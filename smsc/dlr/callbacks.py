@@ -1,0 +1,175 @@
+"""dlr_url callbacks: the final state of an HTTP message POSTed to the
+client's URL.
+
+The URL is stored (``dlr_callbacks``) before the API answers 201, and the
+engine calls ``final`` when the message reaches its final state (its
+``final_watchers`` hook, consulted only while this module has messages
+waiting, so SMPP traffic pays nothing). The body is read from the
+committed row with the same view as ``GET /api/v1/messages/{id}``, so a
+poll and the callback agree. A 2xx answer ends it; anything else (another
+status, a refused connection, a timeout) is retried after ``backoff``
+seconds, doubling, ``retries`` times, then given up and logged. Both ends
+are written to the store, so after a restart (``recover``) only pending
+callbacks are sent: one whose message became final before a kill -9 goes
+out at start, the others when their resumed message ends. A callback
+answered in the last moment before a kill -9 may come twice; none is lost.
+
+Logs name the URL without its query string (which may hold a client's
+secret).
+"""
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from io import BytesIO
+from typing import Any
+from urllib.parse import urlsplit
+
+from twisted.internet.defer import Deferred
+from twisted.web.client import Agent, FileBodyProducer, readBody
+from twisted.web.http_headers import Headers
+
+from ..store.sqlite import CALLBACK_DONE, CALLBACK_GIVEN_UP, Store
+from ..store.worker import StoreWorker
+from ..web.api_status import callback_payload, message_view
+
+log = logging.getLogger(__name__)
+
+#: the longest dlr_url taken
+MAX_URL_LENGTH = 2048
+
+
+def check_url(url: str) -> str:
+    """A dlr_url must be an absolute http(s) URL; ValueError saying why not."""
+    if len(url) > MAX_URL_LENGTH:
+        raise ValueError(f"longer than {MAX_URL_LENGTH} characters")
+    if not url.isascii() or any(c <= " " for c in url):
+        raise ValueError("must be ASCII without spaces (percent-encode the rest)")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a bad port
+    except ValueError as exc:
+        raise ValueError(f"not a URL: {exc}") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http:// or https:// URL with a host")
+    return url
+
+
+def loggable(url: str) -> str:
+    """``url`` without its query string, fragment or credentials."""
+    p = urlsplit(url)
+    host = p.hostname or ""
+    return f"{p.scheme}://{host}{f':{p.port}' if p.port else ''}{p.path}"
+
+
+class CallbackSender:
+    def __init__(
+        self, *, watchers: dict[int, Callable[[int], None]], worker: StoreWorker, reactor: Any,
+        now: Callable[[], float], retries: int, backoff: float, timeout: float,
+        default_alphabet: str = "gsm", agent: Any = None,
+    ) -> None:
+        #: the engine's final-state hook (``Engine.final_watchers``)
+        self._watchers = watchers
+        self._worker = worker
+        self._reactor = reactor
+        self._now = now
+        self._retries = retries
+        self._backoff = backoff
+        self._timeout = timeout
+        self._alphabet = default_alphabet
+        self._agent = agent or Agent(reactor, connectTimeout=timeout)
+        #: message id -> (public id, url), until its delivery starts
+        self._waiting: dict[int, tuple[str, str]] = {}
+        #: callbacks a restart found pending, checked once the store runs
+        self._recovered: list[int] = []
+        self._timers: dict[int, Any] = {}
+        self._stopped = False
+
+    def watch(self, message_id: int, public_id: str, url: str) -> None:
+        """Send the final state of ``message_id`` to ``url`` (its row in
+        dlr_callbacks is the caller's to write)."""
+        self._waiting[message_id] = (public_id, url)
+        self._watchers[message_id] = self.final
+
+    def recover(self, store: Store) -> int:
+        """Before the engine resumes messages: watch every pending callback
+        again. Returns how many."""
+        rows = store.pending_callbacks()
+        for message_id, public_id, url in rows:
+            self.watch(message_id, public_id, url)
+            self._recovered.append(message_id)
+        return len(rows)
+
+    def start(self) -> None:
+        """Once the store thread runs: send those whose message ended
+        before the restart (the others wait for their final state)."""
+        recovered, self._recovered = self._recovered, []
+        for message_id in recovered:
+            self._read(message_id, only_final=True)
+
+    def stop(self) -> None:
+        self._stopped = True
+        for call in self._timers.values():
+            if call.active():
+                call.cancel()
+        self._timers.clear()
+
+    def final(self, message_id: int) -> None:
+        """The engine's hook: ``message_id`` reached its final state (the
+        write is queued; the read below comes after its commit)."""
+        self._read(message_id, only_final=False)
+
+    def _read(self, message_id: int, only_final: bool) -> None:
+        d = self._worker.read_committed(Store.get_message, message_id)
+
+        def got(found: tuple | None) -> None:
+            entry = self._waiting.get(message_id)
+            if entry is None:  # already on its way
+                return
+            if found is None or found[4] is None:
+                if not only_final:
+                    log.error("callback for message %d: no final state stored; not sent", message_id)
+                    self._waiting.pop(message_id, None)
+                return
+            self._waiting.pop(message_id)
+            self._watchers.pop(message_id, None)
+            public_id, url = entry
+            view = message_view(found, public_id, self._now(), default_alphabet=self._alphabet)
+            body = json.dumps(callback_payload(view)).encode()
+            self._send(message_id, url, body, 0)
+
+        d.addCallback(got).addErrback(
+            lambda f: log.error("callback for message %d: store read failed: %s",
+                                message_id, f.getErrorMessage()))
+
+    def _send(self, message_id: int, url: str, body: bytes, attempt: int) -> None:
+        self._timers.pop(message_id, None)
+        if self._stopped:
+            return
+        headers = Headers({b"content-type": [b"application/json"], b"user-agent": [b"smsc"]})
+        d: Deferred = self._agent.request(b"POST", url.encode("ascii"), headers, FileBodyProducer(BytesIO(body)))
+        d.addTimeout(self._timeout, self._reactor)
+        d.addCallback(lambda response: readBody(response).addCallback(lambda _: response.code))
+
+        def answered(code: int) -> None:
+            if 200 <= code < 300:
+                self._worker.run(Store.end_callback, message_id, CALLBACK_DONE)
+            else:
+                retry(f"HTTP {code}")
+
+        def retry(why: str) -> None:
+            if self._stopped:
+                return
+            if attempt >= self._retries:
+                log.warning("callback for message %d to %s given up after %d attempts: %s",
+                            message_id, loggable(url), attempt + 1, why)
+                self._worker.run(Store.end_callback, message_id, CALLBACK_GIVEN_UP)
+                return
+            delay = self._backoff * 2 ** attempt
+            log.info("callback for message %d to %s failed (%s); retry in %.1f s",
+                     message_id, loggable(url), why, delay)
+            self._timers[message_id] = self._reactor.callLater(
+                delay, self._send, message_id, url, body, attempt + 1)
+
+        d.addCallbacks(answered, lambda f: retry(f.getErrorMessage() or f.type.__name__))
