@@ -5,7 +5,10 @@
 ``estimate``: segments and cost per recipient, blacklist and routes applied.
 
 No Twisted, no I/O: the engine, the web layer and the CLI read the upload
-and feed the bytes in.
+and feed the bytes in. The parts with I/O are modules of their own, not
+imported here: ``store`` (the campaign tables and the reports' API),
+``runner`` (sends running campaigns, inside the server) and ``cli``
+(``smsc campaign``).
 """
 from __future__ import annotations
 

@@ -1,0 +1,187 @@
+"""Sends running campaigns through the engine, inside the server process.
+
+``CampaignRunner.tick`` runs every ``TICK`` seconds (a LoopingCall made in
+``smsc.app.build``). Each tick reads the running campaigns on the store
+thread, claims as many PENDING recipients of each as its rate allows
+(marking them SENDING), submits each through ``smsc.submission.submit`` —
+the engine path SMPP traffic takes, so the same text, sender, route, limit
+and balance rules and the same billing apply — and records what became of
+them in one store job. A campaign with nothing left to send becomes
+``sent``; the messages' final states are read from the ``messages`` table
+by the reports, nothing is pushed here.
+
+Decisions:
+
+* Rate: a token bucket per campaign (``rate`` messages/s, burst 0.2 s
+  worth, at least one), kept in memory: a restart starts it full again.
+  The account's own rate limit still applies: a submit refused with
+  ESME_RTHROTTLED (the account's rate, or a test account's daily cap) goes
+  back to PENDING and the campaign waits ``THROTTLE_WAIT`` seconds.
+* Insufficient funds (``[billing] insufficient_funds_status``) puts the
+  recipient back to PENDING and pauses the campaign, saying why;
+  ``smsc campaign start`` resumes it after a top-up.
+* A number blacklisted since the campaign was made is SKIPPED here (the
+  engine would accept it and end it UNDELIV at no charge; a campaign
+  reports it as skipped, as it does the numbers blacklisted at creation).
+* Any other refusal (no route, too long, sender no longer allowed) is the
+  recipient's REFUSED with the status name as ``detail``; the campaign goes on.
+* Restart: running campaigns resume by themselves (their state is in the
+  store). A kill between a submit's commit and the runner's record leaves
+  the recipient SENDING; the first tick after a start settles those with
+  ``store.recover_sending`` (the message is looked up, so it is not sent
+  twice). A graceful stop stops the tick first; submits in flight are
+  committed by the store's flush and settled the same way on the next start.
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from twisted.internet.defer import Deferred, gatherResults
+
+from ..accounts.limits import TokenBucket
+from ..accounts.live import LiveAccount
+from ..accounts.money import format_uah
+from ..engine import Engine
+from ..pdu.constants import CommandStatus
+from ..pdu.errors import SmppError
+from ..store.worker import StoreWorker
+from ..submission import submit, submit_sm_of
+from . import store as campaigns
+
+log = logging.getLogger(__name__)
+
+#: seconds between ticks: a started campaign is picked up within this
+TICK = 0.1
+#: seconds of tokens a campaign's bucket holds
+BURST_SECONDS = 0.2
+#: seconds a campaign waits after the account's limit refused a submit
+THROTTLE_WAIT = 0.5
+
+
+class CampaignRunner:
+    def __init__(
+        self, engine: Engine, worker: StoreWorker, funds_status: int, now: Callable[[], float]
+    ) -> None:
+        self._engine = engine
+        self._worker = worker
+        self._funds_status = funds_status
+        self._now = now
+        self._buckets: dict[int, TokenBucket] = {}
+        #: campaign id -> real time before which it sends nothing (throttled)
+        self._waiting: dict[int, float] = {}
+        self._recovered = False
+        self._lives: dict[str, LiveAccount] = {}
+
+    def tick(self) -> Deferred:
+        """One round; a LoopingCall waits for it, and it never fails (a
+        failed LoopingCall would stop sending for good)."""
+        d = Deferred.fromCoroutine(self._round())
+        d.addErrback(lambda f: log.error("campaign runner: %s", f.getTraceback()))
+        return d
+
+    async def _round(self) -> None:
+        if not self._recovered:
+            found, requeued = await self._worker.run(campaigns.recover_sending)
+            if found or requeued:
+                log.info("campaigns: %d recipients found sent, %d to send again after a restart",
+                         found, requeued)
+            self._recovered = True
+        running = await self._worker.run(campaigns.running_campaigns)
+        wants, fresh = self._budget(running)
+        for system_id in fresh:
+            # (re)started: have the engine read the account back (a top-up
+            # made for this start) before the next round submits anything
+            await self._account(system_id, fresh=True)
+        if not wants:
+            return
+        claimed = await self._worker.run(campaigns.claim, wants, self._engine.sim.now())
+        by_id = {c.id: c for c in running}
+        for c in running:  # tokens not used: fewer PENDING left than the rate allowed
+            unused = wants.get(c.id, 0) - sum(1 for r in claimed if r.campaign_id == c.id)
+            if unused > 0:
+                self._buckets[c.id].give_back(unused)
+        if not claimed:
+            return
+        lives = {sid: await self._account(sid) for sid in {by_id[r.campaign_id].system_id for r in claimed}}
+        pauses: dict[int, str] = {}  # campaign id -> why it stops
+        outcomes: list[campaigns.Outcome] = await gatherResults([
+            Deferred.fromCoroutine(self._send(c, lives[c.system_id], r, pauses))
+            for r in claimed for c in (by_id[r.campaign_id],)
+        ])
+        await self._worker.run(campaigns.record, outcomes, pauses)
+
+    async def _account(self, system_id: str, fresh: bool = False) -> LiveAccount | None:
+        """The engine's live account (one per system_id for the whole run,
+        kept up to date by the engine after commits); ``fresh`` reads it back now."""
+        live = None if fresh else self._lives.get(system_id)
+        if live is None:
+            live = await self._engine.account(system_id)
+            if live is not None:
+                self._lives[system_id] = live
+        return live
+
+    def _budget(self, running: list[campaigns.Campaign]) -> tuple[dict[int, int], set[str]]:
+        """Campaign id -> recipients it may send now (0: only check whether
+        it is done), and the accounts of campaigns seen running for the
+        first time (they send from the next round on)."""
+        now = self._now()
+        wants: dict[int, int] = {}
+        fresh: set[str] = set()
+        for c in running:
+            bucket = self._buckets.get(c.id)
+            if bucket is None or bucket.rate != c.rate:
+                self._buckets[c.id] = TokenBucket(c.rate, max(1.0, c.rate * BURST_SECONDS), now)
+                fresh.add(c.system_id)
+                wants[c.id] = 0
+                continue
+            if self._waiting.get(c.id, 0.0) > now:
+                continue
+            n = 0
+            while bucket.take(now):
+                n += 1
+            wants[c.id] = n
+        for gone in set(self._buckets) - {c.id for c in running}:
+            del self._buckets[gone]  # paused or sent: a resume starts a fresh bucket
+            self._waiting.pop(gone, None)
+        return wants, fresh
+
+    async def _send(
+        self, c: campaigns.Campaign, live: LiveAccount | None, r: campaigns.Claimed,
+        pauses: dict[int, str],
+    ) -> campaigns.Outcome:
+        if live is None:
+            return campaigns.Outcome(c.id, r.seq, campaigns.REFUSED, detail=f"no account {c.system_id}")
+        if r.msisdn in live.blacklist:
+            return campaigns.Outcome(c.id, r.seq, campaigns.SKIPPED, detail="blacklisted")
+        try:
+            message_id: str = await submit(self._engine, live, submit_sm_of(c.sender, r.msisdn, r.text))
+        except SmppError as exc:
+            return self._refused(c, live, r, exc, pauses)
+        n = live.id_format.parse(message_id)
+        return campaigns.Outcome(c.id, r.seq, campaigns.SENT, n, message_id)
+
+    def _refused(
+        self, c: campaigns.Campaign, live: LiveAccount, r: campaigns.Claimed, exc: SmppError,
+        pauses: dict[int, str],
+    ) -> campaigns.Outcome:
+        """A refusal that is the recipient's (REFUSED) or the campaign's
+        (PENDING again: throttled, or paused for money)."""
+        if exc.status == self._funds_status:
+            pauses[c.id] = (
+                f"insufficient funds (balance {format_uah(live.available)} UAH): "
+                f"top up and run 'smsc campaign start {c.id}'"
+            )
+            return campaigns.Outcome(c.id, r.seq, campaigns.PENDING)
+        if exc.status == CommandStatus.ESME_RTHROTTLED:
+            self._waiting[c.id] = self._now() + THROTTLE_WAIT
+            return campaigns.Outcome(c.id, r.seq, campaigns.PENDING)
+        return campaigns.Outcome(c.id, r.seq, campaigns.REFUSED, detail=exc.detail or _name(exc.status))
+
+
+def _name(status: Any) -> str:
+    try:
+        return CommandStatus(status).name
+    except ValueError:
+        return f"status 0x{int(status):08x}"
