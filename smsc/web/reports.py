@@ -1,0 +1,227 @@
+"""The reports page at ``/reports``: accounts, campaigns, message search.
+
+Plain server-rendered HTML (``smsc.web.reports_pages``), no JavaScript, for
+the operators of the service. Every page needs the admin token (see
+``smsc.web.auth``): a browser logs in once through the form at
+``/reports/``, which puts the token in the ``smsc_admin`` cookie (HttpOnly,
+SameSite=Strict, Path=/reports); scripts may send ``Authorization: Bearer``.
+
+    GET  /reports/                  login form (to /reports/accounts when logged in)
+    POST /reports/login             token=... -> cookie, 303 to /reports/accounts; 403 if wrong
+    POST /reports/logout            clears the cookie, 303 to /reports/
+    GET  /reports/accounts          accounts, balances, messages today
+    GET  /reports/campaigns         campaigns with their status counts
+    GET  /reports/campaigns/ID      one campaign, ?status=UNDELIV filters its recipients
+    GET  /reports/messages          ?number=... messages to that number
+
+Without the token a page answers 303 to the login form (a person is sent
+where they can log in; a script sees a redirect, not the data). With no
+token configured (``[http] admin_token_sha256 = ""``) every page is a 403
+saying so. Unknown paths and campaigns are 404 pages, bad input (a number
+that is not one, an unknown status) a 400 page naming the field.
+
+Store reads run on the store thread (``StoreWorker.run``); the page is
+written when they come back (NOT_DONE_YET).
+"""
+from __future__ import annotations
+
+import logging
+import re
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from twisted.python.failure import Failure
+from twisted.web.resource import Resource
+from twisted.web.server import NOT_DONE_YET, Request
+
+from ..campaigns import store as campaigns
+from ..engine import utc_day
+from ..router.numbers import RoutingError, normalise_loose
+from .auth import ADMIN_COOKIE, is_admin, token_matches
+from .reports_data import account_rows, messages_to
+from .reports_pages import (
+    MESSAGE_LIMIT, accounts_page, campaign_page, campaigns_page, login_page, message_page,
+    messages_page,
+)
+
+if TYPE_CHECKING:
+    from ..app import Server
+
+log = logging.getLogger(__name__)
+
+#: the URL prefix the cookie is limited to; the tree mounts us there
+BASE = "/reports"
+
+#: what a page may do in the browser: no scripts, no frames, forms to us only
+_HEADERS = {
+    b"content-type": b"text/html; charset=utf-8",
+    b"cache-control": b"no-store",
+    b"content-security-policy":
+        b"default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+    b"x-content-type-options": b"nosniff",
+    b"referrer-policy": b"no-referrer",
+}
+
+#: RFC 6265 cookie-octets: a token outside them cannot be kept in the cookie
+_COOKIE_SAFE = re.compile(r"[\x21\x23-\x2b\x2d-\x3a\x3c-\x5b\x5d-\x7e]+")
+
+#: largest campaign id taken from a URL (SQLite INTEGER)
+_MAX_ID = (1 << 63) - 1
+
+
+class ReportsResource(Resource):
+    """The whole ``/reports`` subtree in one leaf: the routes are few, and
+    one ``render`` keeps the token check in one place."""
+
+    isLeaf = True
+
+    def __init__(self, server: "Server") -> None:
+        super().__init__()
+        self._server = server
+
+    # --- routing ----------------------------------------------------------
+
+    def render(self, request: Request) -> Any:
+        for name, value in _HEADERS.items():
+            request.setHeader(name, value)
+        if not request.postpath:  # /reports: relative to /reports/ from here on
+            return _redirect(request, f"{BASE}/")
+        path = [p.decode("utf-8", "replace") for p in request.postpath]
+        while len(path) > 1 and path[-1] == "":
+            path.pop()  # /reports/accounts/ is /reports/accounts
+        method = request.method.decode("ascii", "replace")
+        expected = self._server.config.http.admin_token_sha256
+        if not expected:
+            request.setResponseCode(403)
+            return message_page(
+                "Reports are off",
+                "No admin token is configured: set [http] admin_token_sha256 to the SHA-256 "
+                "of a token (smsc admin token makes one) and restart.",
+            )
+        if path in (["login"], ["logout"]):
+            if method != "POST":
+                return _not_allowed(request, "POST")
+            return self._login(request, expected) if path == ["login"] else self._logout(request)
+        admin = is_admin(request, expected)
+        if path == [""]:
+            return _redirect(request, f"{BASE}/accounts") if admin else login_page()
+        if not admin:
+            return _redirect(request, f"{BASE}/")
+        if method not in ("GET", "HEAD"):
+            return _not_allowed(request, "GET, HEAD")
+        if path == ["accounts"]:
+            return self._read(request, accounts_page, account_rows, utc_day(time.time()))
+        if path == ["campaigns"]:
+            return self._read(request, campaigns_page, campaigns.list_campaigns)
+        if len(path) == 2 and path[0] == "campaigns":
+            return self._campaign(request, path[1])
+        if path == ["messages"]:
+            return self._messages(request)
+        request.setResponseCode(404)
+        return message_page("Not found", f"No page {request.path.decode('utf-8', 'replace')}")
+
+    # --- log in and out -----------------------------------------------------
+
+    def _login(self, request: Request, expected: str) -> bytes:
+        token = _arg(request, "token").strip()
+        if not token:
+            request.setResponseCode(400)
+            return login_page("token: enter the admin token")
+        if not token_matches(token, expected):
+            request.setResponseCode(403)
+            return login_page("token: not the admin token")
+        if not _COOKIE_SAFE.fullmatch(token):
+            request.setResponseCode(400)
+            return login_page(
+                "token: it has characters a cookie cannot hold; send it as Authorization: Bearer instead"
+            )
+        request.addCookie(ADMIN_COOKIE, token.encode(), path=BASE.encode(), httpOnly=True, sameSite="strict")
+        return _redirect(request, f"{BASE}/accounts")
+
+    def _logout(self, request: Request) -> bytes:
+        request.addCookie(
+            ADMIN_COOKIE, b"", path=BASE.encode(), max_age="0", httpOnly=True, sameSite="strict",
+            expires="Thu, 01 Jan 1970 00:00:00 GMT",
+        )
+        return _redirect(request, f"{BASE}/")
+
+    # --- pages with data ----------------------------------------------------
+
+    def _campaign(self, request: Request, ident: str) -> Any:
+        if not (ident.isascii() and ident.isdigit() and 0 < int(ident) <= _MAX_ID):
+            request.setResponseCode(404)
+            return message_page("Not found", f"No campaign {ident!r}: a campaign id is a positive number")
+        campaign_id = int(ident)
+        status = _arg(request, "status").strip().upper()
+        if status == "ALL":
+            status = ""
+        error = ""
+        if status and status not in campaigns.STATUSES:
+            request.setResponseCode(400)
+            error = f"status: {status!r} is not one of All, {', '.join(campaigns.STATUSES)}"
+            status = ""
+        return self._read(request, lambda r: _campaign_or_404(request, campaign_id, r, status, error),
+                          campaigns.campaign_report, campaign_id, status or None)
+
+    def _messages(self, request: Request) -> Any:
+        typed = _arg(request, "number")
+        if not typed.strip():
+            return messages_page(typed)
+        try:
+            msisdn = normalise_loose(typed)
+        except RoutingError as exc:
+            request.setResponseCode(400)
+            return messages_page(typed, error=f"number: {exc.detail}")
+        return self._read(
+            request, lambda rows: messages_page(typed, msisdn, rows),
+            messages_to, msisdn, MESSAGE_LIMIT, self._server.config.messages.default_alphabet,
+        )
+
+    def _read(self, request: Request, render: Callable[[Any], bytes], fn: Callable[..., Any], *args: Any) -> Any:
+        """Run ``fn(store, *args)`` on the store thread, then write
+        ``render(result)``; a store failure is a 503 page (and a log line)."""
+        gone: list[bool] = []
+        request.notifyFinish().addErrback(lambda _: gone.append(True))
+
+        def write(body: bytes) -> None:
+            if not gone:
+                request.write(body)
+                request.finish()
+
+        def failed(failure: Failure) -> None:
+            log.error("reports: store read failed: %s", failure.getTraceback())
+            request.setResponseCode(503)
+            write(message_page("Store unavailable", f"Reading the store failed: {failure.getErrorMessage()}"))
+
+        d = self._server.worker.run(fn, *args)
+        d.addCallback(render).addCallbacks(write, failed)
+        return NOT_DONE_YET
+
+
+def _campaign_or_404(request: Request, campaign_id: int, report: Any, status: str, error: str = "") -> bytes:
+    if report is None:
+        request.setResponseCode(404)
+        return message_page("Not found", f"No campaign {campaign_id}")
+    summary, lines = report
+    return campaign_page(summary, [] if error else lines, status, error)
+
+
+def _arg(request: Request, name: str) -> str:
+    """The first value of a query or form field, "" when absent."""
+    args: dict[bytes, list[bytes]] = request.args or {}
+    values = args.get(name.encode())
+    return values[0].decode("utf-8", "replace") if values else ""
+
+
+def _redirect(request: Request, to: str) -> bytes:
+    """303 See Other: after a POST the browser GETs ``to``."""
+    request.setResponseCode(303)
+    request.setHeader(b"location", to.encode())
+    return b""
+
+
+def _not_allowed(request: Request, allow: str) -> bytes:
+    request.setResponseCode(405)
+    request.setHeader(b"allow", allow.encode())
+    return message_page("Method not allowed", f"{request.method.decode('ascii', 'replace')}: use {allow}")
