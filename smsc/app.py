@@ -225,6 +225,7 @@ def serve(config: Config, reactor: Any = None, out: TextIO = sys.stdout) -> Serv
         site.noisy = False
         server.http_port = reactor.listenTCP(config.http.port, site, interface=config.http.host)
         h = server.http_port.getHost()
-        print(f"smsc: HTTP listening on {h.host}:{h.port} (/metrics, /health)", file=out, flush=True)
+        print(f"smsc: HTTP listening on {h.host}:{h.port} (/metrics, /health, /api/v1, /reports)",
+              file=out, flush=True)
     reactor.addSystemEventTrigger("before", "shutdown", server.stop)
     return server

@@ -15,13 +15,14 @@ from .engine import Engine, relative_validity
 from .pdu.constants import CommandStatus, Tag
 from .pdu.errors import SmppError
 from .pdu.pdus import SubmitSm
-from .pdu.text import text_coding
+from .pdu.text import encode
 
 #: short_message holds at most 254 octets; a longer body goes in message_payload
 _SHORT_MESSAGE_MAX = 254
 #: TON/NPI of a sender: alphanumeric (5/0) or international number (1/1)
 _ALPHA = (5, 0)
 _NUMERIC = (1, 1)
+UCS2 = 8
 
 
 def submit_sm_of(
@@ -31,8 +32,13 @@ def submit_sm_of(
     (``+380…``, ``380…``, ``0XX…`` as in submit_sm with dest_addr_ton 0:
     the engine normalises and routes it). A numeric sender is an international number,
     anything else an alpha-name. ``validity_seconds`` > 0 becomes a relative
-    validity_period."""
-    body, data_coding = text_coding(text)
+    validity_period.
+
+    The text goes as UCS-2 (data_coding 8), whatever it holds: what
+    data_coding 0 means depends on ``[messages] default_alphabet``, and the
+    engine takes the network encoding from the characters anyway (a UCS-2
+    "hello" is sent and billed as GSM 7-bit)."""
+    body, data_coding = encode(text, UCS2), UCS2
     ton, npi = _NUMERIC if sender.lstrip("+").isdigit() else _ALPHA
     long_body = len(body) > _SHORT_MESSAGE_MAX
     return SubmitSm(

@@ -240,15 +240,10 @@ def _tables(store: Store) -> sqlite3.Connection:
 
 @contextlib.contextmanager
 def _write(store: Store) -> Iterator[sqlite3.Connection]:
-    """One write transaction (the store's connection is in autocommit mode)."""
-    conn = _tables(store)
-    conn.execute("BEGIN IMMEDIATE")
-    try:
+    """One write transaction, on the campaign tables."""
+    _tables(store)
+    with store.transaction() as conn:
         yield conn
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
 
 
 # --- making and changing campaigns ---------------------------------------------------

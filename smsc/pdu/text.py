@@ -300,7 +300,7 @@ def encode(text: str | bytes, data_coding: int, default_alphabet: str = "gsm") -
 
 def text_coding(text: str) -> tuple[bytes, int]:
     """(body, data_coding) a text goes as when we choose: GSM 7-bit (0) if
-    it can, else UCS-2 (8). The HTTP API and campaigns use it."""
+    it can, else UCS-2 (8). Campaign estimates use it."""
     try:
         return encode(text, 0), 0
     except ValueError:

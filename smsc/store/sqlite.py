@@ -3,7 +3,10 @@
 Schema and ordinary queries go through sqlite-utils; the hot writes (message
 rows, charges, final states, receipt acks) go through ``write_batch``, a few
 multi-row statements inside one transaction, because a per-row commit costs
-~26 µs. No SQL lives outside this package.
+~26 µs. No SQL of these tables lives outside this package but the
+reports page's read-only message search (smsc/web/reports_data.py); the
+campaign tables belong to smsc/campaigns/store.py, which uses this
+connection and ``transaction``.
 
 The methods are synchronous. The server calls them only from the store's
 own thread (``smsc.store.worker``); the CLI calls them directly, from
@@ -424,7 +427,7 @@ class Store:
         )]
 
     @contextlib.contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> Iterator[sqlite3.Connection]:
         """An explicit write transaction (the connection is in autocommit
         mode, where ``with conn:`` does not open one)."""
         conn = self.db.conn
@@ -447,7 +450,7 @@ class Store:
         how many were not on the list yet."""
         if self.get_account(system_id) is None:
             raise NoSuchAccount(system_id)
-        with self._transaction() as conn:
+        with self.transaction() as conn:
             before = conn.total_changes
             conn.executemany(
                 "INSERT OR IGNORE INTO blacklist (system_id, msisdn) VALUES (?, ?)",
@@ -464,7 +467,7 @@ class Store:
         if self.get_account(system_id) is None:
             raise NoSuchAccount(system_id)
         wanted = list(dict.fromkeys(numbers))
-        with self._transaction() as conn:
+        with self.transaction() as conn:
             listed = set(self.blacklist(system_id))
             missing = [n for n in wanted if n not in listed]
             if missing:
@@ -590,7 +593,7 @@ class Store:
         """The account's API key (its SHA-256), replacing any older one."""
         if self.get_account(system_id) is None:
             raise NoSuchAccount(system_id)
-        with self._transaction() as conn:
+        with self.transaction() as conn:
             conn.execute("DELETE FROM api_keys WHERE system_id = ?", [system_id])
             conn.execute(
                 "INSERT INTO api_keys (key_sha256, system_id, created_at) VALUES (?, ?, ?)",

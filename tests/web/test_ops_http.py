@@ -8,19 +8,7 @@ import urllib.request
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from clients import Esme
-
-
-def _http(server) -> str:
-    import time
-
-    deadline = time.monotonic() + 10
-    while not any("HTTP listening on" in l for l in server.output):
-        assert time.monotonic() < deadline, "".join(server.output)
-        time.sleep(0.05)
-    line = next(l for l in server.output if "HTTP listening on" in l)
-    host, port = re.search(r"HTTP listening on ([\d.]+):(\d+)", line).groups()
-    return f"http://{host}:{port}"
+from clients import Esme, http_base as _http
 
 
 def _scrape(base: str) -> dict:
