@@ -299,6 +299,11 @@ def _serve(args: argparse.Namespace, cfg: config_mod.Config) -> int:
     # few cycles). Measured: ~5% of server CPU at 10k msg/s.
     gc.freeze()
     gc.set_threshold(50000, 20, 100)
+    # The reactor thread drops the GIL at every system call anyway; the
+    # store thread, which wants it back after each SQLite statement, need
+    # not also force a hand-over every 5 ms. Measured at 50k messages, 0.1-1 s
+    # delays, back to back: 4-6% less server CPU per message with 50 ms.
+    sys.setswitchinterval(0.05)
     reactor.run()
     return 0
 

@@ -52,8 +52,12 @@ from . import store as campaigns
 
 log = logging.getLogger(__name__)
 
-#: seconds between ticks: a started campaign is picked up within this
+#: seconds between ticks while a campaign runs
 TICK = 0.1
+#: seconds between looks at the store while none runs: a started campaign
+#: is picked up within this (an idle server's store thread, busy with SMPP
+#: commits, gets one small read a second instead of ten)
+IDLE_LOOK = 1.0
 #: seconds of tokens a campaign's bucket holds
 BURST_SECONDS = 0.2
 #: seconds a campaign waits after the account's limit refused a submit
@@ -73,6 +77,8 @@ class CampaignRunner:
         self._waiting: dict[int, float] = {}
         self._recovered = False
         self._lives: dict[str, LiveAccount] = {}
+        #: real time before which an idle runner does not look again
+        self._idle_until = 0.0
 
     def tick(self) -> Deferred:
         """One round; a LoopingCall waits for it, and it never fails (a
@@ -88,7 +94,10 @@ class CampaignRunner:
                 log.info("campaigns: %d recipients found sent, %d to send again after a restart",
                          found, requeued)
             self._recovered = True
+        if self._now() < self._idle_until:
+            return
         running = await self._worker.run(campaigns.running_campaigns)
+        self._idle_until = 0.0 if running else self._now() + IDLE_LOOK
         wants, fresh = self._budget(running)
         for system_id in fresh:
             # (re)started: have the engine read the account back (a top-up
