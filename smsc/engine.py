@@ -259,7 +259,8 @@ class Engine:
         self._config = config
         self._store = store
         self._clock = clock
-        self._throttle = throttle
+        #: failed logins per address: SMPP binds and HTTP Basic share it
+        self.throttle = throttle
         self._next_id = first_id
         self._universal = config.accounts.universal_alpha
         self._max_segments = config.messages.max_segments
@@ -309,7 +310,7 @@ class Engine:
         """The live account, or a failure carrying the SmppError to answer
         with. A success holds a bind slot: give it back with ``release``."""
         host = bind.peer_host
-        if self._throttle.blocked(host):
+        if self.throttle.blocked(host):
             return fail(SmppError(CommandStatus.ESME_RBINDFAIL, "too many failed binds"))
         day = utc_day(self._clock.seconds())
 
@@ -320,16 +321,16 @@ class Engine:
         def check(found: tuple[Account | None, int]) -> Any:
             account, used = found
             if account is None:
-                self._throttle.failed(host)
+                self.throttle.failed(host)
                 raise SmppError(CommandStatus.ESME_RINVSYSID, f"no account {bind.system_id!r}")
             verified = deferToThread(verify_password, bind.password, account.password_hash)
             return verified.addCallback(decide, account, used)
 
         def decide(ok: bool, account: Account, used: int) -> LiveAccount:
             if not ok:
-                self._throttle.failed(host)
+                self.throttle.failed(host)
                 raise SmppError(CommandStatus.ESME_RINVPASWD, "wrong password")
-            self._throttle.succeeded(host)
+            self.throttle.succeeded(host)
             live = self._live(account, used, day)
             if live.max_binds and live.binds >= live.max_binds:
                 raise SmppError(CommandStatus.ESME_RBINDFAIL, f"at most {live.max_binds} binds")

@@ -102,7 +102,7 @@ class ApiAuth:
             creds = basic_credentials(call.request.getHeader("authorization"))
             if creds is None:
                 raise unauthorized("credentials needed: HTTP Basic (system_id, password) or X-API-Key")
-            d = self._password(*creds)
+            d = self._password(*creds, call.request.getClientAddress().host)
 
         def live(system_id: str) -> Deferred:
             return self._engine.account(system_id).addCallback(found, system_id)
@@ -114,12 +114,19 @@ class ApiAuth:
 
         return d.addCallback(live)
 
-    def _password(self, system_id: str, password: str) -> Deferred:
-        """Fires with ``system_id`` when ``password`` is its password."""
+    def _password(self, system_id: str, password: str, host: str) -> Deferred:
+        """Fires with ``system_id`` when ``password`` is its password.
+        Failures count against ``host`` in the engine's throttle, the one
+        SMPP binds use (``[accounts] max_bind_failures`` in
+        ``bind_failure_window``): past it, 429 until the window passes."""
+        throttle = self._engine.throttle
+        if throttle.blocked(host):
+            raise ApiError(429, "throttled", "too many failed logins from this address; try again later")
         mark = hmac.new(self._key, f"{system_id}\0{password}".encode(), hashlib.sha256).digest()
 
         def check(account: Account | None) -> Any:
             if account is None:
+                throttle.failed(host)
                 raise unauthorized("wrong system_id or password")
             if self._verified.get(mark) == account.password_hash:
                 return system_id
@@ -128,7 +135,9 @@ class ApiAuth:
 
         def decide(ok: bool, password_hash: str) -> str:
             if not ok:
+                throttle.failed(host)
                 raise unauthorized("wrong system_id or password")
+            throttle.succeeded(host)
             if len(self._verified) >= _MAX_REMEMBERED:
                 self._verified.clear()
             self._verified[mark] = password_hash

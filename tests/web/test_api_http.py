@@ -148,6 +148,27 @@ def test_credentials(server_factory):
         assert_error(r, 429, "throttled", None, "ESME_RTHROTTLED")
 
 
+def test_failed_logins_are_throttled_with_smpp_binds(server_factory):
+    """HTTP Basic failures count in the same per-address throttle as SMPP
+    bind failures: past [accounts] max_bind_failures both are refused."""
+    from clients import RawConn
+
+    srv, api = api_server(server_factory, accounts={"max_bind_failures": 3, "bind_failure_window": 60})
+    system_id, password = srv.first_account
+    for _ in range(2):
+        assert_error(http_call("GET", f"{api}/balance", headers=basic_auth(system_id, "wrong")),
+                     401, "unauthorized")
+    # a success forgives, as it does for binds
+    assert http_call("GET", f"{api}/balance", headers=basic_auth(system_id, password)).status == 200
+    for _ in range(3):
+        assert_error(http_call("GET", f"{api}/balance", headers=basic_auth("ghost", password)),
+                     401, "unauthorized")
+    # now even the right password is refused from this address, over HTTP and SMPP
+    assert_error(http_call("GET", f"{api}/balance", headers=basic_auth(system_id, password)), 429, "throttled")
+    c = RawConn(srv.connect_raw())
+    assert c.bind(0x00000009, system_id, password).status == 0x0000000D  # ESME_RBINDFAIL
+
+
 def test_admin_routes(server_factory):
     srv, api = api_server(server_factory, mo={"numbers": {"7090": "shop"}})
     for headers in ({}, {"Authorization": "Bearer wrong"}, basic_auth(*srv.first_account)):
