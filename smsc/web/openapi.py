@@ -25,7 +25,8 @@ _ERROR_TEXT = {
     409: "The account already exists",
     413: "The body is over 64 KiB",
     422: "The message is refused (`invalid_destination`, `invalid_sender`, `text_too_long`, ...)",
-    429: "Over the account's rate or a test account's daily cap (`throttled`)",
+    429: "Over the account's rate or a test account's daily cap, or too many failed logins "
+         "from this address (`throttled`)",
     503: "The message could not be stored (`unavailable`); try again",
 }
 
@@ -149,7 +150,7 @@ _ADMIN_ERRORS = (401, 403, 404)
 
 
 def document() -> dict[str, Any]:
-    account = (401,)
+    account = (401, 429)  # 429: also too many failed logins from the address
     return {
         "openapi": "3.1.0",
         "info": {"title": "smsc HTTP API", "version": "1",
