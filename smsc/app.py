@@ -81,10 +81,10 @@ class Server:
     metrics: Metrics
     smpp_port: Any = None
     http_port: Any = None
-    #: periodic jobs (retention sweep, MO pick-up), stopped first on stop
+    #: periodic jobs (retention sweep, MO pick-up, campaign runner), stopped first on stop
     timers: list[LoopingCall] = field(default_factory=list)
     #: dlr_url callbacks of HTTP messages (smsc.dlr.callbacks)
-    callbacks: Any = None
+    callbacks: CallbackSender | None = None
 
     def health(self) -> Deferred:
         """Listeners up and the store writable (a write transaction opened
@@ -162,21 +162,26 @@ def build(config: Config, reactor: Any, out: TextIO = sys.stdout) -> Server:
         print(f"smsc: recovered {resumed} unfinished messages and {owed} owed receipts", file=out, flush=True)
     worker.start()
     callbacks.start()
-    sweeper = LoopingCall(expire_receipts, engine, worker, retention)
-    sweeper.clock = reactor
-    sweeper.start(RETENTION_SWEEP, now=False)
-    # MO rows written by `smsc mo inject` (also those a restart left undelivered)
-    mo_poller = LoopingCall(engine.poll_mo)
-    mo_poller.clock = reactor
-    mo_poller.start(MO_POLL, now=True)
-    campaign_runner = LoopingCall(CampaignRunner(
-        engine, worker, config.billing.insufficient_funds_status, reactor.seconds).tick)
-    campaign_runner.clock = reactor
-    campaign_runner.start(CAMPAIGN_TICK, now=True)
+    timers = [
+        every(reactor, RETENTION_SWEEP, False, expire_receipts, engine, worker, retention),
+        # MO rows written by `smsc mo inject` (also those a restart left undelivered)
+        every(reactor, MO_POLL, True, engine.poll_mo),
+        every(reactor, CAMPAIGN_TICK, True, CampaignRunner(
+            engine, worker, config.billing.insufficient_funds_status, reactor.seconds).tick),
+    ]
     factory = SmppFactory(engine, config.smpp, reactor, metrics)
     worker.on_commit.append(lambda writes, seconds, accounts: metrics.commit_latency.observe(seconds))
     watch_state(metrics, engine, factory)
-    return Server(config, store, worker, engine, factory, metrics, callbacks=callbacks, timers=[sweeper, mo_poller, campaign_runner])
+    return Server(config, store, worker, engine, factory, metrics, callbacks=callbacks, timers=timers)
+
+
+def every(reactor: Any, seconds: float, now: bool, fn: Any, *args: Any) -> LoopingCall:
+    """``fn(*args)`` every ``seconds`` on ``reactor``'s clock, started (at
+    once too when ``now``); stopped by ``Server.stop``."""
+    call = LoopingCall(fn, *args)
+    call.clock = reactor
+    call.start(seconds, now=now)
+    return call
 
 
 def watch_state(metrics: Metrics, engine: Engine, factory: SmppFactory) -> None:
