@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from twisted.internet.defer import Deferred, DeferredList, inlineCallbacks
+from twisted.internet.error import CannotListenError
 from twisted.internet.task import LoopingCall
 from twisted.python.failure import Failure
 
@@ -85,6 +86,8 @@ class Server:
     timers: list[LoopingCall] = field(default_factory=list)
     #: dlr_url callbacks of HTTP messages (smsc.dlr.callbacks)
     callbacks: CallbackSender | None = None
+    #: a listener could not be opened: the process stops and exits 1
+    failed: bool = False
 
     def health(self) -> Deferred:
         """Listeners up and the store writable (a write transaction opened
@@ -212,25 +215,45 @@ def watch_state(metrics: Metrics, engine: Engine, factory: SmppFactory) -> None:
 
 
 def serve(config: Config, reactor: Any = None, out: TextIO = sys.stdout) -> Server:
-    """Build, listen, and stop cleanly when the reactor stops."""
+    """Build, listen, and stop cleanly when the reactor stops. A port that
+    cannot be opened is reported in one line naming its config key; the
+    server then stops as soon as the reactor runs (``Server.failed``)."""
     if reactor is None:
         from twisted.internet import reactor as default_reactor
 
         reactor = default_reactor
     server = build(config, reactor, out)
-    server.smpp_port = reactor.listenTCP(config.smpp.port, server.factory, interface=config.smpp.host)
-    host = server.smpp_port.getHost()
-    print(f"smsc: SMPP listening on {host.host}:{host.port} (store {config.store.path})", file=out, flush=True)
-    if config.http.enabled:
-        from twisted.web.server import Site
-
-        from .web.root import http_root
-
-        site = Site(http_root(server))
-        site.noisy = False
-        server.http_port = reactor.listenTCP(config.http.port, site, interface=config.http.host)
-        h = server.http_port.getHost()
-        print(f"smsc: HTTP listening on {h.host}:{h.port} (/metrics, /health, /api/v1, /reports)",
-              file=out, flush=True)
     reactor.addSystemEventTrigger("before", "shutdown", server.stop)
+    try:
+        server.smpp_port = _listen(reactor, config.smpp.host, config.smpp.port, server.factory, "[smpp]")
+        host = server.smpp_port.getHost()
+        print(f"smsc: SMPP listening on {host.host}:{host.port} (store {config.store.path})", file=out, flush=True)
+        if config.http.enabled:
+            from twisted.web.server import Site
+
+            from .web.root import http_root
+
+            site = Site(http_root(server))
+            site.noisy = False
+            server.http_port = _listen(reactor, config.http.host, config.http.port, site, "[http]")
+            h = server.http_port.getHost()
+            print(f"smsc: HTTP listening on {h.host}:{h.port} (/metrics, /health, /api/v1, /reports)",
+                  file=out, flush=True)
+    except ListenError as exc:
+        print(f"smsc: error: {exc}", file=sys.stderr, flush=True)
+        server.failed = True
+        reactor.callWhenRunning(reactor.stop)
     return server
+
+
+class ListenError(Exception):
+    pass
+
+
+def _listen(reactor: Any, host: str, port: int, factory: Any, section: str) -> Any:
+    try:
+        return reactor.listenTCP(port, factory, interface=host)
+    except CannotListenError as exc:
+        raise ListenError(
+            f"cannot listen on {host}:{port} ({section} host, port): {exc.socketError}"
+        ) from None

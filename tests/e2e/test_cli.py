@@ -131,3 +131,22 @@ def test_admin_token_and_api_key(tmp_path):
     assert stored == [(hashlib.sha256(key.encode()).hexdigest(), "shop")]  # the hash only
     r = run(cfg, "account", "apikey", "ghost")
     assert r.returncode == 1 and r.stderr.strip() == "smsc: error: no account ghost"
+
+
+def test_serve_names_the_port_it_cannot_open_and_exits_1(tmp_path):
+    """A busy port is one line naming the config keys, exit 1, no traceback
+    (and the store's threads do not keep the process alive)."""
+    import socket
+
+    for section in ("smpp", "http"):
+        with socket.socket() as busy:
+            busy.bind(("127.0.0.1", 0))
+            busy.listen()
+            port = busy.getsockname()[1]
+            other = {"http": {"enabled": True, "port": port}} if section == "http" else {"smpp": {"port": port}}
+            cfg = write_config(tmp_path / f"{section}.toml", tmp_path / f"{section}.db", **other)
+            r = run(cfg, "serve")
+        assert r.returncode == 1, (section, r.stdout, r.stderr)
+        wanted = f"smsc: error: cannot listen on 127.0.0.1:{port} ([{section}] host, port):"
+        assert wanted in r.stderr, r.stderr
+        assert "Traceback" not in r.stderr, r.stderr
