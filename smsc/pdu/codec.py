@@ -894,14 +894,20 @@ def _encode_data_sm(pdu: DataSm) -> bytes:
 
 
 def _encode_submit_sm_resp(pdu: SubmitSmResp) -> bytes:
-    """No body when command_status is an error (SMPP 3.4 4.4.2)."""
-    status = pdu.command_status
-    if status:
-        return _HEADER.pack(16, 0x80000004, status, pdu.sequence_number)
     message_id = pdu.message_id.encode("ascii")
     if len(message_id) > 64 or 0 in message_id:
         _cstring(pdu, "message_id", 64)
-    return _HEADER.pack(17 + len(message_id), 0x80000004, 0, pdu.sequence_number) + message_id + b"\0"
+    return encode_submit_sm_resp(pdu.sequence_number, pdu.command_status, pdu.message_id)
+
+
+def encode_submit_sm_resp(sequence_number: int, status: int, message_id: str) -> bytes:
+    """A submit_sm_resp straight to bytes, for the hot path (one per
+    message): ``message_id`` is one of ours, ASCII and short. No body when
+    command_status is an error (SMPP 3.4 4.4.2)."""
+    if status:
+        return _HEADER.pack(16, 0x80000004, status, sequence_number)
+    mid = message_id.encode("ascii")
+    return _HEADER.pack(17 + len(mid), 0x80000004, 0, sequence_number) + mid + b"\0"
 
 
 def _encode_deliver_sm_resp(pdu: DeliverSmResp) -> bytes:

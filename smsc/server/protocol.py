@@ -21,7 +21,7 @@ from twisted.python.failure import Failure
 from ..config import SmppConfig
 from ..metrics import Metrics
 from ..engine import Engine, submission_of_data_sm
-from ..pdu.codec import fast_constructor
+from ..pdu.codec import encode_submit_sm_resp
 from ..pdu.constants import (
     ESM_CLASS_DELIVERY_RECEIPT, ESM_CLASS_INTERMEDIATE_NOTIFICATION, SMPP_VERSION_34, CommandId,
     CommandStatus,
@@ -31,7 +31,7 @@ from ..pdu.pdus import (
     BindReceiver, BindReceiverResp, BindTransceiver, BindTransceiverResp,
     BindTransmitter, BindTransmitterResp, CancelSm, CancelSmResp, DataSm, DataSmResp,
     EnquireLink, QuerySm, QuerySmResp, ReplaceSm, ReplaceSmResp, SubmitMulti, SubmitMultiResp,
-    SubmitSm, SubmitSmResp,
+    SubmitSm,
     Unbind, UnbindResp, UnsuccessSme,
 )
 from ..pdu.receipt import encode_receipt, receipt_word, text_sample
@@ -44,10 +44,7 @@ from .states import State
 
 log = logging.getLogger(__name__)
 
-#: one submit_sm_resp per message: skip the frozen dataclass __init__
-_new_submit_sm_resp = fast_constructor(
-    SubmitSmResp, ("sequence_number", "command_status", "message_id")
-)
+_SUBMIT_SM_RESP = CommandId.SUBMIT_SM_RESP
 
 _BIND_KIND = {
     BindTransmitter: ("transmitter", BindTransmitterResp, False),
@@ -255,7 +252,10 @@ class SmppProtocol(Protocol):
     def _submit_done(self, pdu: SubmitSm, status: int, message_id: str) -> None:
         self.metrics.submit(status)
         if not self.gone:
-            self.session.send(_new_submit_sm_resp(pdu.sequence_number, status, message_id))
+            # straight to bytes: a response object and the general encoder
+            # cost ~1 µs more per message (5% of the reactor thread's time)
+            self.session.respond_encoded(
+                _SUBMIT_SM_RESP, status, encode_submit_sm_resp(pdu.sequence_number, status, message_id))
             self._schedule_flush()
 
     def _on_data_sm(self, pdu: DataSm) -> None:

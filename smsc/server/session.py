@@ -182,6 +182,14 @@ class Session:
             return
         self.send_encoded(cid, pdu.sequence_number, encode(pdu), context)
 
+    def respond_encoded(self, command_id: C, status: int, data: bytes) -> None:
+        """``send`` for a response already encoded that changes no state
+        (submit_sm_resp: one per message, pdu.codec.encode_submit_sm_resp)."""
+        if self.state is State.CLOSED:
+            raise LocalProtocolError(f"{command_id.name} on a closed session")
+        self._count("out", command_id, status)
+        self._out.append(data)
+
     def send_encoded(self, command_id: C, sequence_number: int, data: bytes, context: Any = None) -> None:
         """``send`` for a request already encoded: the receipt hot path, which
         writes its deliver_sm straight to bytes (pdu.receipt.encode_receipt)."""
