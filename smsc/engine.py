@@ -62,6 +62,13 @@ destination_addr (from the source_addr, when given), as SMPP 3.4 4.9 says;
 it fails when none is held. The
 DELETED receipt follows the same rule as any final state: sent for
 registered_delivery 1, and for 2 too since DELETED is not DELIVRD.
+
+submit_sm with replace_if_present_flag 1 (SMPP 3.4 5.2.18) is accepted as
+a new message with its own id, and withdraws, as cancel_sm by destination
+would, the account's messages from the same source_addr to the same
+destination that are still held (scheduled, or queued for the link):
+they end DELETED and are refunded. Messages already in the network stay.
+service_type is not compared (it is not stored).
 """
 from __future__ import annotations
 
@@ -519,6 +526,10 @@ class Engine:
         metrics.submit_latency.observe((self.sim.now() - message.submit_time) / self.sim.scale)
         if origin is not None and message.registered_delivery:
             self._origin[n] = origin
+        if pdu.replace_if_present_flag:
+            # SMPP 3.4 5.2.18: this one replaces the account's messages from
+            # the same source to the same destination still pending here
+            self._withdraw_held(live, message.msisdn, message.source_addr, keep=n)
         if operator is None:  # blacklisted
             self.scheduler.call_at(self._clock.seconds(), self._blacklisted, message)
         else:
@@ -664,20 +675,26 @@ class Engine:
             msisdn = normalise(destination_addr)
         except SmppError as exc:
             return fail(SmppError(status, exc.detail))
+        deletions = self._withdraw_held(live, msisdn, source_addr)
+        if not deletions:
+            return fail(SmppError(status, f"no message to {destination_addr!r} is still held"))
+        return gatherResults(deletions, consumeErrors=True).addCallbacks(
+            lambda _: None, lambda f: f.value.subFailure)
+
+    def _withdraw_held(
+        self, live: LiveAccount, msisdn: str, source_addr: str, keep: int | None = None
+    ) -> "list[Deferred[None]]":
+        """Withdraw (DELETED, refunded: ``_delete``) every message of
+        ``live``'s account to ``msisdn``, from ``source_addr`` when given,
+        that its operator still holds, but message ``keep``. What cancel_sm
+        by destination and submit_sm's replace_if_present_flag share."""
         system_id = live.system_id
         found = [
             (operator, m) for operator in self.operators.values() for m in operator.held()
-            if m.system_id == system_id and m.msisdn == msisdn
+            if m.system_id == system_id and m.msisdn == msisdn and m.id != keep
             and (not source_addr or m.source_addr == source_addr)
         ]
-        if not found:
-            return fail(SmppError(status, f"no message to {destination_addr!r} is still held"))
-        deletions = []
-        for operator, m in found:
-            if operator.cancel(m.id):
-                deletions.append(self._delete(live, m))
-        return gatherResults(deletions, consumeErrors=True).addCallbacks(
-            lambda _: None, lambda f: f.value.subFailure)
+        return [self._delete(live, m) for operator, m in found if operator.cancel(m.id)]
 
     def _delete(self, live: LiveAccount, m: Message) -> "Deferred[None]":
         """A withdrawn message: refund it and write its DELETED state (and

@@ -89,12 +89,12 @@ def bind_body(system_id: str, password: str) -> bytes:
 def submit_body(
     src: str = "SMSClub", dst: str = "380671234567", text: bytes = b"hi", rd: int = 1,
     *, dc: int = 0, esm: int = 0, ton: int = 5, tlvs: bytes = b"",
-    validity: str = "", schedule: str = "",
+    validity: str = "", schedule: str = "", replace: int = 0,
 ) -> bytes:
     return (
         cstr("") + bytes([ton, 0]) + cstr(src) + bytes([1, 1]) + cstr(dst)
         + bytes([esm, 0, 0]) + cstr(schedule) + cstr(validity)
-        + bytes([rd, 0, dc, 0, len(text)]) + text + tlvs
+        + bytes([rd, replace, dc, 0, len(text)]) + text + tlvs
     )
 
 

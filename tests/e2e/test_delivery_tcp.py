@@ -385,6 +385,31 @@ def test_cancel_by_destination_withdraws_every_held_message_to_it(srv):
     assert query(c, other_sender)[2] == MS.DELETED
 
 
+def test_replace_if_present_withdraws_the_held_messages_it_replaces(srv):
+    """submit_sm with replace_if_present_flag 1 (SMPP 3.4 5.2.18): the
+    account's held messages from that source to that destination end
+    DELETED and are refunded; the new one is a message of its own."""
+    sid = new_user(srv)
+    srv.cli("account", "alpha", "add", sid, "OtherName")
+    c = bound(srv, sid)
+    old = [submit(c, DELIVRD, schedule=ONE_MINUTE) for _ in range(2)]
+    other_sender = submit(c, DELIVRD, schedule=ONE_MINUTE, src="OtherName")
+    elsewhere = submit(c, UNDELIV, schedule=ONE_MINUTE)
+    new = submit(c, "+" + DELIVRD, replace=1)  # the same number, written with a +
+    assert new not in old
+    for mid in old:
+        assert parse_receipt_text(receipt_for(c, mid).short_message)["stat"] == "DELETED"
+        assert query(c, mid)[2] == MS.DELETED
+    assert parse_receipt_text(receipt_for(c, new).short_message)["stat"] == "DELIVRD"
+    for mid in (other_sender, elsewhere):
+        assert query(c, mid)[:3] == (S.ESME_ROK, "", MS.ENROUTE), mid
+    assert balance(srv, sid) == 10000 - 3  # the two replaced are refunded
+    # without the flag nothing is replaced
+    plain = submit(c, DELIVRD, schedule=ONE_MINUTE)
+    submit(c, DELIVRD, schedule=ONE_MINUTE)
+    assert query(c, plain)[2] == MS.ENROUTE
+
+
 def test_cancel_of_a_delivered_message_fails(srv):
     sid = new_user(srv)
     c = bound(srv, sid)
