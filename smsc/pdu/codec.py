@@ -380,33 +380,14 @@ def _short_message_decoder(build: Callable[..., Any], deliver: bool) -> Callable
         return decode_any(frame, n, status, seq)
 
     def decode_any(frame: bytes, n: int, status: int, seq: int) -> Any:
-        field = "service_type"
+        (service_type, source_addr_ton, source_addr_npi, source_addr,
+         dest_addr_ton, dest_addr_npi, destination_addr, p) = _addresses(frame, 21)
+        esm_class = frame[p]
+        protocol_id = frame[p + 1]
+        priority_flag = frame[p + 2]
+        p += 3
+        field = "schedule_delivery_time"
         try:
-            e = frame.find(0, 16, 22)
-            if e < 0:
-                raise _missing_nul(frame, 16, 6, field)
-            service_type = frame[16:e].decode("ascii")
-            source_addr_ton = frame[e + 1]
-            source_addr_npi = frame[e + 2]
-            p = e + 3
-            field = "source_addr"
-            e = frame.find(0, p, p + 21)
-            if e < 0:
-                raise _missing_nul(frame, p, 21, field)
-            source_addr = frame[p:e].decode("ascii")
-            dest_addr_ton = frame[e + 1]
-            dest_addr_npi = frame[e + 2]
-            p = e + 3
-            field = "destination_addr"
-            e = frame.find(0, p, p + 21)
-            if e < 0:
-                raise _missing_nul(frame, p, 21, field)
-            destination_addr = frame[p:e].decode("ascii")
-            esm_class = frame[e + 1]
-            protocol_id = frame[e + 2]
-            priority_flag = frame[e + 3]
-            p = e + 4
-            field = "schedule_delivery_time"
             if frame[p] == 0:
                 schedule_delivery_time = ""
                 p += 1
@@ -452,34 +433,12 @@ def _short_message_decoder(build: Callable[..., Any], deliver: bool) -> Callable
 
 def _decode_data_sm(frame: bytes, n: int, status: int, seq: int) -> DataSm:
     """data_sm (SMPP 3.4 4.7.1): addresses up to 65 octets, the rest in TLVs."""
-    field = "service_type"
-    try:
-        e = frame.find(0, 16, 22)
-        if e < 0:
-            raise _missing_nul(frame, 16, 6, field)
-        service_type = frame[16:e].decode("ascii")
-        source_addr_ton = frame[e + 1]
-        source_addr_npi = frame[e + 2]
-        p = e + 3
-        field = "source_addr"
-        e = frame.find(0, p, p + 65)
-        if e < 0:
-            raise _missing_nul(frame, p, 65, field)
-        source_addr = frame[p:e].decode("ascii")
-        dest_addr_ton = frame[e + 1]
-        dest_addr_npi = frame[e + 2]
-        p = e + 3
-        field = "destination_addr"
-        e = frame.find(0, p, p + 65)
-        if e < 0:
-            raise _missing_nul(frame, p, 65, field)
-        destination_addr = frame[p:e].decode("ascii")
-    except UnicodeDecodeError:
-        raise _Invalid(_FIELD_STATUS[field], f"{field} is not ASCII") from None
-    esm_class = frame[e + 1]
-    registered_delivery = frame[e + 2]
-    data_coding = frame[e + 3]
-    p = e + 4
+    (service_type, source_addr_ton, source_addr_npi, source_addr,
+     dest_addr_ton, dest_addr_npi, destination_addr, p) = _addresses(frame, 65)
+    esm_class = frame[p]
+    registered_delivery = frame[p + 1]
+    data_coding = frame[p + 2]
+    p += 3
     return _new_data_sm(
         seq, status, service_type,
         source_addr_ton, source_addr_npi, source_addr,
@@ -489,13 +448,27 @@ def _decode_data_sm(frame: bytes, n: int, status: int, seq: int) -> DataSm:
     )
 
 
+def _addresses(frame: bytes, size: int) -> tuple[str, int, int, str, int, int, str, int]:
+    """The head submit_sm, deliver_sm and data_sm share (the field-by-field
+    path; the usual submit_sm has its own): service_type, source TON, NPI
+    and address, destination TON, NPI and address (addresses of at most
+    ``size`` octets with the NUL), and the position after them."""
+    service_type, p = _cstring_at(frame, 16, 6, "service_type")
+    source_addr_ton, source_addr_npi = frame[p], frame[p + 1]
+    source_addr, p = _cstring_at(frame, p + 2, size, "source_addr")
+    dest_addr_ton, dest_addr_npi = frame[p], frame[p + 1]
+    destination_addr, p = _cstring_at(frame, p + 2, size, "destination_addr")
+    return (service_type, source_addr_ton, source_addr_npi, source_addr,
+            dest_addr_ton, dest_addr_npi, destination_addr, p)
+
+
 #: the most destinations a submit_multi may name (SMPP 3.4 5.2.24)
 MAX_DESTS = 254
 
 
 def _cstring_at(frame: bytes, p: int, size: int, field: str) -> tuple[str, int]:
     """(value, position after the NUL) of a C-Octet String of at most
-    ``size`` octets with its NUL (cold path: submit_multi)."""
+    ``size`` octets with its NUL (the cold paths: submit_multi, ``_addresses``)."""
     e = frame.find(0, p, p + size)
     if e < 0:
         raise _missing_nul(frame, p, size, field)
