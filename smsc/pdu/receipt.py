@@ -14,20 +14,12 @@ from collections.abc import Callable
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from .codec import fast_constructor
-from .constants import ESM_CLASS_DELIVERY_RECEIPT, ESM_CLASS_INTERMEDIATE_NOTIFICATION, MessageState, Tag
-from .pdus import DeliverSm
+from typing import TYPE_CHECKING
 
-#: a DeliverSm without the cost of a frozen dataclass __init__ (one per receipt)
-_new_receipt = fast_constructor(DeliverSm, (
-    "sequence_number", "command_status", "service_type",
-    "source_addr_ton", "source_addr_npi", "source_addr",
-    "dest_addr_ton", "dest_addr_npi", "destination_addr",
-    "esm_class", "protocol_id", "priority_flag",
-    "schedule_delivery_time", "validity_period",
-    "registered_delivery", "replace_if_present_flag", "data_coding",
-    "sm_default_msg_id", "short_message", "tlvs",
-))
+from .constants import ESM_CLASS_DELIVERY_RECEIPT, ESM_CLASS_INTERMEDIATE_NOTIFICATION, MessageState, Tag
+
+if TYPE_CHECKING:
+    from .pdus import DeliverSm
 
 #: stat -> message_state TLV value: the Appendix B words, and the FAQ's
 #: FAILED and NOREPORT, which SMPP 3.4 has no word for
@@ -161,14 +153,19 @@ def receipt_pdu(
     esm_class: int = ESM_CLASS_DELIVERY_RECEIPT,
     dates: Callable[[float], str] = format_date,
 ) -> DeliverSm:
-    """The deliver_sm carrying a receipt.
+    """The deliver_sm carrying a receipt: the reference that
+    ``encode_receipt`` (the server's hot path) is held equal to, and what
+    tools and tests decode receipts against.
 
     Addresses are the original message's, swapped: the receipt comes *from*
-    the handset the message went to. One is built per receipt: call it with
-    positional arguments (CPython 3.11 passes many keywords slowly).
-    ``esm_class`` ESM_CLASS_INTERMEDIATE_NOTIFICATION (0x20) makes it an
-    intermediate notification (stat ENROUTE), in the same format.
+    the handset the message went to. ``esm_class``
+    ESM_CLASS_INTERMEDIATE_NOTIFICATION (0x20) makes it an intermediate
+    notification (stat ENROUTE), in the same format.
     """
+    # here, not at the top: the CLI imports this module for the stat words
+    # and dates, and the PDU classes would cost every command ~0.1 s
+    from .pdus import DeliverSm
+
     # ``stat`` is the word the text shows (see receipt_word)
     tlvs: tuple[tuple[int, bytes], ...] = (
         (Tag.RECEIPTED_MESSAGE_ID, message_id.encode("ascii") + b"\0"),
@@ -176,13 +173,13 @@ def receipt_pdu(
     )
     if error:
         tlvs += ((Tag.NETWORK_ERROR_CODE, struct.pack(">BH", NETWORK_TYPE_GSM, error & 0xFFFF)),)
-    return _new_receipt(
-        sequence_number, 0, "",
-        dest_addr_ton, dest_addr_npi, destination_addr,
-        source_addr_ton, source_addr_npi, source_addr,
-        esm_class, 0, 0, "", "", 0, 0, 0, 0,
-        receipt_text(message_id, stat, error, submit_time, done_time, sample, False, dates),
-        tlvs,
+    return DeliverSm(
+        sequence_number=sequence_number,
+        source_addr_ton=dest_addr_ton, source_addr_npi=dest_addr_npi, source_addr=destination_addr,
+        dest_addr_ton=source_addr_ton, dest_addr_npi=source_addr_npi, destination_addr=source_addr,
+        esm_class=esm_class,
+        short_message=receipt_text(message_id, stat, error, submit_time, done_time, sample, False, dates),
+        tlvs=tlvs,
     )
 
 
