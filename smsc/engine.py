@@ -228,6 +228,10 @@ def delivery_terms(pdu: Any, now: float) -> tuple[float | None | str, float | No
     return validity, not_before
 
 
+def _nothing(store: Store) -> None:
+    return None
+
+
 def utc_day(ts: float) -> int:
     return int(ts // 86400)
 
@@ -364,24 +368,33 @@ class Engine:
             self._store.refresh_soon()
         return live
 
-    def account(self, system_id: str) -> "Deferred[LiveAccount | None]":
+    def account(self, system_id: str, fresh: bool = False) -> "Deferred[LiveAccount | None]":
         """The live account ``system_id`` for the front doors that check
         credentials themselves (HTTP API keys, campaigns), or None when there
         is no such account. Holds no bind slot; the account stays tracked
-        (refreshed after commits) for the rest of the run."""
+        (refreshed after commits) for the rest of the run.
+
+        ``fresh``: fire only once a commit has read the account back, so
+        its balance includes a top-up made just before (a campaign resumed
+        after one must not pause again on the old balance)."""
         day = utc_day(self._clock.seconds())
 
         def read(store: Store) -> tuple[Account | None, int]:
             account = store.get_account(system_id, blacklist=True)
             return account, (store.usage_today(system_id, day) if account else 0)
 
-        def made(found: tuple[Account | None, int]) -> LiveAccount | None:
+        def made(found: tuple[Account | None, int]) -> Any:
             account, used = found
             if account is None:
                 return None
-            live = self._live(account, used, day)
+            known = system_id in self.accounts
             self._keep_tracked.add(system_id)
             self._store.tracked.add(system_id)
+            live = self._live(account, used, day)
+            if fresh and known:
+                # _live asked for a read-back with the next commit (its
+                # observers run before this waiter)
+                return self._store.read_committed(_nothing).addCallback(lambda _: live)
             return live
 
         return self._store.run(read).addCallback(made)

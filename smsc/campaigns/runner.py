@@ -120,13 +120,20 @@ class CampaignRunner:
             for r in claimed for c in (by_id[r.campaign_id],)
         ])
         await self._worker.run(campaigns.record, outcomes, pauses)
+        for paused in pauses:
+            # Forget its bucket now, not when a round sees it paused: a
+            # top-up and a 'start' may come before the next round, and the
+            # resumed campaign must begin fresh (balance read back first)
+            # rather than send on the old balance and pause again.
+            self._buckets.pop(paused, None)
+            self._waiting.pop(paused, None)
 
     async def _account(self, system_id: str, fresh: bool = False) -> LiveAccount | None:
         """The engine's live account (one per system_id for the whole run,
         kept up to date by the engine after commits); ``fresh`` reads it back now."""
         live = None if fresh else self._lives.get(system_id)
         if live is None:
-            live = await self._engine.account(system_id)
+            live = await self._engine.account(system_id, fresh=fresh)
             if live is not None:
                 self._lives[system_id] = live
         return live
