@@ -179,13 +179,9 @@ class RawConn:
             if left <= 0:
                 raise AssertionError(f"timed out waiting; delivered so far: {self.delivered}")
             try:
-                r = self.read(timeout=left)
+                self._read_acking(left)
             except socket.timeout:
                 continue
-            assert r is not None, "connection closed"
-            if r.command_id == 0x00000005:
-                self.send(raw_pdu(0x80000005, r.seq, b"\0"))
-                self.delivered.append(r)
         return self.delivered
 
 
@@ -194,14 +190,19 @@ class RawConn:
         end = time.monotonic() + seconds
         while (left := end - time.monotonic()) > 0:
             try:
-                r = self.read(timeout=left)
+                self._read_acking(left)
             except socket.timeout:
                 break
-            assert r is not None, "connection closed"
-            if r.command_id == 0x00000005:
-                self.send(raw_pdu(0x80000005, r.seq, b"\0"))
-                self.delivered.append(r)
         return self.delivered
+
+    def _read_acking(self, timeout: float) -> RawPdu:
+        """One PDU; a deliver_sm is acknowledged and kept in ``delivered``."""
+        r = self.read(timeout=timeout)
+        assert r is not None, "connection closed"
+        if r.command_id == 0x00000005:
+            self.send(raw_pdu(0x80000005, r.seq, b"\0"))
+            self.delivered.append(r)
+        return r
 
 
 def query_body(message_id: str, src: str = "", ton: int = 0) -> bytes:

@@ -298,6 +298,19 @@ def _decode_time(frame: bytes, pos: int, field: str, must_be_null: bool) -> tupl
     return value, end + 1
 
 
+def _decode_times(frame: bytes, pos: int) -> tuple[str, str, int]:
+    """schedule_delivery_time and validity_period of submit_multi and
+    replace_sm, and the position after them."""
+    field = "schedule_delivery_time"
+    try:
+        schedule_delivery_time, pos = _decode_time(frame, pos, field, False)
+        field = "validity_period"
+        validity_period, pos = _decode_time(frame, pos, field, False)
+    except UnicodeDecodeError:
+        raise _Invalid(_FIELD_STATUS[field], f"{field} is not ASCII") from None
+    return schedule_delivery_time, validity_period, pos
+
+
 def _decode_tlvs(frame: bytes, pos: int, end: int) -> Tlvs:
     """The TLVs in ``frame[pos:end]``, checked to the exact end."""
     out = []
@@ -504,13 +517,7 @@ def _decode_submit_multi(frame: bytes, n: int, status: int, seq: int) -> SubmitM
         dests.append(DestAddress(flag, ton, npi, address))
     esm_class, protocol_id, priority_flag = frame[p], frame[p + 1], frame[p + 2]
     p += 3
-    field = "schedule_delivery_time"
-    try:
-        schedule_delivery_time, p = _decode_time(frame, p, field, False)
-        field = "validity_period"
-        validity_period, p = _decode_time(frame, p, field, False)
-    except UnicodeDecodeError:
-        raise _Invalid(_FIELD_STATUS[field], f"{field} is not ASCII") from None
+    schedule_delivery_time, validity_period, p = _decode_times(frame, p)
     registered_delivery, replace_if_present_flag, data_coding, sm_default_msg_id, sm_length = (
         frame[p], frame[p + 1], frame[p + 2], frame[p + 3], frame[p + 4]
     )
@@ -540,13 +547,7 @@ def _decode_replace_sm(frame: bytes, n: int, status: int, seq: int) -> ReplaceSm
     message_id, p = _cstring_at(frame, 16, 65, "message_id")
     source_addr_ton, source_addr_npi = frame[p], frame[p + 1]
     source_addr, p = _cstring_at(frame, p + 2, 21, "source_addr")
-    field = "schedule_delivery_time"
-    try:
-        schedule_delivery_time, p = _decode_time(frame, p, field, False)
-        field = "validity_period"
-        validity_period, p = _decode_time(frame, p, field, False)
-    except UnicodeDecodeError:
-        raise _Invalid(_FIELD_STATUS[field], f"{field} is not ASCII") from None
+    schedule_delivery_time, validity_period, p = _decode_times(frame, p)
     registered_delivery, sm_default_msg_id, sm_length = frame[p], frame[p + 1], frame[p + 2]
     p += 3
     stop = p + sm_length
