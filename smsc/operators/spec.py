@@ -54,6 +54,11 @@ EXPIRED: Final = "EXPIRED"
 FAILED: Final = "FAILED"
 NOREPORT: Final = "NOREPORT"
 STATS: Final = (DELIVRD, UNDELIV, REJECTD, EXPIRED, FAILED, NOREPORT)
+#: worst first: the state a message the server split reports when its
+#: segments ended differently (one receipt per message, the worst segment's).
+#: The operator refused a part or could not send it; a part was known not
+#: to arrive; a part's validity ran out; a part has no report; all arrived.
+WORST_FIRST: Final = (REJECTD, FAILED, UNDELIV, EXPIRED, NOREPORT, DELIVRD)
 
 #: err: per stat when an operator sets none (GSM MAP error codes)
 DEFAULT_ERRORS: Final[Mapping[str, int]] = MappingProxyType({

@@ -459,3 +459,38 @@ def test_scheduled_delivery_waits_for_its_time_in_scaled_time(fast):
     f = parse_receipt_text(receipt_for(c, too_late, timeout=15).short_message)
     assert (f["stat"], f["err"]) == ("EXPIRED", "027")
     assert smpp_minutes(f["done_date"]) - smpp_minutes(f["submit_date"]) == 6 * 60
+
+
+@pytest.fixture(scope="module")
+def even(tmp_path_factory):
+    """Kyivstar delivers half its parts and rejects the other half (seeded)."""
+    s = _start(
+        tmp_path_factory, "even", simulation={"seed": 5},
+        operators_kyivstar={"outcomes": {"DELIVRD": 1, "REJECTD": 1}, "price": 1},
+    )
+    yield s
+    s.kill()
+
+
+def test_a_message_split_in_two_gets_one_receipt_with_its_worst_segment(even):
+    """Each part of a 2-segment message has its own outcome: DELIVRD only
+    when both parts are (1 in 4 at even odds), else REJECTD; still one
+    receipt per message."""
+    sid = new_user(even)
+    c = bound(even, sid)
+    n = 200
+    single = [submit(c, "380671230002", text=b"one segment") for _ in range(n)]
+    split = [submit(c, "380671230002", text=b"x" * 161) for _ in range(n)]
+    c.wait_delivered(lambda got: len(got) >= 2 * n, timeout=30)
+    c.drain(0.3)  # a second receipt of any message would arrive now
+    stats = {}
+    for d in receipts(c):
+        f = parse_receipt_text(d.short_message)
+        assert f["id"] not in stats, f"two receipts for {f['id']}"
+        stats[f["id"]] = f["stat"]
+    assert set(stats) == set(single) | set(split)
+    delivered = {kind: sum(stats[mid] == "DELIVRD" for mid in ids)
+                 for kind, ids in (("single", single), ("split", split))}
+    assert {stats[mid] for mid in split + single} == {"DELIVRD", "REJECTD"}
+    # binomial, 4 sigma: 100 +- 28 of the single ones, 50 +- 24 of the split
+    assert abs(delivered["single"] - n / 2) < 28 and abs(delivered["split"] - n / 4) < 24, delivered

@@ -22,8 +22,9 @@ RESOLUTION = 0.005
 NUMBER = "380671234567"
 
 
-def msg(n: int, number: str = NUMBER) -> Message:
-    return Message(n, "acc", 5, 0, "SMSClub", 1, 1, number, 0, 0, 1, b"hi", 0.0, number, "kyivstar")
+def msg(n: int, number: str = NUMBER, segments: int = 1) -> Message:
+    return Message(n, "acc", 5, 0, "SMSClub", 1, 1, number, 0, 0, 1, b"hi", 0.0, number, "kyivstar",
+                   segments)
 
 
 class Harness:
@@ -39,9 +40,10 @@ class Harness:
             rules, self.final.append, lambda m, now: self.enroute.append((m.id, now)),
         )
 
-    def submit(self, n: int, number: str = NUMBER, ttl: float = 3600.0, not_before: float | None = None) -> float:
+    def submit(self, n: int, number: str = NUMBER, ttl: float = 3600.0, not_before: float | None = None,
+               segments: int = 1) -> float:
         expires_at = self.sim.now() + ttl
-        self.op.submit(msg(n, number), expires_at, not_before)
+        self.op.submit(msg(n, number, segments), expires_at, not_before)
         return expires_at
 
     def run_until(self, real_time: float) -> None:
@@ -117,6 +119,39 @@ def test_same_seed_same_outcomes():
 
     assert run(1) == run(1)
     assert run(1) != run(2)
+
+
+def test_a_split_message_reports_its_worst_segment():
+    """Each part of a 4-segment message draws its own state: the message is
+    DELIVRD only when all four are (1/16 at even odds), else the worst part's
+    state, once the part with the longest delay is done."""
+    h = Harness(spec(outcomes={DELIVRD: 1, NOREPORT: 1, REJECTD: 1}, delay_min=1.0, delay_max=3.0))
+    n = 3000
+    for i in range(n):
+        h.submit(i, segments=4)
+        h.submit(n + i)
+    h.run_until(4.0)
+    split = Counter(o.stat for o in h.final if o.message.segments == 4)
+    single = Counter(o.stat for o in h.final if o.message.segments == 1)
+    assert sum(split.values()) == sum(single.values()) == n
+    # P(all 4 DELIVRD) = (1/3)^4, P(no REJECTD) = (2/3)^4
+    for stat, p in ((DELIVRD, 1 / 81), (NOREPORT, 16 / 81 - 1 / 81), (REJECTD, 1 - 16 / 81)):
+        assert abs(split[stat] - n * p) < 4 * (n * p) ** 0.5, (stat, split[stat], n * p)
+    for stat in (DELIVRD, NOREPORT, REJECTD):
+        assert abs(single[stat] - n / 3) < 4 * (n / 3) ** 0.5, (stat, single[stat])
+    # the receipt waits for the slowest part: the mean of the longest of 4
+    # uniform delays on [1, 3] is 1 + 2 * 4/5 = 2.6, of one delay 2.0
+    mean = lambda segments: sum(o.done_time for o in h.final if o.message.segments == segments) / n
+    assert 2.5 < mean(4) < 2.7 and 1.9 < mean(1) < 2.1, (mean(4), mean(1))
+
+
+def test_a_rule_decides_every_segment_of_a_split_message():
+    rules = parse_rules([{"suffix": "0001", "outcome": UNDELIV, "delay": 2.0}], "t.toml")
+    h = Harness(spec(outcomes={DELIVRD: 1}), rules)
+    h.submit(1, "380671230001", segments=4)
+    h.submit(2, segments=4)
+    h.run_until(3.0)
+    assert sorted((o.message.id, o.stat) for o in h.final) == [(1, UNDELIV), (2, DELIVRD)]
 
 
 def test_custom_error_codes_per_stat():
