@@ -508,3 +508,30 @@ def test_the_documented_config_example_parses():
     regex_rule = parse_rules(raw["rules"], "doc")[1]
     assert regex_rule.matches("380675551234") and not regex_rule.matches("3806755512345")
     assert (regex_rule.outcome, regex_rule.phone_on_after) == (DELIVRD, 600.0)
+
+
+def test_the_readme_rules_do_what_the_readme_says():
+    """The [[rules]] example in README.md "Config", run as documented."""
+    import tomllib
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("Deterministic outcomes for client test suites.")[1]
+    rules = parse_rules(tomllib.loads(section.split("```toml")[1].split("```")[0])["rules"], "README")
+    h = Harness(spec(outcomes={DELIVRD: 1}, delay_min=1.0, delay_max=1.0), rules)
+    cases = {  # id: (destination, validity s) -> (stat, error, done_time)
+        1: (("380671230001", 3600.0), (UNDELIV, 1, 1.0)),    # after the drawn delay
+        2: (("380671230002", 3600.0), (REJECTD, 42, 5.0)),
+        3: (("380501239999", 3600.0), (EXPIRED, 27, 3600.0)),
+        4: (("380671230004", 3600.0), (DELIVRD, 0, 601.0)),  # back on after 600 s, then the delay
+        5: (("380671230004", 300.0), (EXPIRED, 27, 300.0)),  # the validity ends first
+        6: (("380671230005", 3600.0), (FAILED, 34, 0.0)),
+        7: (("380671230006", 3600.0), (DELIVRD, 0, 1.0)),    # no rule: the operator's
+    }
+    for n, ((number, ttl), _) in cases.items():
+        h.submit(n, number, ttl=ttl)
+    h.run_until(3601.0)
+    got = {n: (o.stat, o.error, o.done_time) for n, o in h.by_id().items()}
+    for n, (_, (stat, error, done)) in cases.items():
+        assert got[n][:2] == (stat, error), n
+        assert done <= got[n][2] <= done + RESOLUTION, (n, got[n])
