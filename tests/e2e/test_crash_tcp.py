@@ -9,11 +9,10 @@ receipts as they come, as a real ESME under load does.
 """
 from __future__ import annotations
 
-import select
 import socket
 import time
 
-from clients import HEADER, PW, balance, bind_body, new_user, parse_deliver_sm, raw_pdu, submit_body
+from clients import PW, RawConn, balance, new_user, parse_deliver_sm, raw_pdu, submit_body
 from smsc.pdu.constants import CommandId as C
 from smsc.pdu.constants import CommandStatus as S
 from smsc.pdu.constants import Tag
@@ -28,22 +27,20 @@ SUBMIT = submit_body(dst="380671234567", text=b"crash test message", rd=1)
 
 
 class Pipeline:
-    """A bind that acknowledges every deliver_sm and records the receipted
-    ids; as a transceiver, ``fill`` keeps ``WINDOW`` submit_sm outstanding."""
+    """A bind (``RawConn``) that acknowledges every deliver_sm and records
+    the receipted ids; as a transceiver, ``fill`` keeps ``WINDOW``
+    submit_sm outstanding."""
 
     def __init__(self, port: int, system_id: str, bind: C = C.BIND_TRANSCEIVER) -> None:
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
-        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.buf = b""
+        sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.conn = RawConn(sock)
+        r = self.conn.bind(bind, system_id, PW)
+        assert (r.command_id, r.status) == (bind | 0x80000000, S.ESME_ROK)
         self.seq = 1
         self.outstanding: set[int] = set()
         self.accepted: list[str] = []
         self.receipts: list[str] = []
-        self.bind_resp = bind | 0x80000000
-        self.bound = False
-        self.sock.sendall(raw_pdu(bind, 1, bind_body(system_id, PW)))
-        while not self.bound:
-            assert self.read(), "no bind_resp"
 
     def fill(self) -> None:
         out = []
@@ -52,45 +49,25 @@ class Pipeline:
             self.outstanding.add(self.seq)
             out.append(raw_pdu(C.SUBMIT_SM, self.seq, SUBMIT))
         if out:
-            self.sock.sendall(b"".join(out))
-
-    def _frames(self) -> list[tuple[int, int, int, bytes]]:
-        frames = []
-        while len(self.buf) >= 16:
-            length, cid, status, seq = HEADER.unpack_from(self.buf)
-            if len(self.buf) < length:
-                break
-            frames.append((cid, status, seq, self.buf[16:length]))
-            self.buf = self.buf[length:]
-        return frames
+            self.conn.send(b"".join(out))
 
     def read(self) -> bool:
-        """Handle what has arrived; False once the server is gone."""
-        if not select.select([self.sock], [], [], 1.0)[0]:
-            return True
+        """Handle the next PDU (waiting up to 1 s); False once the server is gone."""
         try:
-            chunk = self.sock.recv(65536)
-        except ConnectionResetError:
+            r = self.conn.read(timeout=1.0)
+        except socket.timeout:
+            return True
+        if r is None:
             return False
-        if not chunk:
-            return False
-        self.buf += chunk
-        acks = []
-        for cid, status, seq, body in self._frames():
-            if cid == C.SUBMIT_SM_RESP:
-                self.outstanding.discard(seq)
-                assert status == S.ESME_ROK, S(status).name
-                self.accepted.append(body.rstrip(b"\0").decode())
-            elif cid == self.bind_resp:
-                assert status == S.ESME_ROK, S(status).name
-                self.bound = True
-            elif cid == C.DELIVER_SM:
-                rid = parse_deliver_sm(body).tlvs[Tag.RECEIPTED_MESSAGE_ID]
-                self.receipts.append(rid.rstrip(b"\0").decode())
-                acks.append(raw_pdu(C.DELIVER_SM_RESP, seq, b"\0"))
-        if acks:
+        if r.command_id == C.SUBMIT_SM_RESP:
+            self.outstanding.discard(r.seq)
+            assert r.status == S.ESME_ROK, S(r.status).name
+            self.accepted.append(r.body.rstrip(b"\0").decode())
+        elif r.command_id == C.DELIVER_SM:
+            rid = parse_deliver_sm(r.body).tlvs[Tag.RECEIPTED_MESSAGE_ID]
+            self.receipts.append(rid.rstrip(b"\0").decode())
             try:
-                self.sock.sendall(b"".join(acks))
+                self.conn.send(raw_pdu(C.DELIVER_SM_RESP, r.seq, b"\0"))
             except OSError:
                 return False
         return True
@@ -119,8 +96,8 @@ def test_kill_9_under_load_loses_no_accepted_message_or_receipt(server_factory, 
     after = Pipeline(srv2.port, sid, C.BIND_RECEIVER)
     missing = set(c.accepted) - before
     quiet, deadline = 0, time.monotonic() + 20
-    # until every missing receipt is in and two reads of up to 1 s bring no
-    # more (a duplicate would come then), or the deadline
+    # until every missing receipt is in and two waits of 1 s bring no more
+    # (a duplicate would come then), or the deadline
     while quiet < 2 and time.monotonic() < deadline:
         n = len(after.receipts)
         assert after.read(), "the server closed the receiver"
