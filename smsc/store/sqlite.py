@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import sqlite_utils
 
 from ..records import Account, Message
+from .port import MoRow, OwedReceipt, StoredMessage
 
 #: bumped when a table changes shape; added tables (the blacklist ones)
 #: are created when missing and need no bump
@@ -397,6 +398,13 @@ class Store:
             [id_format, id_width, receipt_seconds, receipt_tz, system_id],
         )
 
+    def bind_account(self, system_id: str, day: int) -> tuple[Account | None, int]:
+        """What a bind (or ``Engine.account``) reads: the account with its
+        blacklist, and the messages it was charged for on UTC ``day``
+        (0 when there is no such account)."""
+        account = self.get_account(system_id, blacklist=True)
+        return account, (self.usage_today(system_id, day) if account else 0)
+
     def usage_today(self, system_id: str, day: int) -> int:
         row = self.db.execute(
             "SELECT messages FROM usage WHERE system_id = ? AND day = ?", [system_id, day]
@@ -523,7 +531,7 @@ class Store:
         ).fetchall()
         return [_message(r) for r in rows]
 
-    def owed_receipts(self) -> list[tuple[Message, str, int, int, float]]:
+    def owed_receipts(self) -> list[OwedReceipt]:
         """Final messages whose receipt was never acknowledged, oldest first."""
         cols = ", ".join(MESSAGE_COLUMNS)
         rows = self.db.execute(
@@ -531,7 +539,7 @@ class Store:
             f"WHERE receipt = 1 ORDER BY system_id, id"
         ).fetchall()
         n = len(MESSAGE_COLUMNS)
-        return [(_message(r[:n]), *r[n:]) for r in rows]
+        return [OwedReceipt(_message(r[:n]), *r[n:]) for r in rows]
 
     def expire_owed(self, before: float) -> int:
         """Give up receipts owed for messages final before ``before`` (the
@@ -551,7 +559,7 @@ class Store:
         ))
         return rows[0] if rows else None
 
-    def get_message(self, message_id: int) -> tuple[Message, int, str | None, int | None, float | None] | None:
+    def get_message(self, message_id: int) -> StoredMessage | None:
         """A message with its (state, stat, error, done_time); the last
         three are None while it is not final. None if there is no such id."""
         cols = ", ".join(MESSAGE_COLUMNS)
@@ -561,7 +569,7 @@ class Store:
         if row is None:
             return None
         n = len(MESSAGE_COLUMNS)
-        return (_message(row[:n]), *row[n:])
+        return StoredMessage(_message(row[:n]), *row[n:])
 
     # --- MO -----------------------------------------------------------------
 
@@ -575,13 +583,12 @@ class Store:
             )
         return int(cur.lastrowid)
 
-    def pending_mo(self, after: int) -> list[tuple[int, str, str, str, str]]:
-        """Undelivered MO rows with an id above ``after``, oldest first:
-        (id, system_id, source_addr, destination_addr, text)."""
-        return self.db.execute(
+    def pending_mo(self, after: int) -> list[MoRow]:
+        """Undelivered MO rows with an id above ``after``, oldest first."""
+        return [MoRow(*r) for r in self.db.execute(
             "SELECT id, system_id, source_addr, destination_addr, text FROM mo_queue "
             "WHERE delivered = 0 AND id > ? ORDER BY id", [after],
-        ).fetchall()
+        )]
 
     def mo_delivered(self, mo_id: int) -> None:
         with self.db.conn:

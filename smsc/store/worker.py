@@ -22,6 +22,7 @@ from twisted.python.failure import Failure
 from twisted.python.threadpool import ThreadPool
 
 from ..records import Account, Message
+from .port import MoRow, StoredMessage
 from .sqlite import Batch, Store
 
 log = logging.getLogger(__name__)
@@ -34,6 +35,10 @@ Waiter = Callable[[Any, Failure | None], None]
 
 #: seconds between WAL checkpoints (on their own thread)
 CHECKPOINT_INTERVAL = 0.5
+
+
+def _nothing(store: Store) -> None:
+    return None
 
 
 class StoreWorker:
@@ -106,8 +111,47 @@ class StoreWorker:
         return d
 
     def run(self, fn: Callable[..., T], *args: Any) -> "Deferred[T]":
-        """Run ``fn(store, *args)`` on the store thread."""
+        """Run ``fn(store, *args)`` on the store thread.
+
+        Going away: callers use the named methods below (the store port)
+        instead of closures over the SQLite ``Store``; only the engine
+        still calls this until it switches."""
         return deferToThreadPool(self._reactor, self._pool, fn, self.store, *args)
+
+    def _call(self, method: Callable[..., T], *args: Any) -> "Deferred[T]":
+        """``method(*args)``, a bound method of the store, on the store thread."""
+        return deferToThreadPool(self._reactor, self._pool, method, *args)
+
+    # --- named reads and writes (the engine's side of the port) ------------
+
+    def bind_account(self, system_id: str, day: int) -> "Deferred[tuple[Account | None, int]]":
+        """The account with its blacklist, and the messages it was charged
+        for on UTC ``day`` (``Store.bind_account``): what a bind reads."""
+        return self._call(self.store.bind_account, system_id, day)
+
+    def committed_message(self, message_id: int) -> "Deferred[StoredMessage | None]":
+        """The stored message once every write queued before this call is
+        committed (see ``read_committed``): query_sm, cancel_sm, replace_sm
+        and dlr_url callbacks see what the client has been told."""
+        return self.read_committed(Store.get_message, message_id)
+
+    def pending_mo(self, after: int) -> "Deferred[list[MoRow]]":
+        """Undelivered MO messages with an id above ``after``, oldest first."""
+        return self._call(self.store.pending_mo, after)
+
+    def mo_delivered(self, mo_id: int) -> "Deferred[None]":
+        """Every part of MO ``mo_id`` was acknowledged: it is not offered again."""
+        return self._call(self.store.mo_delivered, mo_id)
+
+    def expire_owed(self, before: float) -> "Deferred[int]":
+        """Give up receipts owed for messages final before ``before``; how many."""
+        return self._call(self.store.expire_owed, before)
+
+    def committed(self) -> "Deferred[None]":
+        """Fires after a commit that read the tracked accounts back, once
+        every write queued before this call is in (``Engine.account(fresh=True)``
+        asks for the read-back with ``refresh_soon`` first)."""
+        return self.read_committed(_nothing)
 
     # --- group commit -----------------------------------------------------
 
@@ -219,7 +263,10 @@ class StoreWorker:
         """``run(fn, *args)`` once every write queued so far is committed:
         a read that sees what the reactor thread has already decided (e.g.
         an acknowledged receipt's final state). Costs one commit (empty if
-        nothing is pending), so it is for rare reads: query_sm, cancel_sm."""
+        nothing is pending), so it is for rare reads: query_sm, cancel_sm.
+
+        Going away as a public method, with ``run``: callers use
+        ``committed_message`` and ``committed``."""
         d: Deferred = Deferred()
 
         def go(_: Any, failure: Failure | None) -> None:

@@ -1,0 +1,117 @@
+"""The store port's named async methods (``StoreWorker``) over a temporary
+SQLite store: a real store thread, a fake clock for the reactor side."""
+from __future__ import annotations
+
+import queue
+from typing import Any
+
+import pytest
+from twisted.internet.defer import Deferred
+from twisted.internet.task import Clock
+
+from smsc.records import Account, Message
+from smsc.store.port import MoRow, StoredMessage
+from smsc.store.sqlite import RECEIPT_OWED, Batch, Store
+from smsc.store.worker import StoreWorker
+
+
+class ThreadedClock(Clock):
+    """A ``Clock`` that also takes ``callFromThread`` (how the store thread
+    hands results back), run by ``wait``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._from_threads: queue.Queue = queue.Queue()
+
+    def callFromThread(self, f: Any, *args: Any, **kwargs: Any) -> None:  # noqa: N802 (Twisted's name)
+        self._from_threads.put((f, args, kwargs))
+
+    def wait(self, d: Deferred, timeout: float = 5.0) -> Any:
+        """Run the reactor side until ``d`` fires; its result (or raise its failure)."""
+        results: list = []
+        d.addBoth(results.append)
+        while not results:
+            self.advance(0)
+            try:
+                f, args, kwargs = self._from_threads.get(timeout=timeout)
+            except queue.Empty:
+                raise AssertionError("the store thread did not answer") from None
+            f(*args, **kwargs)
+            self.advance(0)
+        result = results[0]
+        if hasattr(result, "raiseException"):
+            result.raiseException()
+        return result
+
+
+def message(n: int, system_id: str = "shop") -> Message:
+    return Message(n, system_id, 5, 0, "Shop", 1, 1, "380671234567", 0, 0, 1, b"hi", 100.0,
+                   "380671234567", "kyivstar", 1, 20)
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(str(tmp_path / "s.db"))
+    s.add_account(Account("shop", "hash", "user", 1000))
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def reactor() -> ThreadedClock:
+    return ThreadedClock()
+
+
+@pytest.fixture
+def worker(store, reactor):
+    w = StoreWorker(store, reactor)
+    w.start()
+    yield w
+    reactor.wait(w.stop())
+
+
+def test_bind_account_reads_the_blacklist_and_the_days_usage(store, reactor, worker):
+    store.add_blacklist("shop", ["380501112233"])
+    store.write_batch(Batch(usage={("shop", 7): [3, 4, 60]}))
+    account, used = reactor.wait(worker.bind_account("shop", 7))
+    assert (account.system_id, account.blacklist, used) == ("shop", {"380501112233"}, 3)
+    assert reactor.wait(worker.bind_account("shop", 8))[1] == 0
+    assert reactor.wait(worker.bind_account("ghost", 7)) == (None, 0)
+
+
+def test_committed_message_sees_writes_queued_before_it(reactor, worker):
+    worker.insert(message(5))
+    worker.finish((2, "DELIVRD", 0, 160.0, 0), 5)
+    found = reactor.wait(worker.committed_message(5))
+    assert isinstance(found, StoredMessage)
+    assert (found.message, found.state, found.stat, found.error, found.done_time) == (
+        message(5), 2, "DELIVRD", 0, 160.0)
+    assert reactor.wait(worker.committed_message(6)) is None
+
+
+def test_pending_mo_and_mo_delivered(store, reactor, worker):
+    first = store.add_mo("shop", "380671234567", "7000", "one")
+    second = store.add_mo("shop", "380671234567", "7000", "two")
+    rows = reactor.wait(worker.pending_mo(0))
+    assert rows == [MoRow(first, "shop", "380671234567", "7000", "one"),
+                    MoRow(second, "shop", "380671234567", "7000", "two")]
+    assert [r.id for r in reactor.wait(worker.pending_mo(first))] == [second]
+    reactor.wait(worker.mo_delivered(first))
+    assert [r.text for r in reactor.wait(worker.pending_mo(0))] == ["two"]
+
+
+def test_expire_owed_gives_up_old_receipts(store, reactor, worker):
+    store.write_batch(Batch(inserts=[message(1), message(2)], finishes={
+        (2, "DELIVRD", 0, 100.0, RECEIPT_OWED): [1], (2, "DELIVRD", 0, 900.0, RECEIPT_OWED): [2]}))
+    assert reactor.wait(worker.expire_owed(500.0)) == 1
+    assert [r.message.id for r in store.owed_receipts()] == [2]
+
+
+def test_committed_fires_after_a_commit_that_read_tracked_accounts_back(store, reactor, worker):
+    seen: list[dict] = []
+    worker.on_commit.append(lambda writes, seconds, accounts: seen.append(accounts))
+    worker.tracked.add("shop")
+    store.add_balance("shop", 500)  # as the CLI would, behind the server's back
+    worker.refresh_soon()
+    reactor.wait(worker.committed())
+    assert seen and seen[-1]["shop"].balance_kopecks == 1500
