@@ -7,6 +7,7 @@ temporary store.
 from __future__ import annotations
 
 import logging
+import random
 import sys
 import time
 from dataclasses import dataclass, field
@@ -22,8 +23,12 @@ from .accounts.throttle import BindThrottle
 from .campaigns.runner import TICK as CAMPAIGN_TICK, CampaignRunner
 from .config import Config
 from .dlr.callbacks import CallbackSender
+from .dlr.hub import ReceiptHub
 from .engine import Engine
 from .metrics import GaugeCollector, Metrics
+from .operators.clock import SimClock
+from .operators.scheduler import Scheduler, bucket_seconds
+from .operators.sim import build_operators
 from .records import Account
 from .server.protocol import SmppFactory
 from .store.sqlite import Store
@@ -140,15 +145,21 @@ def build(config: Config, reactor: Any, out: TextIO = sys.stdout) -> Server:
     ensure_first_account(store, config, out)
     worker = StoreWorker(store, reactor)
     metrics = Metrics()
+    sim = SimClock(reactor, config.simulation.time_scale)
+    scheduler = Scheduler(reactor, bucket_seconds(config.simulation.time_scale))
+    # one Random per operator, seeded from this one (README [simulation] seed)
+    operators = build_operators(
+        config.operators, sim, scheduler, random.Random(config.simulation.seed or None), config.rules,
+    )
     engine = Engine(
-        metrics=metrics,
-        config=config,
-        store=worker,
-        clock=reactor,
+        config=config, store=worker, clock=reactor, sim=sim, scheduler=scheduler, operators=operators,
+        receipts=ReceiptHub(None, call_soon=lambda fn: reactor.callLater(0, fn)),
+        mo=ReceiptHub(None, call_soon=lambda fn: reactor.callLater(0, fn)),
         throttle=BindThrottle(
             config.accounts.max_bind_failures, config.accounts.bind_failure_window, reactor.seconds
         ),
         first_id=first_message_id(store, time.time()),
+        metrics=metrics,
     )
     retention = config.receipts.retention
     expired = store.expire_owed(engine.sim.now() - retention)
@@ -170,7 +181,7 @@ def build(config: Config, reactor: Any, out: TextIO = sys.stdout) -> Server:
         # MO rows written by `smsc mo inject` (also those a restart left undelivered)
         every(reactor, MO_POLL, True, engine.poll_mo),
         every(reactor, CAMPAIGN_TICK, True, CampaignRunner(
-            engine, worker, config.billing.insufficient_funds_status, reactor.seconds).tick),
+            engine, worker, config.billing.insufficient_funds_status, reactor.seconds, sim.now).tick),
     ]
     factory = SmppFactory(engine, config.smpp, reactor, metrics)
     worker.on_commit.append(lambda writes, seconds, accounts: metrics.commit_latency.observe(seconds))

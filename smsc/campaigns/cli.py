@@ -148,13 +148,13 @@ def upload_summary(group: Group) -> str:
 
 def _check_sender(cfg: Config, account: Any, sender: str) -> None:
     """The engine's own sender rule, on the source address the runner will submit."""
-    from ..accounts.senders import check_sender
+    from ..accounts.senders import check_sender, sender_ton
     from ..pdu.errors import SmppError
-    from ..submission import submit_sm_of
+    from ..submission import of_text
 
-    pdu = submit_sm_of(sender, "", "")
+    sub = of_text(sender, "", "")
     try:
-        check_sender(account, cfg.accounts.universal_alpha, pdu.source_addr, pdu.source_addr_ton)
+        check_sender(account, cfg.accounts.universal_alpha, sub.source_addr, sender_ton(sub.source_addr))
     except SmppError as exc:
         raise CampaignError(f"--sender {sender}: {exc.detail}") from None
 

@@ -43,11 +43,11 @@ from twisted.internet.defer import Deferred, gatherResults
 from ..accounts.limits import TokenBucket
 from ..accounts.live import LiveAccount
 from ..accounts.money import format_uah
-from ..engine import Engine
+from ..engine import SmscEngine
 from ..pdu.constants import CommandStatus
 from ..pdu.errors import SmppError
 from ..store.worker import StoreWorker
-from ..submission import submit, submit_sm_of
+from ..submission import of_text
 from . import store as campaigns
 
 log = logging.getLogger(__name__)
@@ -66,9 +66,11 @@ THROTTLE_WAIT = 0.5
 
 class CampaignRunner:
     def __init__(
-        self, engine: Engine, worker: StoreWorker, funds_status: int, now: Callable[[], float]
+        self, engine: SmscEngine, worker: StoreWorker, funds_status: int, now: Callable[[], float],
+        sim_now: Callable[[], float],
     ) -> None:
         self._engine = engine
+        self._sim_now = sim_now
         self._worker = worker
         self._funds_status = funds_status
         self._now = now
@@ -105,7 +107,7 @@ class CampaignRunner:
             await self._account(system_id, fresh=True)
         if not wants:
             return
-        claimed = await self._worker.run(campaigns.claim, wants, self._engine.sim.now())
+        claimed = await self._worker.run(campaigns.claim, wants, self._sim_now())
         by_id = {c.id: c for c in running}
         for c in running:  # tokens not used: fewer PENDING left than the rate allowed
             unused = wants.get(c.id, 0) - sum(1 for r in claimed if r.campaign_id == c.id)
@@ -172,7 +174,7 @@ class CampaignRunner:
         if r.msisdn in live.blacklist:
             return campaigns.Outcome(c.id, r.seq, campaigns.SKIPPED, detail="blacklisted")
         try:
-            message_id: str = await submit(self._engine, live, submit_sm_of(c.sender, r.msisdn, r.text))
+            message_id: str = await self._engine.send(live, of_text(c.sender, r.msisdn, r.text))
         except SmppError as exc:
             return self._refused(c, live, r, exc, pauses)
         n = live.id_format.parse(message_id)

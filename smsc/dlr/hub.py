@@ -34,14 +34,22 @@ class ReceiptSink(Protocol):
         session's window allows."""
 
 
+def _same(r: Receipt) -> Receipt:
+    return r
+
+
+def _unconnected(r: Receipt) -> None:
+    raise RuntimeError("ReceiptHub.connect was never called: nobody hears acknowledgements")
+
+
 class ReceiptHub:
     def __init__(
         self,
-        on_acked: Callable[[Receipt], None],
+        on_acked: Callable[[Receipt], None] | None,
         call_soon: Callable[[Callable[[], None]], object],
-        make_durable: Callable[[Receipt], Receipt] = lambda r: r,
+        make_durable: Callable[[Receipt], Receipt] = _same,
     ) -> None:
-        self._on_acked = on_acked
+        self._on_acked = on_acked or _unconnected
         self._call_soon = call_soon
         self._durable = make_durable
         self._queues: dict[str, deque[Receipt]] = {}
@@ -50,6 +58,14 @@ class ReceiptHub:
         #: receipts waiting for the session their message came in on
         self._own: dict[ReceiptSink, deque[Receipt]] = {}
         self._due: set[str] = set()
+
+    def connect(
+        self, on_acked: Callable[[Receipt], None], make_durable: Callable[[Receipt], Receipt] = _same
+    ) -> None:
+        """The listener of acknowledgements (and of receipts that must be
+        made durable before they wait): the engine, built after the hub."""
+        self._on_acked = on_acked
+        self._durable = make_durable
 
     def _queue(self, system_id: str) -> deque[Receipt]:
         q = self._queues.get(system_id)

@@ -75,6 +75,10 @@ _TOKEN_EPSILON = 1e-9
 _SEVERITY = {stat: rank for rank, stat in enumerate(WORST_FIRST)}
 
 
+def _unconnected(outcome: Outcome) -> None:
+    raise RuntimeError("SimOperator.connect was never called: nobody hears outcomes")
+
+
 class SimOperator:
     """One operator connector. See the module doc for the life of a message."""
 
@@ -86,7 +90,7 @@ class SimOperator:
         scheduler: Scheduler,
         rng: random.Random,
         rules: Iterable[Rule] | RuleMatcher,
-        on_final: Callable[[Outcome], None],
+        on_final: Callable[[Outcome], None] | None = None,
         on_enroute: Callable[[Message, float], None] | None = None,
     ) -> None:
         self.key = key
@@ -98,7 +102,7 @@ class SimOperator:
         matcher = rules if isinstance(rules, RuleMatcher) else RuleMatcher(rules)
         #: the rule lookup, None when there are no rules (most deployments)
         self._first_rule = matcher.first if matcher else None
-        self._on_final = on_final
+        self._on_final = on_final or _unconnected
         self._on_enroute = on_enroute
         # bound once: they are scheduled per message
         self._deliver = self._deliver
@@ -138,6 +142,13 @@ class SimOperator:
         self._in_network = 0
 
     # --- the engine's side ------------------------------------------------------
+
+    def connect(
+        self, on_final: Callable[[Outcome], None], on_enroute: Callable[[Message, float], None] | None = None
+    ) -> None:
+        """Who hears of outcomes: the engine, built after its operators."""
+        self._on_final = on_final
+        self._on_enroute = on_enroute
 
     def expires_at(self, now: float, validity: float | None = None) -> float:
         """End of validity for a message submitted at ``now``: the client's
@@ -349,7 +360,7 @@ def build_operators(
     scheduler: Scheduler,
     rng: random.Random,
     rules: Iterable[Rule],
-    on_final: Callable[[Outcome], None],
+    on_final: Callable[[Outcome], None] | None = None,
     on_enroute: Callable[[Message, float], None] | None = None,
 ) -> dict[str, SimOperator]:
     """One ``SimOperator`` per spec, sharing the clock, scheduler and rules.

@@ -20,7 +20,8 @@ from twisted.python.failure import Failure
 
 from ..config import SmppConfig
 from ..metrics import Metrics
-from ..engine import Engine, submission_of_data_sm
+from ..engine import SmscEngine
+from ..submission import of_data_sm, of_replace_sm, of_submit_multi, of_submit_sm
 from ..pdu.codec import encode_submit_sm_resp
 from ..pdu.constants import (
     ESM_CLASS_DELIVERY_RECEIPT, ESM_CLASS_INTERMEDIATE_NOTIFICATION, SMPP_VERSION_34, CommandId,
@@ -55,7 +56,7 @@ _BIND_KIND = {
 
 class SmppProtocol(Protocol):
     def __init__(
-        self, engine: Engine, config: SmppConfig, clock: IReactorTime, metrics: Metrics | None = None
+        self, engine: SmscEngine, config: SmppConfig, clock: IReactorTime, metrics: Metrics | None = None
     ) -> None:
         self.engine = engine
         self.config = config
@@ -246,39 +247,44 @@ class SmppProtocol(Protocol):
 
     def _on_submit(self, pdu: SubmitSm) -> None:
         self.engine.submit(
-            self.account, pdu, self._submit_done, self if self.receiving else None  # type: ignore[arg-type]
+            self.account, of_submit_sm(pdu), self._submit_done, pdu.sequence_number,  # type: ignore[arg-type]
+            self if self.receiving else None,
         )
 
-    def _submit_done(self, pdu: SubmitSm, status: int, message_id: str) -> None:
+    def _submit_done(self, sequence_number: int, status: int, message_id: str) -> None:
         self.metrics.submit(status)
         if not self.gone:
             # straight to bytes: a response object and the general encoder
             # cost ~1 µs more per message (5% of the reactor thread's time)
             self.session.respond_encoded(
-                _SUBMIT_SM_RESP, status, encode_submit_sm_resp(pdu.sequence_number, status, message_id))
+                _SUBMIT_SM_RESP, status, encode_submit_sm_resp(sequence_number, status, message_id))
             self._schedule_flush()
 
     def _on_data_sm(self, pdu: DataSm) -> None:
         """data_sm from the ESME is a submission (SMPP 3.4 4.7): the engine
         takes it as the submit_sm it amounts to."""
         self.engine.submit(
-            self.account, submission_of_data_sm(pdu), self._data_sm_done,  # type: ignore[arg-type]
+            self.account, of_data_sm(pdu), self._data_sm_done, pdu.sequence_number,  # type: ignore[arg-type]
             self if self.receiving else None,
         )
 
-    def _data_sm_done(self, pdu: SubmitSm, status: int, message_id: str) -> None:
+    def _data_sm_done(self, sequence_number: int, status: int, message_id: str) -> None:
         self._answer(DataSmResp(
-            sequence_number=pdu.sequence_number, command_status=status, message_id=message_id
+            sequence_number=sequence_number, command_status=status, message_id=message_id
         ))
 
     def _on_submit_multi(self, pdu: SubmitMulti) -> None:
         self.engine.submit_multi(
-            self.account, pdu, self._submit_multi_done, self if self.receiving else None  # type: ignore[arg-type]
+            self.account, of_submit_multi(pdu), self._submit_multi_done, pdu,  # type: ignore[arg-type]
+            self if self.receiving else None,
         )
 
     def _submit_multi_done(
-        self, pdu: SubmitMulti, status: int, message_id: str, unsuccess: tuple[UnsuccessSme, ...]
+        self, pdu: SubmitMulti, status: int, message_id: str, refused: tuple[tuple[int, int], ...]
     ) -> None:
+        unsuccess = tuple(
+            UnsuccessSme(*pdu.dest_addresses[index][1:], error) for index, error in refused  # type: ignore[call-arg]
+        )
         self._answer(SubmitMultiResp(
             sequence_number=pdu.sequence_number, command_status=status, message_id=message_id,
             unsuccess_sme=unsuccess,
@@ -337,7 +343,7 @@ class SmppProtocol(Protocol):
         self._answer(CancelSmResp(sequence_number=pdu.sequence_number))
 
     def _on_replace(self, pdu: ReplaceSm) -> None:
-        d = self.engine.replace(self.account, pdu)  # type: ignore[arg-type]
+        d = self.engine.replace(self.account, of_replace_sm(pdu))  # type: ignore[arg-type]
         d.addCallbacks(self._replaced, self._refused, callbackArgs=(pdu,), errbackArgs=(pdu,))
 
     def _replaced(self, _: None, pdu: ReplaceSm) -> None:
@@ -382,7 +388,7 @@ class SmppProtocol(Protocol):
 
 class SmppFactory(ServerFactory):
     def __init__(
-        self, engine: Engine, config: SmppConfig, clock: IReactorTime, metrics: Metrics | None = None
+        self, engine: SmscEngine, config: SmppConfig, clock: IReactorTime, metrics: Metrics | None = None
     ) -> None:
         self.engine = engine
         self.config = config

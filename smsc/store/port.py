@@ -47,3 +47,4 @@ class MoRow(NamedTuple):
     source_addr: str
     destination_addr: str
     text: str
+

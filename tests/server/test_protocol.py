@@ -22,7 +22,7 @@ from smsc.pdu.pdus import (
     BindTransceiver, CancelSm, DataSm, DataSmResp, DeliverSmResp, DestAddress, EnquireLinkResp,
     QuerySm, SubmitMulti, SubmitMultiResp, SubmitSm, UnsuccessSme,
 )
-from smsc.records import Account, Message, Receipt
+from smsc.records import Account, Message, Receipt, Submission
 from smsc.server.protocol import SmppFactory
 
 #: what the engine's authenticate gives a session: the live account
@@ -36,7 +36,7 @@ class FakeEngine:
         self.password_ok = password_ok
         self.acked: list[Receipt] = []
         self.receipts = ReceiptHub(self.acked.append, call_soon=lambda fn: clock.callLater(0, fn))
-        self.submitted: list[SubmitSm] = []
+        self.submitted: list = []
         self.released = 0
 
     def authenticate(self, bind):
@@ -44,13 +44,13 @@ class FakeEngine:
             return succeed(ACCOUNT)
         return fail(SmppError(S.ESME_RINVPASWD))
 
-    def submit(self, account, pdu, reply, origin=None):
-        self.submitted.append(pdu)
-        reply(pdu, S.ESME_ROK, "abc")
+    def submit(self, account, sub, reply, token, origin=None):
+        self.submitted.append(sub)
+        reply(token, S.ESME_ROK, "abc")
 
-    def submit_multi(self, account, pdu, reply, origin=None):
-        self.submitted.append(pdu)
-        reply(pdu, S.ESME_ROK, "m1", (UnsuccessSme(1, 1, "380201234567", S.ESME_RINVDSTADR),))
+    def submit_multi(self, account, destinations, reply, token, origin=None):
+        self.submitted.append(destinations)
+        reply(token, S.ESME_ROK, "m1", ((1, S.ESME_RINVDSTADR),))  # the second destination
 
     def release(self, account):
         self.released += 1
@@ -115,7 +115,7 @@ def test_submit_gets_message_id():
     assert (resp.command_id, resp.message_id, resp.sequence_number) == (C.SUBMIT_SM_RESP, "abc", 2)
 
 
-def test_data_sm_goes_to_submit_as_a_submit_sm_and_gets_data_sm_resp():
+def test_data_sm_goes_to_submit_as_a_submission_and_gets_data_sm_resp():
     proto, t, clock, engine = connect()
     bind(proto, t)
     tlvs = ((Tag.MESSAGE_PAYLOAD, b"body"), (Tag.QOS_TIME_TO_LIVE, b"\0\0\x0e\x10"))
@@ -123,10 +123,9 @@ def test_data_sm_goes_to_submit_as_a_submit_sm_and_gets_data_sm_resp():
                                      destination_addr="380671234567", registered_delivery=1, tlvs=tlvs)))
     assert received(t) == [DataSmResp(sequence_number=3, message_id="abc")]
     [sm] = engine.submitted
-    assert type(sm) is SubmitSm
-    assert (sm.sequence_number, sm.source_addr, sm.source_addr_ton, sm.destination_addr) == (
-        3, "SMSClub", 5, "380671234567")
-    assert (sm.short_message, sm.tlvs, sm.registered_delivery) == (b"", tlvs, 1)
+    assert type(sm) is Submission
+    assert (sm.source_addr, sm.source_addr_ton, sm.destination_addr) == ("SMSClub", 5, "380671234567")
+    assert (sm.body, sm.registered_delivery) == (dict(tlvs)[Tag.MESSAGE_PAYLOAD], 1)
     assert sm.validity_period == "000000010000000R"  # qos_time_to_live 3600 s
 
 
