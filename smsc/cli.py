@@ -345,7 +345,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "admin":
             return _admin_token(args, cfg)
         if args.command == "campaign":
-            return campaign_cli.run(args, cfg)
+            store = _open_store(cfg)
+            try:
+                return campaign_cli.run(args, cfg, store)
+            finally:
+                store.close()
         return _account_cmd(args, cfg)
     except (CliError, admin.AdminError, ValueError, config_mod.ConfigError) as exc:
         print(f"smsc: error: {exc}", file=sys.stderr)

@@ -26,7 +26,7 @@ from ..metrics import Metrics
 from ..operators.clock import SimClock
 from ..operators.scheduler import Scheduler
 from ..operators.sim import SimOperator
-from ..store.shim import MessageStore, StorePort
+from ..store.port import MessageStore, StorePort
 from .auth import Accounts
 from .lifecycle import Lifecycle
 from .mo import MoPickup

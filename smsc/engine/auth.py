@@ -23,7 +23,7 @@ from ..config import LimitsConfig
 from ..pdu.constants import CommandStatus
 from ..pdu.errors import SmppError
 from ..records import Account, BindInfo
-from ..store.shim import StorePort
+from ..store.port import StorePort
 from .rules import utc_day
 
 #: verified (system_id, password) pairs remembered for HTTP Basic, which

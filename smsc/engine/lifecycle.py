@@ -34,7 +34,7 @@ from ..pdu.constants import CommandStatus, MessageState
 from ..pdu.errors import SmppError
 from ..pdu.receipt import STAT_STATE
 from ..records import Message, Receipt
-from ..store.shim import RECEIPT_DONE, RECEIPT_NONE, RECEIPT_OWED, StorePort
+from ..store.port import RECEIPT_DONE, RECEIPT_NONE, RECEIPT_OWED, StorePort
 from .rules import ERR_BLACKLISTED, RD_INTERMEDIATE, receipt_owed, utc_day
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from ..dlr.hub import ReceiptHub
 from ..dlr.mo import MoPart, mo_parts
 from ..pdu.errors import SmppError
-from ..store.shim import MoRow, StorePort
+from ..store.port import MoRow, StorePort
 
 log = logging.getLogger(__name__)
 

@@ -38,7 +38,7 @@ from ..pdu.smpp_time import format_smpp_time
 from ..pdu.text import analyse
 from ..records import Message, Replacement
 from ..router.numbers import normalise
-from ..store.shim import StoredMessage, StorePort
+from ..store.port import StoredMessage, StorePort
 from .lifecycle import Lifecycle
 from .rules import QueryAnswer, delivery_terms, utc_day
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..dlr.hub import ReceiptHub
 from ..records import Receipt
-from ..store.shim import MessageStore
+from ..store.port import MessageStore
 from .lifecycle import Lifecycle
 
 

@@ -55,7 +55,7 @@ from ..pdu.errors import SmppError
 from ..pdu.text import analyse_body, split
 from ..records import Message, Submission
 from ..router.numbers import normalise
-from ..store.shim import StorePort
+from ..store.port import StorePort
 from .lifecycle import Lifecycle
 from .rules import SegmentRefs, delivery_terms, utc_day
 

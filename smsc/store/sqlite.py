@@ -1,12 +1,12 @@
-"""The embedded store: one SQLite file in WAL mode.
+"""The embedded store: one SQLite file in WAL mode, implementing
+``smsc.store.port.MessageStore``.
 
 Schema and ordinary queries go through sqlite-utils; the hot writes (message
 rows, charges, final states, receipt acks) go through ``write_batch``, a few
 multi-row statements inside one transaction, because a per-row commit costs
-~26 µs. No SQL of these tables lives outside this package but the
-reports page's read-only message search (smsc/web/reports_data.py); the
-campaign tables belong to smsc/campaigns/store.py, which uses this
-connection and ``transaction``.
+~26 µs. Every SQL statement of the server lives in this package: the
+campaign tables' in ``sqlite_campaigns`` (a part of ``Store``), the rest
+here; nothing outside it sees the connection.
 
 The methods are synchronous. The server calls them only from the store's
 own thread (``smsc.store.worker``); the CLI calls them directly, from
@@ -20,12 +20,22 @@ import sqlite3
 from itertools import chain
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 
 import sqlite_utils
 
 from ..records import Account, Message
-from .port import MoRow, OwedReceipt, StoredMessage
+from .port import (
+    CALLBACK_DONE, CALLBACK_GIVEN_UP, CALLBACK_PENDING, RECEIPT_DONE, RECEIPT_EXPIRED, RECEIPT_NONE,
+    RECEIPT_OWED, AccountExists, AccountUsage, Batch, MoRow, NoSuchAccount, NotBlacklisted, OwedReceipt,
+    PendingCallback, StoredMessage,
+)
+from .sqlite_campaigns import CampaignTables
+
+__all__ = [
+    "CALLBACK_DONE", "CALLBACK_GIVEN_UP", "CALLBACK_PENDING", "RECEIPT_DONE", "RECEIPT_EXPIRED",
+    "RECEIPT_NONE", "RECEIPT_OWED", "SCHEMA_VERSION", "AccountExists", "Batch", "NoSuchAccount",
+    "NotBlacklisted", "Store",
+]
 
 #: bumped when a table changes shape; added tables (the blacklist ones)
 #: are created when missing and need no bump
@@ -90,77 +100,26 @@ def _statement(head: str, item: str, size: int, open_: str = "", close: str = ""
     return head + open_ + ", ".join([item] * size) + close
 
 
-#: receipt column: 0 none owed, 1 owed and not yet acknowledged, 2 acknowledged
-#: 3: owed, but kept past the retention and given up
-RECEIPT_NONE, RECEIPT_OWED, RECEIPT_DONE, RECEIPT_EXPIRED = 0, 1, 2, 3
-
-
-#: dlr_callbacks.state: waiting for the final state or for a 2xx answer,
-#: answered with a 2xx, given up after the last retry
-CALLBACK_PENDING, CALLBACK_DONE, CALLBACK_GIVEN_UP = 0, 1, 2
-
-
-class AccountExists(Exception):
-    pass
-
-
-class NoSuchAccount(Exception):
-    pass
-
-
-class NotBlacklisted(Exception):
-    """Numbers to remove that are not on the account's blacklist."""
-
-    def __init__(self, system_id: str, numbers: list[str]) -> None:
-        super().__init__(f"{system_id}: not blacklisted: {', '.join(numbers)}")
-        self.system_id = system_id
-        self.numbers = numbers
-
-
-@dataclass
-class Batch:
-    """Writes gathered during a few ms of traffic, committed together."""
-
-    inserts: list[Message] = field(default_factory=list)
-    #: (state, stat, error, done_time, receipt) -> message ids. Messages an
-    #: operator finishes in one timer bucket share all five, so each group
-    #: is one ``UPDATE ... WHERE id IN (...)``.
-    finishes: dict[tuple, list[int]] = field(default_factory=dict)
-    acks: list[int] = field(default_factory=list)
-    #: cancelled messages whose charge is given back (their cost becomes 0)
-    refunds: list[int] = field(default_factory=list)
-    #: replace_sm: (short_message, data_coding, segments, cost, expires_at,
-    #: not_before, registered_delivery, id) of messages given new text
-    replaces: list[tuple] = field(default_factory=list)
-    #: system_id -> kopecks to take (negative: a refund); in the same
-    #: transaction as the messages they pay for
-    charges: dict[str, int] = field(default_factory=dict)
-    #: (system_id, UTC day) -> [messages, segments, kopecks]
-    usage: dict[tuple[str, int], list[int]] = field(default_factory=dict)
-    #: accounts to read back after the commit (balances, names, limits)
-    read_accounts: frozenset[str] = frozenset()
-    size: int = 0
-
-    def __len__(self) -> int:
-        return self.size
-
-
 _message = Message._make
 
 
-class Store:
+class Store(CampaignTables):
     def __init__(self, path: str, synchronous: str = "NORMAL") -> None:
         self.path = path
         self._synchronous = synchronous
         conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10.0)
-        self.db = sqlite_utils.Database(conn)
-        self.db.enable_wal()
-        self.db.execute(f"PRAGMA synchronous = {synchronous}")
-        self.db.execute("PRAGMA busy_timeout = 10000")
+        self._db = sqlite_utils.Database(conn)
+        self._db.enable_wal()
+        self._db.execute(f"PRAGMA synchronous = {synchronous}")
+        self._db.execute("PRAGMA busy_timeout = 10000")
         self._create_schema()
         self._checkpointer: sqlite3.Connection | None = None
         #: system_id -> (blacklist version, numbers) as last read here
         self._blacklists: dict[str, tuple[int, frozenset[str]]] = {}
+
+    @property
+    def db(self) -> sqlite_utils.Database:  # TEMPORARY: until reports and health move in
+        return self._db
 
     def take_over_checkpoints(self) -> None:
         """The server's writer stops checkpointing inside its commits; the
@@ -169,7 +128,7 @@ class Store:
         An automatic checkpoint runs inside the commit that crosses 1000 WAL
         pages and fsyncs the database: measured, it doubled the mean commit
         time at 10k msg/s, and every submit_sm_resp waits for a commit."""
-        self.db.execute("PRAGMA wal_autocheckpoint = 0")
+        self._db.execute("PRAGMA wal_autocheckpoint = 0")
 
     def checkpoint(self) -> None:
         """Copy committed WAL frames into the database (PASSIVE: never waits
@@ -182,13 +141,20 @@ class Store:
             self._checkpointer.execute(f"PRAGMA synchronous = {self._synchronous}")
         self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
+    def probe_writable(self) -> None:
+        """Open a write transaction and roll it back: raises when the file
+        can't be written (the health probe; behind any commit in progress
+        when run on the store thread)."""
+        self._db.execute("BEGIN IMMEDIATE")
+        self._db.execute("ROLLBACK")
+
     def close(self) -> None:
         if self._checkpointer is not None:
             self._checkpointer.close()
-        self.db.conn.close()
+        self._db.conn.close()
 
     def _create_schema(self) -> None:
-        db = self.db
+        db = self._db
         db["accounts"].create(
             {
                 "system_id": str, "password_hash": str, "mode": str,
@@ -263,6 +229,7 @@ class Store:
             {"message_id": int, "public_id": str, "url": str, "created_at": float, "state": int},
             pk="message_id", if_not_exists=True, defaults={"state": CALLBACK_PENDING},
         )
+        self._create_campaign_tables()
         version = db.execute("PRAGMA user_version").fetchone()[0]
         if version and version != SCHEMA_VERSION:
             raise RuntimeError(
@@ -276,9 +243,9 @@ class Store:
     # --- accounts ---------------------------------------------------------
 
     def add_account(self, account: Account) -> None:
-        with self.db.conn:
+        with self._db.conn:
             try:
-                self.db["accounts"].insert(
+                self._db["accounts"].insert(
                     {
                         "system_id": account.system_id,
                         "password_hash": account.password_hash,
@@ -295,7 +262,7 @@ class Store:
                 )
             except sqlite3.IntegrityError:
                 raise AccountExists(account.system_id) from None
-            self.db["alpha_names"].insert_all(
+            self._db["alpha_names"].insert_all(
                 [{"system_id": account.system_id, "name": n} for n in account.alpha_names],
                 ignore=True,
             )
@@ -305,12 +272,12 @@ class Store:
         bind), else an empty one (the CLI has no use for it)."""
         if blacklist:
             return self.get_accounts([system_id]).get(system_id)
-        rows = list(self.db.query(
+        rows = list(self._db.query(
             f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE system_id = ?", [system_id]
         ))
         if not rows:
             return None
-        names = tuple(r["name"] for r in self.db.query(
+        names = tuple(r["name"] for r in self._db.query(
             "SELECT name FROM alpha_names WHERE system_id = ? ORDER BY name", [system_id]
         ))
         row = rows[0]
@@ -328,11 +295,11 @@ class Store:
         ids = list(system_ids)
         marks = ", ".join("?" * len(ids))
         names: dict[str, list[str]] = {}
-        for sid, name in self.db.execute(
+        for sid, name in self._db.execute(
             f"SELECT system_id, name FROM alpha_names WHERE system_id IN ({marks}) ORDER BY name", ids
         ):
             names.setdefault(sid, []).append(name)
-        rows = self.db.execute(f"{_ACCOUNTS_WITH_VERSION}({marks})", ids).fetchall()
+        rows = self._db.execute(f"{_ACCOUNTS_WITH_VERSION}({marks})", ids).fetchall()
         return {
             r[0]: Account(
                 *r[:4], alpha_names=tuple(names.get(r[0], ())), rate=r[4], max_binds=r[5],
@@ -354,15 +321,20 @@ class Store:
         return numbers
 
     def list_accounts(self) -> list[Account]:
-        ids = [r["system_id"] for r in self.db.query("SELECT system_id FROM accounts ORDER BY system_id")]
+        ids = [r["system_id"] for r in self._db.query("SELECT system_id FROM accounts ORDER BY system_id")]
         return [a for a in (self.get_account(i) for i in ids) if a is not None]
 
+    def accounts_usage(self, day: int) -> list[AccountUsage]:
+        """Every account with the messages it was charged for on UTC ``day``."""
+        used = dict(self._db.execute("SELECT system_id, messages FROM usage WHERE day = ?", [day]).fetchall())
+        return [AccountUsage(a, used.get(a.system_id, 0)) for a in self.list_accounts()]
+
     def count_accounts(self) -> int:
-        return self.db["accounts"].count
+        return self._db["accounts"].count
 
     def _update_account(self, sql: str, params: list) -> None:
-        with self.db.conn:
-            cur = self.db.execute(sql, params)
+        with self._db.conn:
+            cur = self._db.execute(sql, params)
             if cur.rowcount == 0:
                 raise NoSuchAccount(params[-1])
 
@@ -406,7 +378,7 @@ class Store:
         return account, (self.usage_today(system_id, day) if account else 0)
 
     def usage_today(self, system_id: str, day: int) -> int:
-        row = self.db.execute(
+        row = self._db.execute(
             "SELECT messages FROM usage WHERE system_id = ? AND day = ?", [system_id, day]
         ).fetchone()
         return row[0] if row else 0
@@ -414,14 +386,14 @@ class Store:
     def add_alpha(self, system_id: str, name: str) -> None:
         if self.get_account(system_id) is None:
             raise NoSuchAccount(system_id)
-        with self.db.conn:
-            self.db["alpha_names"].insert({"system_id": system_id, "name": name}, ignore=True)
+        with self._db.conn:
+            self._db["alpha_names"].insert({"system_id": system_id, "name": name}, ignore=True)
 
     def remove_alpha(self, system_id: str, name: str) -> bool:
         if self.get_account(system_id) is None:
             raise NoSuchAccount(system_id)
-        with self.db.conn:
-            cur = self.db.execute(
+        with self._db.conn:
+            cur = self._db.execute(
                 "DELETE FROM alpha_names WHERE system_id = ? AND name = ?", [system_id, name]
             )
         return cur.rowcount > 0
@@ -430,15 +402,15 @@ class Store:
 
     def blacklist(self, system_id: str) -> list[str]:
         """The account's blacklisted numbers (E.164 digits), sorted."""
-        return [r[0] for r in self.db.execute(
+        return [r[0] for r in self._db.execute(
             "SELECT msisdn FROM blacklist WHERE system_id = ? ORDER BY msisdn", [system_id]
         )]
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
         """An explicit write transaction (the connection is in autocommit
         mode, where ``with conn:`` does not open one)."""
-        conn = self.db.conn
+        conn = self._db.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
@@ -448,7 +420,7 @@ class Store:
         conn.execute("COMMIT")
 
     def _bump_blacklist(self, system_id: str) -> None:
-        self.db.execute(
+        self._db.execute(
             "INSERT INTO blacklist_versions (system_id, version) VALUES (?, 1) "
             "ON CONFLICT (system_id) DO UPDATE SET version = version + 1", [system_id]
         )
@@ -458,7 +430,7 @@ class Store:
         how many were not on the list yet."""
         if self.get_account(system_id) is None:
             raise NoSuchAccount(system_id)
-        with self.transaction() as conn:
+        with self._transaction() as conn:
             before = conn.total_changes
             conn.executemany(
                 "INSERT OR IGNORE INTO blacklist (system_id, msisdn) VALUES (?, ?)",
@@ -475,7 +447,7 @@ class Store:
         if self.get_account(system_id) is None:
             raise NoSuchAccount(system_id)
         wanted = list(dict.fromkeys(numbers))
-        with self.transaction() as conn:
+        with self._transaction() as conn:
             listed = set(self.blacklist(system_id))
             missing = [n for n in wanted if n not in listed]
             if missing:
@@ -492,7 +464,7 @@ class Store:
     def write_batch(self, batch: Batch) -> dict[str, Account]:
         """Commit one group of hot writes in a single transaction, then read
         back ``batch.read_accounts`` as they stand after it."""
-        conn = self.db.conn
+        conn = self._db.conn
         conn.execute("BEGIN")
         try:
             if batch.charges:
@@ -517,16 +489,16 @@ class Store:
 
     def _update_in(self, head: str, params: list, ids: list[int]) -> None:
         for start, size in _chunks(len(ids)):
-            self.db.conn.execute(_statement(head, "?", size, "(", ")"), params + ids[start:start + size])
+            self._db.conn.execute(_statement(head, "?", size, "(", ")"), params + ids[start:start + size])
 
     def max_message_id(self) -> int:
-        row = self.db.execute("SELECT max(id) FROM messages").fetchone()
+        row = self._db.execute("SELECT max(id) FROM messages").fetchone()
         return row[0] or 0
 
     def unfinished_messages(self) -> list[Message]:
         """Accepted messages with no final state yet (e.g. after a crash)."""
         cols = ", ".join(MESSAGE_COLUMNS)
-        rows = self.db.execute(
+        rows = self._db.execute(
             f"SELECT {cols} FROM messages WHERE done_time IS NULL ORDER BY id"
         ).fetchall()
         return [_message(r) for r in rows]
@@ -534,7 +506,7 @@ class Store:
     def owed_receipts(self) -> list[OwedReceipt]:
         """Final messages whose receipt was never acknowledged, oldest first."""
         cols = ", ".join(MESSAGE_COLUMNS)
-        rows = self.db.execute(
+        rows = self._db.execute(
             f"SELECT {cols}, stat, state, error, done_time FROM messages "
             f"WHERE receipt = 1 ORDER BY system_id, id"
         ).fetchall()
@@ -544,26 +516,18 @@ class Store:
     def expire_owed(self, before: float) -> int:
         """Give up receipts owed for messages final before ``before`` (the
         retention): they are no longer offered. Returns how many."""
-        with self.db.conn:
-            cur = self.db.execute(
+        with self._db.conn:
+            cur = self._db.execute(
                 "UPDATE messages SET receipt = ? WHERE receipt = 1 AND done_time < ?",
                 [RECEIPT_EXPIRED, before],
             )
         return cur.rowcount
 
-    def message_state(self, message_id: int) -> dict | None:
-        rows = list(self.db.query(
-            "SELECT id, system_id, state, stat, error, submit_time, done_time, receipt "
-            "FROM messages WHERE id = ?",
-            [message_id],
-        ))
-        return rows[0] if rows else None
-
     def get_message(self, message_id: int) -> StoredMessage | None:
         """A message with its (state, stat, error, done_time); the last
         three are None while it is not final. None if there is no such id."""
         cols = ", ".join(MESSAGE_COLUMNS)
-        row = self.db.execute(
+        row = self._db.execute(
             f"SELECT {cols}, state, stat, error, done_time FROM messages WHERE id = ?", [message_id]
         ).fetchone()
         if row is None:
@@ -571,12 +535,27 @@ class Store:
         n = len(MESSAGE_COLUMNS)
         return StoredMessage(_message(row[:n]), *row[n:])
 
+    def messages_to(self, msisdn: str, limit: int) -> list[StoredMessage]:
+        """The newest ``limit`` messages to ``msisdn`` (E.164 digits), newest first.
+
+        A full scan of ``messages``: it has no index on msisdn on purpose, since
+        every accepted message would pay for one on the hot path, while this
+        search is a person waiting a moment on a report page.
+        """
+        cols = ", ".join(MESSAGE_COLUMNS)
+        rows = self._db.execute(
+            f"SELECT {cols}, state, stat, error, done_time FROM messages WHERE msisdn = ? "
+            f"ORDER BY id DESC LIMIT ?", [msisdn, limit],
+        ).fetchall()
+        n = len(MESSAGE_COLUMNS)
+        return [StoredMessage(_message(r[:n]), *r[n:]) for r in rows]
+
     # --- MO -----------------------------------------------------------------
 
     def add_mo(self, system_id: str, source_addr: str, destination_addr: str, text: str) -> int:
         """Queue an MO message for ``system_id``'s receivers; its id."""
-        with self.db.conn:
-            cur = self.db.execute(
+        with self._db.conn:
+            cur = self._db.execute(
                 "INSERT INTO mo_queue (system_id, source_addr, destination_addr, text, created_at, "
                 "delivered) VALUES (?, ?, ?, ?, ?, 0)",
                 [system_id, source_addr, destination_addr, text, time.time()],
@@ -585,14 +564,14 @@ class Store:
 
     def pending_mo(self, after: int) -> list[MoRow]:
         """Undelivered MO rows with an id above ``after``, oldest first."""
-        return [MoRow(*r) for r in self.db.execute(
+        return [MoRow(*r) for r in self._db.execute(
             "SELECT id, system_id, source_addr, destination_addr, text FROM mo_queue "
             "WHERE delivered = 0 AND id > ? ORDER BY id", [after],
         )]
 
     def mo_delivered(self, mo_id: int) -> None:
-        with self.db.conn:
-            self.db.execute("UPDATE mo_queue SET delivered = 1 WHERE id = ?", [mo_id])
+        with self._db.conn:
+            self._db.execute("UPDATE mo_queue SET delivered = 1 WHERE id = ?", [mo_id])
 
     # --- HTTP API keys and dlr_url callbacks ---------------------------------
 
@@ -600,7 +579,7 @@ class Store:
         """The account's API key (its SHA-256), replacing any older one."""
         if self.get_account(system_id) is None:
             raise NoSuchAccount(system_id)
-        with self.transaction() as conn:
+        with self._transaction() as conn:
             conn.execute("DELETE FROM api_keys WHERE system_id = ?", [system_id])
             conn.execute(
                 "INSERT INTO api_keys (key_sha256, system_id, created_at) VALUES (?, ?, ?)",
@@ -609,25 +588,24 @@ class Store:
 
     def api_key_owner(self, key_sha256: str) -> str | None:
         """The system_id whose API key hashes to ``key_sha256``, if any."""
-        row = self.db.execute("SELECT system_id FROM api_keys WHERE key_sha256 = ?", [key_sha256]).fetchone()
+        row = self._db.execute("SELECT system_id FROM api_keys WHERE key_sha256 = ?", [key_sha256]).fetchone()
         return row[0] if row else None
 
     def add_callback(self, message_id: int, public_id: str, url: str) -> None:
-        with self.db.conn:
-            self.db.execute(
+        with self._db.conn:
+            self._db.execute(
                 "INSERT OR REPLACE INTO dlr_callbacks (message_id, public_id, url, created_at, state) "
                 "VALUES (?, ?, ?, ?, ?)", [message_id, public_id, url, time.time(), CALLBACK_PENDING],
             )
 
-    def pending_callbacks(self) -> list[tuple[int, str, str]]:
-        """(message_id, public_id, url) of callbacks not yet delivered nor
-        given up, oldest first."""
-        return self.db.execute(
+    def pending_callbacks(self) -> list[PendingCallback]:
+        """Callbacks not yet delivered nor given up, oldest first."""
+        return [PendingCallback(*r) for r in self._db.execute(
             "SELECT message_id, public_id, url FROM dlr_callbacks WHERE state = ? ORDER BY message_id",
             [CALLBACK_PENDING],
-        ).fetchall()
+        )]
 
     def end_callback(self, message_id: int, state: int) -> None:
         """A callback is delivered (CALLBACK_DONE) or given up."""
-        with self.db.conn:
-            self.db.execute("UPDATE dlr_callbacks SET state = ? WHERE message_id = ?", [state, message_id])
+        with self._db.conn:
+            self._db.execute("UPDATE dlr_callbacks SET state = ? WHERE message_id = ?", [state, message_id])

@@ -115,3 +115,32 @@ def test_committed_fires_after_a_commit_that_read_tracked_accounts_back(store, r
     worker.refresh_soon()
     reactor.wait(worker.committed())
     assert seen and seen[-1]["shop"].balance_kopecks == 1500
+
+
+# --- the reports page's reads -------------------------------------------------------------
+
+
+def test_messages_to_is_newest_first_with_their_state_and_limited(store):
+    other = message(3)._replace(msisdn="380501112233", destination_addr="380501112233")
+    store.write_batch(Batch(inserts=[message(1), message(2), other, message(4)],
+                            finishes={(2, "DELIVRD", 0, 160.0, 0): [2]}))
+    found = store.messages_to("380671234567", 2)
+    assert [(f.message.id, f.stat, f.done_time) for f in found] == [(4, None, None), (2, "DELIVRD", 160.0)]
+    assert [f.message.id for f in store.messages_to("380671234567", 10)] == [4, 2, 1]
+
+
+def test_accounts_usage_counts_the_days_messages(store):
+    store.add_account(Account("quiet", "hash", "test", 0))
+    store.write_batch(Batch(usage={("shop", 7): [3, 4, 60], ("quiet", 6): [9, 9, 0]}))
+    assert [(u.account.system_id, u.messages) for u in store.accounts_usage(7)] == [("quiet", 0), ("shop", 3)]
+
+
+def test_message_rows_use_each_accounts_id_format_and_say_enroute_until_final():
+    from smsc.web.reports_data import message_rows
+
+    decimal = Account("shop", "hash", "user", 0, id_format="decimal")
+    found = [StoredMessage(message(255), 1, None, None, None),
+             StoredMessage(message(16, "gone"), 2, "DELIVRD", 0, 160.0)]
+    rows = message_rows(found, {"shop": decimal, "gone": None}, "gsm")
+    assert [(r.message_id, r.system_id, r.status, r.done_time, r.text) for r in rows] == [
+        ("255", "shop", "ENROUTE", None, "hi"), ("10", "gone", "DELIVRD", 160.0, "hi")]
