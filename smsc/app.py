@@ -25,6 +25,7 @@ from .config import Config
 from .dlr.callbacks import CallbackSender
 from .dlr.hub import ReceiptHub
 from .engine import Engine
+from .engine.auth import Verify
 from .metrics import GaugeCollector, Metrics
 from .operators.clock import SimClock
 from .operators.scheduler import Scheduler, bucket_seconds
@@ -32,6 +33,7 @@ from .operators.sim import build_operators
 from .records import Account
 from .server.protocol import SmppFactory
 from .store.sqlite import Store
+from .store.port import StorePort
 from .store.worker import StoreWorker
 
 log = logging.getLogger(__name__)
@@ -140,27 +142,36 @@ class Server:
         log.info("stopped")
 
 
-def build(config: Config, reactor: Any, out: TextIO = sys.stdout) -> Server:
-    store = Store(config.store.path, config.store.synchronous)
-    ensure_first_account(store, config, out)
-    worker = StoreWorker(store, reactor)
-    metrics = Metrics()
+def build_engine(
+    config: Config, store: StorePort, reactor: Any, first_id: int, metrics: Metrics,
+    verify: Verify | None = None,
+) -> Engine:
+    """The engine and what it is made of: the simulation clock, the
+    scheduler, the operators (one Random each, seeded from one: README
+    [simulation] seed) and the receipt and MO hubs. Tests build the same
+    graph on a task.Clock with an inline store."""
     sim = SimClock(reactor, config.simulation.time_scale)
     scheduler = Scheduler(reactor, bucket_seconds(config.simulation.time_scale))
-    # one Random per operator, seeded from this one (README [simulation] seed)
     operators = build_operators(
         config.operators, sim, scheduler, random.Random(config.simulation.seed or None), config.rules,
     )
-    engine = Engine(
-        config=config, store=worker, clock=reactor, sim=sim, scheduler=scheduler, operators=operators,
+    return Engine(
+        config=config, store=store, clock=reactor, sim=sim, scheduler=scheduler, operators=operators,
         receipts=ReceiptHub(None, call_soon=lambda fn: reactor.callLater(0, fn)),
         mo=ReceiptHub(None, call_soon=lambda fn: reactor.callLater(0, fn)),
         throttle=BindThrottle(
             config.accounts.max_bind_failures, config.accounts.bind_failure_window, reactor.seconds
         ),
-        first_id=first_message_id(store, time.time()),
-        metrics=metrics,
+        first_id=first_id, metrics=metrics, verify=verify,
     )
+
+
+def build(config: Config, reactor: Any, out: TextIO = sys.stdout) -> Server:
+    store = Store(config.store.path, config.store.synchronous)
+    ensure_first_account(store, config, out)
+    worker = StoreWorker(store, reactor)
+    metrics = Metrics()
+    engine = build_engine(config, worker, reactor, first_message_id(store, time.time()), metrics)
     retention = config.receipts.retention
     expired = store.expire_owed(engine.sim.now() - retention)
     if expired:
@@ -181,7 +192,7 @@ def build(config: Config, reactor: Any, out: TextIO = sys.stdout) -> Server:
         # MO rows written by `smsc mo inject` (also those a restart left undelivered)
         every(reactor, MO_POLL, True, engine.poll_mo),
         every(reactor, CAMPAIGN_TICK, True, CampaignRunner(
-            engine, worker, config.billing.insufficient_funds_status, reactor.seconds, sim.now).tick),
+            engine, worker, config.billing.insufficient_funds_status, reactor.seconds, engine.sim.now).tick),
     ]
     factory = SmppFactory(engine, config.smpp, reactor, metrics)
     worker.on_commit.append(lambda writes, seconds, accounts: metrics.commit_latency.observe(seconds))

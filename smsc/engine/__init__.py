@@ -27,7 +27,7 @@ from ..operators.clock import SimClock
 from ..operators.scheduler import Scheduler
 from ..operators.sim import SimOperator
 from ..store.port import MessageStore, StorePort
-from .auth import Accounts
+from .auth import Accounts, Verify
 from .lifecycle import Lifecycle
 from .mo import MoPickup
 from .port import SmscEngine
@@ -60,6 +60,7 @@ class Engine:
         throttle: BindThrottle,
         first_id: int,
         metrics: Metrics,
+        verify: Verify | None = None,
     ) -> None:
         self.sim = sim
         self.operators = operators
@@ -74,7 +75,7 @@ class Engine:
         )
         #: message id -> called once it is final (smsc.dlr.callbacks)
         self.final_watchers = self.lifecycle.final_watchers
-        accounts = Accounts(store=store, clock=clock, limits=config.limits, throttle=throttle)
+        accounts = Accounts(store=store, clock=clock, limits=config.limits, throttle=throttle, verify=verify)
         #: the live accounts, by system_id (gauges read it)
         self.accounts = accounts.live
         queries = Queries(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from typing import Any
 
 from twisted.internet.defer import Deferred, fail
@@ -26,6 +27,15 @@ from ..records import Account, BindInfo
 from ..store.port import StorePort
 from .rules import utc_day
 
+#: checks a password against its stored hash; scrypt is slow on purpose,
+#: so the server runs it on a thread (tests on a task.Clock, inline)
+Verify = Callable[[str, str], "Deferred[bool]"]
+
+
+def _verify_on_thread(password: str, password_hash: str) -> "Deferred[bool]":
+    return deferToThread(verify_password, password, password_hash)
+
+
 #: verified (system_id, password) pairs remembered for HTTP Basic, which
 #: checks the password on every request; past this the memory starts over
 _MAX_REMEMBERED = 10_000
@@ -33,9 +43,11 @@ _MAX_REMEMBERED = 10_000
 
 class Accounts:
     def __init__(
-        self, *, store: StorePort, clock: IReactorTime, limits: LimitsConfig, throttle: BindThrottle
+        self, *, store: StorePort, clock: IReactorTime, limits: LimitsConfig, throttle: BindThrottle,
+        verify: Verify | None = None,
     ) -> None:
         self._store = store
+        self._verify = verify or _verify_on_thread
         self._clock = clock
         self._limits = limits
         #: failed logins per address: SMPP binds and HTTP Basic share it
@@ -83,7 +95,7 @@ class Accounts:
                 raise SmppError(CommandStatus.ESME_RINVSYSID, f"no account {system_id!r}")
             if remember and self._verified.get(mark) == account.password_hash:
                 return self._live(account, used, day)
-            verified = deferToThread(verify_password, password, account.password_hash)
+            verified = self._verify(password, account.password_hash)
             return verified.addCallback(decide, account, used)
 
         def decide(ok: bool, account: Account, used: int) -> LiveAccount:

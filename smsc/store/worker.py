@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, TypeVar
 
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.internet.task import LoopingCall
 from twisted.internet.threads import deferToThreadPool
 from twisted.python.failure import Failure
@@ -44,9 +44,16 @@ def _get_message(store: MessageStore, message_id: int) -> StoredMessage | None:
 
 
 class StoreWorker:
-    def __init__(self, store: MessageStore, reactor: Any, refresh: float = 1.0) -> None:
+    def __init__(
+        self, store: MessageStore, reactor: Any, refresh: float = 1.0, *, threaded: bool = True
+    ) -> None:
+        """``threaded`` False runs every store call inline, on the caller's
+        thread: for tests that drive the engine on a ``task.Clock``, where
+        the group commit still batches (a commit is a ``callLater(0)``) but
+        nothing waits for a thread."""
         self._store = store
         self._reactor = reactor
+        self._threaded = threaded
         self._pool = ThreadPool(1, 1, name="smsc-store")
         self._batch = Batch()
         self._waiters: list[tuple[Waiter, Any]] = []
@@ -69,8 +76,9 @@ class StoreWorker:
 
     def start(self) -> None:
         self._store.take_over_checkpoints()
-        self._pool.start()
-        self._checkpoints.start()
+        if self._threaded:
+            self._pool.start()
+            self._checkpoints.start()
         self._ticker.start(self._refresh, now=False)
         self._checkpoint_ticker.start(CHECKPOINT_INTERVAL, now=False)
 
@@ -79,7 +87,10 @@ class StoreWorker:
         if self._checkpointing:
             return
         self._checkpointing = True
-        d = deferToThreadPool(self._reactor, self._checkpoints, self._store.checkpoint)
+        if self._threaded:
+            d = deferToThreadPool(self._reactor, self._checkpoints, self._store.checkpoint)
+        else:
+            d = maybeDeferred(self._store.checkpoint)
 
         def done(result: object) -> None:
             self._checkpointing = False
@@ -106,8 +117,9 @@ class StoreWorker:
         d = self.flushed()
 
         def _stop(_: object) -> None:
-            self._pool.stop()
-            self._checkpoints.stop()
+            if self._threaded:
+                self._pool.stop()
+                self._checkpoints.stop()
 
         d.addBoth(_stop)
         return d
@@ -118,10 +130,12 @@ class StoreWorker:
         Going away: callers use the named methods below (the store port)
         instead of closures over the SQLite ``Store``; only the engine
         still calls this until it switches."""
-        return deferToThreadPool(self._reactor, self._pool, fn, self._store, *args)
+        return self._call(fn, self._store, *args)
 
     def _call(self, method: Callable[..., T], *args: Any) -> "Deferred[T]":
         """``method(*args)``, a bound method of the store, on the store thread."""
+        if not self._threaded:
+            return maybeDeferred(method, *args)
         return deferToThreadPool(self._reactor, self._pool, method, *args)
 
     # --- named reads and writes (the engine's side of the port) ------------
