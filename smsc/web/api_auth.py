@@ -32,8 +32,7 @@ from ..accounts.admin import api_key_sha256
 from ..accounts.passwords import verify_password
 from ..engine import Engine
 from ..records import Account
-from ..store.sqlite import Store
-from ..store.worker import StoreWorker
+from ..store.port import StorePort
 from .api import ApiError, Call
 from .auth import bearer_token, token_matches
 
@@ -58,7 +57,7 @@ def basic_credentials(header: str | None) -> tuple[str, str] | None:
 
 
 class ApiAuth:
-    def __init__(self, engine: Engine, worker: StoreWorker, admin_token_sha256: str) -> None:
+    def __init__(self, engine: Engine, worker: StorePort, admin_token_sha256: str) -> None:
         self._engine = engine
         self._worker = worker
         self._admin_sha256 = admin_token_sha256
@@ -90,7 +89,7 @@ class ApiAuth:
     def _account(self, call: Call) -> Deferred:
         key = call.request.getHeader("x-api-key")
         if key is not None:
-            d = self._worker.run(Store.api_key_owner, api_key_sha256(key))
+            d = self._worker.api_key_owner(api_key_sha256(key))
 
             def owner(system_id: str | None) -> str:
                 if system_id is None:
@@ -143,4 +142,4 @@ class ApiAuth:
             self._verified[mark] = password_hash
             return system_id
 
-        return self._worker.run(Store.get_account, system_id).addCallback(check)
+        return self._worker.account(system_id).addCallback(check)

@@ -19,7 +19,7 @@ from ..accounts.money import format_uah
 from ..dlr.callbacks import check_url
 from ..pdu.constants import CommandStatus as S
 from ..pdu.errors import SmppError
-from ..store.sqlite import Store
+from ..store.port import StoredMessage
 from ..submission import submit, submit_sm_of
 from .api import ApiError, Call, Reply, bad_field, route
 from .api_status import ACCEPTED, message_view
@@ -100,10 +100,15 @@ def send_message(server: "Server", call: Call) -> Any:
             # watched before the operator can finish it (this runs in the
             # commit's callback, before the hand-off)
             server.callbacks.watch(n, message_id, dlr_url)
-        return server.worker.run(_record, n, message_id, dlr_url).addCallback(answer, message_id)
+        if dlr_url is None:
+            return server.worker.message(n).addCallback(answer, message_id)
+        # the callback's row first: durable before the 201
+        stored = server.worker.add_callback(n, message_id, dlr_url)
+        return stored.addCallback(lambda _: server.worker.message(n)).addCallback(answer, message_id)
 
-    def answer(found: tuple, message_id: str) -> Reply:
-        m = found[0]
+    def answer(found: StoredMessage | None, message_id: str) -> Reply:
+        assert found is not None  # committed before the engine answered
+        m = found.message
         return Reply(201, {"id": message_id, "segments": m.segments, "cost_kopecks": m.cost, "status": ACCEPTED})
 
     def refused(failure: Failure) -> None:
@@ -111,13 +116,6 @@ def send_message(server: "Server", call: Call) -> Any:
         raise refusal_error(failure.value, server.config.billing.insufficient_funds_status)
 
     return submit(server.engine, live, pdu).addCallbacks(accepted, refused)
-
-
-def _record(store: Store, n: int, message_id: str, dlr_url: str | None) -> tuple:
-    """The committed message row; its callback stored first (durable before 201)."""
-    if dlr_url is not None:
-        store.add_callback(n, message_id, dlr_url)
-    return store.get_message(n)
 
 
 @route("GET", "/v1/messages/{id}", auth="account")
@@ -130,7 +128,7 @@ def get_message(server: "Server", call: Call) -> Any:
     if n is None:
         raise not_found
 
-    def view(found: tuple | None) -> Reply:
+    def view(found: StoredMessage | None) -> Reply:
         # another account's message is as unknown as a missing one
         if found is None or found[0].system_id != live.system_id:
             raise not_found
@@ -142,7 +140,7 @@ def get_message(server: "Server", call: Call) -> Any:
             default_alphabet=server.config.messages.default_alphabet,
         ))
 
-    return server.worker.read_committed(Store.get_message, n).addCallback(view)
+    return server.worker.committed_message(n).addCallback(view)
 
 
 @route("GET", "/v1/balance", auth="account")
