@@ -117,10 +117,6 @@ class Store(CampaignTables):
         #: system_id -> (blacklist version, numbers) as last read here
         self._blacklists: dict[str, tuple[int, frozenset[str]]] = {}
 
-    @property
-    def db(self) -> sqlite_utils.Database:  # TEMPORARY: until reports and health move in
-        return self._db
-
     def take_over_checkpoints(self) -> None:
         """The server's writer stops checkpointing inside its commits; the
         server calls ``checkpoint`` from a thread of its own instead.
