@@ -33,14 +33,14 @@ def _run(status: int, system_id: str, work: Coroutine[Any, Any, Any]) -> "Deferr
     """``work``, answered with ``status`` and its result; an AdminError, or
     a store refusal about ``system_id``, as its HTTP error."""
 
-    def refused(failure: Failure) -> None:
+    def refused(failure: Failure) -> Failure:
         e = failure.value
         if not isinstance(e, admin.AdminError):
             mapped = admin.store_error(e, system_id)
             if mapped is None:
-                failure.raiseException()
+                return failure
             e = mapped
-        field = {"amount": "amount_uah", "balance": "balance_uah"}.get(e.field, e.field)
+        field = e.field and {"amount": "amount_uah", "balance": "balance_uah"}.get(e.field, e.field)
         raise ApiError(_HTTP[e.code], e.code if e.code != "invalid" else "invalid_field", str(e), field)
 
     d: Deferred[Any] = Deferred.fromCoroutine(work)

@@ -88,6 +88,7 @@ class ApiAuth:
 
     def _account(self, call: Call) -> Deferred:
         key = call.request.getHeader("x-api-key")
+        d: Deferred[Any]
         if key is not None:
             d = self._worker.api_key_owner(api_key_sha256(key))
 

@@ -96,12 +96,12 @@ def send_message(server: "Server", call: Call) -> Any:
 
     def accepted(message_id: str) -> Any:
         n = live.id_format.parse(message_id)
-        if dlr_url is not None:
-            # watched before the operator can finish it (this runs in the
-            # commit's callback, before the hand-off)
-            server.callbacks.watch(n, message_id, dlr_url)
+        assert n is not None  # the engine made it in this format
         if dlr_url is None:
             return server.worker.message(n).addCallback(answer, message_id)
+        # watched before the operator can finish it (this runs in the
+        # commit's callback, before the hand-off)
+        server.callbacks.watch(n, message_id, dlr_url)
         # the callback's row first: durable before the 201
         stored = server.worker.add_callback(n, message_id, dlr_url)
         return stored.addCallback(lambda _: server.worker.message(n)).addCallback(answer, message_id)
