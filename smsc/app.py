@@ -52,7 +52,7 @@ def expire_receipts(engine: Engine, worker: StoreWorker, retention: float) -> No
     queues and in the store alike."""
     before = engine.sim.now() - retention
     if engine.receipts.expire(before):
-        worker.run(Store.expire_owed, before)
+        worker.expire_owed(before)
 
 
 def first_message_id(store: Store, now: float) -> int:
@@ -100,21 +100,14 @@ class Server:
         """Listeners up and the store writable (a write transaction opened
         and rolled back on the store thread, behind any commit in progress)."""
 
-        def writable(store: Store) -> bool:
-            store.db.execute("BEGIN IMMEDIATE")
-            store.db.execute("ROLLBACK")
-            return True
-
-        d = self.worker.run(writable)
-
-        def report(ok: Any) -> dict[str, Any]:
+        def report(ok: bool) -> dict[str, Any]:
             return {
                 "smpp_listening": self.smpp_port is not None and self.smpp_port.connected,
-                "store_writable": ok is True,
+                "store_writable": ok,
                 "sessions": len(self.factory.connections),
             }
 
-        return d.addBoth(lambda r: report(r if not isinstance(r, Failure) else False))
+        return self.worker.probe_writable().addCallbacks(lambda _: report(True), lambda _: report(False))
 
     @inlineCallbacks
     def stop(self) -> Any:

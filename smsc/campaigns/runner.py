@@ -91,11 +91,11 @@ class CampaignRunner:
 
     async def _round(self) -> None:
         if not self._recovered:
-            outcomes = campaigns.settle(await self._worker.unsettled_sends())
-            if outcomes:
-                await self._worker.record_outcomes(outcomes)
-            found = sum(o.status == campaigns.SENT for o in outcomes)
-            requeued = len(outcomes) - found
+            settled = campaigns.settle(await self._worker.unsettled_sends())
+            if settled:
+                await self._worker.record_outcomes(settled)
+            found = sum(o.status == campaigns.SENT for o in settled)
+            requeued = len(settled) - found
             if found or requeued:
                 log.info("campaigns: %d recipients found sent, %d to send again after a restart",
                          found, requeued)

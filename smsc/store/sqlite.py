@@ -20,6 +20,7 @@ import sqlite3
 from itertools import chain
 import time
 from collections.abc import Iterable, Iterator
+from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
@@ -27,7 +28,7 @@ from ..records import Account, Message
 from .port import (
     CALLBACK_DONE, CALLBACK_GIVEN_UP, CALLBACK_PENDING, RECEIPT_DONE, RECEIPT_EXPIRED, RECEIPT_NONE,
     RECEIPT_OWED, AccountExists, AccountUsage, Batch, MoRow, NoSuchAccount, NotBlacklisted, OwedReceipt,
-    PendingCallback, StoredMessage,
+    MessageStore, PendingCallback, StoredMessage,
 )
 from .sqlite_campaigns import CampaignTables
 
@@ -117,10 +118,6 @@ class Store(CampaignTables):
         #: system_id -> (blacklist version, numbers) as last read here
         self._blacklists: dict[str, tuple[int, frozenset[str]]] = {}
 
-    @property
-    def db(self) -> sqlite_utils.Database:  # TEMPORARY: until reports and health move in
-        return self._db
-
     def take_over_checkpoints(self) -> None:
         """The server's writer stops checkpointing inside its commits; the
         server calls ``checkpoint`` from a thread of its own instead.
@@ -155,7 +152,7 @@ class Store(CampaignTables):
 
     def _create_schema(self) -> None:
         db = self._db
-        db["accounts"].create(
+        db.table("accounts").create(
             {
                 "system_id": str, "password_hash": str, "mode": str,
                 "balance_kopecks": int, "created_at": float, "rate": float,
@@ -165,19 +162,19 @@ class Store(CampaignTables):
         )
         # columns added since the table was first made: nullable, so an
         # older table only needs them added
-        have = db["accounts"].columns_dict
+        have = db.table("accounts").columns_dict
         for name, kind in _RECEIPT_COLUMNS.items():
             if name not in have:
                 try:
-                    db["accounts"].add_column(name, kind)
+                    db.table("accounts").add_column(name, kind)
                 except sqlite3.OperationalError:  # another process added it first
-                    if name not in db["accounts"].columns_dict:
+                    if name not in db.table("accounts").columns_dict:
                         raise
-        db["usage"].create(
+        db.table("usage").create(
             {"system_id": str, "day": int, "messages": int, "segments": int, "kopecks": int},
             pk=("system_id", "day"), if_not_exists=True,
         )
-        db["alpha_names"].create(
+        db.table("alpha_names").create(
             {"system_id": str, "name": str},
             pk=("system_id", "name"), if_not_exists=True,
             foreign_keys=[("system_id", "accounts", "system_id")],
@@ -186,16 +183,16 @@ class Store(CampaignTables):
         # bumps the account's version in the same transaction, so the server,
         # which reads its accounts back after commits, rereads a blacklist
         # only when its version moved (see ``get_accounts``).
-        db["blacklist"].create(
+        db.table("blacklist").create(
             {"system_id": str, "msisdn": str},
             pk=("system_id", "msisdn"), if_not_exists=True,
             foreign_keys=[("system_id", "accounts", "system_id")],
         )
-        db["blacklist_versions"].create(
+        db.table("blacklist_versions").create(
             {"system_id": str, "version": int}, pk="system_id", if_not_exists=True,
             foreign_keys=[("system_id", "accounts", "system_id")],
         )
-        db["messages"].create(
+        db.table("messages").create(
             {
                 "id": int, "system_id": str, "source_addr_ton": int,
                 "source_addr_npi": int, "source_addr": str, "dest_addr_ton": int,
@@ -210,14 +207,14 @@ class Store(CampaignTables):
         )
         # MO messages (``smsc mo inject``, smsc.dlr.mo): delivered 0 until
         # every deliver_sm part is acknowledged
-        db["mo_queue"].create(
+        db.table("mo_queue").create(
             {"id": int, "system_id": str, "source_addr": str, "destination_addr": str,
              "text": str, "created_at": float, "delivered": int},
             pk="id", if_not_exists=True, defaults={"delivered": 0},
         )
         # HTTP API keys (``smsc account apikey``): only the key's SHA-256 is
         # kept; one key per account, a new one replaces the old
-        db["api_keys"].create(
+        db.table("api_keys").create(
             {"key_sha256": str, "system_id": str, "created_at": float},
             pk="key_sha256", if_not_exists=True,
             foreign_keys=[("system_id", "accounts", "system_id")],
@@ -225,7 +222,7 @@ class Store(CampaignTables):
         # dlr_url callbacks of HTTP messages (smsc.dlr.callbacks): written
         # before the 201 answer, so a restart still delivers them; state
         # CALLBACK_PENDING until delivered or given up
-        db["dlr_callbacks"].create(
+        db.table("dlr_callbacks").create(
             {"message_id": int, "public_id": str, "url": str, "created_at": float, "state": int},
             pk="message_id", if_not_exists=True, defaults={"state": CALLBACK_PENDING},
         )
@@ -245,7 +242,7 @@ class Store(CampaignTables):
     def add_account(self, account: Account) -> None:
         with self._db.conn:
             try:
-                self._db["accounts"].insert(
+                self._db.table("accounts").insert(
                     {
                         "system_id": account.system_id,
                         "password_hash": account.password_hash,
@@ -262,7 +259,7 @@ class Store(CampaignTables):
                 )
             except sqlite3.IntegrityError:
                 raise AccountExists(account.system_id) from None
-            self._db["alpha_names"].insert_all(
+            self._db.table("alpha_names").insert_all(
                 [{"system_id": account.system_id, "name": n} for n in account.alpha_names],
                 ignore=True,
             )
@@ -302,7 +299,7 @@ class Store(CampaignTables):
         rows = self._db.execute(f"{_ACCOUNTS_WITH_VERSION}({marks})", ids).fetchall()
         return {
             r[0]: Account(
-                *r[:4], alpha_names=tuple(names.get(r[0], ())), rate=r[4], max_binds=r[5],
+                r[0], r[1], r[2], r[3], alpha_names=tuple(names.get(r[0], ())), rate=r[4], max_binds=r[5],
                 blacklist=self._blacklist(r[0], r[10]),
                 id_format=r[6], id_width=r[7], receipt_seconds=None if r[8] is None else bool(r[8]),
                 receipt_tz=r[9],
@@ -330,9 +327,9 @@ class Store(CampaignTables):
         return [AccountUsage(a, used.get(a.system_id, 0)) for a in self.list_accounts()]
 
     def count_accounts(self) -> int:
-        return self._db["accounts"].count
+        return self._db.table("accounts").count
 
-    def _update_account(self, sql: str, params: list) -> None:
+    def _update_account(self, sql: str, params: list[Any]) -> None:
         with self._db.conn:
             cur = self._db.execute(sql, params)
             if cur.rowcount == 0:
@@ -387,7 +384,7 @@ class Store(CampaignTables):
         if self.get_account(system_id) is None:
             raise NoSuchAccount(system_id)
         with self._db.conn:
-            self._db["alpha_names"].insert({"system_id": system_id, "name": name}, ignore=True)
+            self._db.table("alpha_names").insert({"system_id": system_id, "name": name}, ignore=True)
 
     def remove_alpha(self, system_id: str, name: str) -> bool:
         if self.get_account(system_id) is None:
@@ -487,7 +484,7 @@ class Store(CampaignTables):
         conn.execute("COMMIT")
         return self.get_accounts(batch.read_accounts) if batch.read_accounts else {}
 
-    def _update_in(self, head: str, params: list, ids: list[int]) -> None:
+    def _update_in(self, head: str, params: list[Any], ids: list[int]) -> None:
         for start, size in _chunks(len(ids)):
             self._db.conn.execute(_statement(head, "?", size, "(", ")"), params + ids[start:start + size])
 
@@ -560,7 +557,8 @@ class Store(CampaignTables):
                 "delivered) VALUES (?, ?, ?, ?, ?, 0)",
                 [system_id, source_addr, destination_addr, text, time.time()],
             )
-        return int(cur.lastrowid)
+        assert cur.lastrowid is not None
+        return cur.lastrowid
 
     def pending_mo(self, after: int) -> list[MoRow]:
         """Undelivered MO rows with an id above ``after``, oldest first."""
@@ -609,3 +607,8 @@ class Store(CampaignTables):
         """A callback is delivered (CALLBACK_DONE) or given up."""
         with self._db.conn:
             self._db.execute("UPDATE dlr_callbacks SET state = ? WHERE message_id = ?", [state, message_id])
+
+
+if TYPE_CHECKING:  # the type checker holds Store to the port
+    def _implements(store: Store) -> MessageStore:
+        return store

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.internet.task import LoopingCall
@@ -25,7 +25,7 @@ from twisted.python.threadpool import ThreadPool
 from ..records import Account, Message
 from .port import (
     AccountUsage, Batch, Campaign, CampaignTally, Claimed, MessageStore, MoRow, Outcome, RecipientState,
-    StoredMessage, Unsettled, Waiter,
+    StoredMessage, StorePort, Unsettled, Waiter,
 )
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ class StoreWorker:
         self._batch = Batch()
         self._waiters: list[tuple[Waiter, Any]] = []
         self._committing = False
-        self._idle: list[Deferred] = []
+        self._idle: list[Deferred[None]] = []
         #: observers of each commit: called with (writes, seconds, accounts read back)
         self.on_commit: list[Callable[[int, float, dict[str, Account]], None]] = []
         #: accounts the server serves: read back after a commit at least
@@ -109,7 +109,7 @@ class StoreWorker:
             self._committing = True
             self._reactor.callLater(0, self._commit)
 
-    def stop(self) -> Deferred:
+    def stop(self) -> "Deferred[None]":
         """Commit what is pending, then stop the thread."""
         for ticker in (self._ticker, self._checkpoint_ticker):
             if ticker.running:
@@ -270,7 +270,7 @@ class StoreWorker:
         self._queued(waiter, arg)
 
     def finish(
-        self, values: tuple, message_id: int, waiter: Waiter | None = None, arg: Any = None
+        self, values: tuple[int, str, int, float, int], message_id: int, waiter: Waiter | None = None, arg: Any = None
     ) -> None:
         """Record a final state: ``values`` is (state, stat, error, done_time, receipt)."""
         ids = self._batch.finishes.get(values)
@@ -374,7 +374,7 @@ class StoreWorker:
 
         Going away as a public method, with ``run``: callers use
         ``committed_message`` and ``committed``."""
-        d: Deferred = Deferred()
+        d: Deferred[T] = Deferred()
 
         def go(_: Any, failure: Failure | None) -> None:
             # called before the next batch is written: this read runs first
@@ -383,9 +383,9 @@ class StoreWorker:
         self._queued(go, None)
         return d
 
-    def flushed(self) -> Deferred:
+    def flushed(self) -> "Deferred[None]":
         """Fires once every write queued so far is committed."""
-        d: Deferred = Deferred()
+        d: Deferred[None] = Deferred()
         if not self._committing and not len(self._batch):
             d.callback(None)
         else:
@@ -396,3 +396,8 @@ class StoreWorker:
         idle, self._idle = self._idle, []
         for d in idle:
             d.callback(None)
+
+
+if TYPE_CHECKING:  # the type checker holds StoreWorker to the port
+    def _implements(worker: StoreWorker) -> StorePort:
+        return worker

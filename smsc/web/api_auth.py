@@ -26,8 +26,7 @@ from ..accounts.admin import api_key_sha256
 from ..engine import SmscEngine
 from ..pdu.constants import CommandStatus
 from ..pdu.errors import SmppError
-from ..store.sqlite import Store
-from ..store.worker import StoreWorker
+from ..store.port import StorePort
 from .api import ApiError, Call
 from .auth import bearer_token, token_matches
 
@@ -48,7 +47,7 @@ def basic_credentials(header: str | None) -> tuple[str, str] | None:
 
 
 class ApiAuth:
-    def __init__(self, engine: SmscEngine, worker: StoreWorker, admin_token_sha256: str) -> None:
+    def __init__(self, engine: SmscEngine, worker: StorePort, admin_token_sha256: str) -> None:
         self._engine = engine
         self._worker = worker
         self._admin_sha256 = admin_token_sha256
@@ -82,7 +81,7 @@ class ApiAuth:
                 raise unauthorized("credentials needed: HTTP Basic (system_id, password) or X-API-Key")
             d = self._password(*creds, call.request.getClientAddress().host)
         else:
-            d = self._worker.run(Store.api_key_owner, api_key_sha256(key)).addCallback(self._key_owner)
+            d = self._worker.api_key_owner(api_key_sha256(key)).addCallback(self._key_owner)
 
         def found(account: Any) -> None:
             call.account = account

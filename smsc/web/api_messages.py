@@ -19,8 +19,8 @@ from ..accounts.money import format_uah
 from ..dlr.callbacks import check_url
 from ..pdu.constants import CommandStatus as S
 from ..pdu.errors import SmppError
-from ..store.sqlite import Store
 from ..engine import MessageInfo
+from ..store.port import StoredMessage
 from ..submission import of_text
 from .api import ApiError, Call, Reply, bad_field, route
 from .api_status import ACCEPTED, message_view
@@ -97,14 +97,19 @@ def send_message(server: "Server", call: Call) -> Any:
 
     def accepted(message_id: str) -> Any:
         n = live.id_format.parse(message_id)
-        if dlr_url is not None:
-            # watched before the operator can finish it (this runs in the
-            # commit's callback, before the hand-off)
-            server.callbacks.watch(n, message_id, dlr_url)
-        return server.worker.run(_record, n, message_id, dlr_url).addCallback(answer, message_id)
+        assert n is not None  # the engine made it in this format
+        if dlr_url is None:
+            return server.worker.message(n).addCallback(answer, message_id)
+        # watched before the operator can finish it (this runs in the
+        # commit's callback, before the hand-off)
+        server.callbacks.watch(n, message_id, dlr_url)
+        # the callback's row first: durable before the 201
+        stored = server.worker.add_callback(n, message_id, dlr_url)
+        return stored.addCallback(lambda _: server.worker.message(n)).addCallback(answer, message_id)
 
-    def answer(found: tuple, message_id: str) -> Reply:
-        m = found[0]
+    def answer(found: StoredMessage | None, message_id: str) -> Reply:
+        assert found is not None  # committed before the engine answered
+        m = found.message
         return Reply(201, {"id": message_id, "segments": m.segments, "cost_kopecks": m.cost, "status": ACCEPTED})
 
     def refused(failure: Failure) -> None:
@@ -112,13 +117,6 @@ def send_message(server: "Server", call: Call) -> Any:
         raise refusal_error(failure.value, server.config.billing.insufficient_funds_status)
 
     return server.engine.send(live, submission).addCallbacks(accepted, refused)
-
-
-def _record(store: Store, n: int, message_id: str, dlr_url: str | None) -> tuple:
-    """The committed message row; its callback stored first (durable before 201)."""
-    if dlr_url is not None:
-        store.add_callback(n, message_id, dlr_url)
-    return store.get_message(n)
 
 
 @route("GET", "/v1/messages/{id}", auth="account")

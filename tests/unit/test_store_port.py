@@ -144,3 +144,22 @@ def test_message_rows_use_each_accounts_id_format_and_say_enroute_until_final():
     rows = message_rows(found, {"shop": decimal, "gone": None}, "gsm")
     assert [(r.message_id, r.system_id, r.status, r.done_time, r.text) for r in rows] == [
         ("255", "shop", "ENROUTE", None, "hi"), ("10", "gone", "DELIVRD", 160.0, "hi")]
+
+
+# --- health --------------------------------------------------------------------------------
+
+
+def test_probe_writable_fails_while_another_connection_holds_the_write_lock(store, reactor, worker, tmp_path):
+    import sqlite3
+
+    assert reactor.wait(worker.probe_writable()) is None
+    store._db.execute("PRAGMA busy_timeout = 50")  # not the 10 s a server waits
+    other = sqlite3.connect(str(tmp_path / "s.db"), isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(sqlite3.OperationalError):
+            reactor.wait(worker.probe_writable())
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    store.probe_writable()  # and again once the lock is gone
