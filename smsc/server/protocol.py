@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import socket
 from collections import deque
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.internet.interfaces import IReactorTime
@@ -40,7 +41,7 @@ from ..accounts.live import LiveAccount
 from ..dlr.mo import MoPart, encode_mo
 from ..records import BindInfo, Receipt
 from .session import RequestReceived, ResponseReceived, Session, SessionClosed
-from .states import State
+from .states import BOUND_STATES, State
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +55,22 @@ _BIND_KIND = {
 
 
 class SmppProtocol(Protocol):
+    #: the method answering each request the session hands on; together
+    #: with the session's own answers (``session.ANSWERED_HERE``) exactly
+    #: what ``states.ACCEPTS`` lets in (tests/server/test_states.py)
+    HANDLERS: ClassVar[Mapping[type, str]] = {
+        SubmitSm: "_on_submit",
+        DataSm: "_on_data_sm",
+        SubmitMulti: "_on_submit_multi",
+        QuerySm: "_on_query",
+        CancelSm: "_on_cancel",
+        ReplaceSm: "_on_replace",
+        BindTransmitter: "_on_bind",
+        BindReceiver: "_on_bind",
+        BindTransceiver: "_on_bind",
+        Unbind: "_on_unbind",
+    }
+
     def __init__(
         self, engine: Engine, config: SmppConfig, clock: IReactorTime, metrics: Metrics | None = None
     ) -> None:
@@ -76,18 +93,7 @@ class SmppProtocol(Protocol):
         self._ticker: LoopingCall | None = None
         self._unbound: Deferred | None = None
         self._flush_scheduled = False
-        self._handlers = {
-            SubmitSm: self._on_submit,
-            DataSm: self._on_data_sm,
-            SubmitMulti: self._on_submit_multi,
-            QuerySm: self._on_query,
-            CancelSm: self._on_cancel,
-            ReplaceSm: self._on_replace,
-            BindTransmitter: self._on_bind,
-            BindReceiver: self._on_bind,
-            BindTransceiver: self._on_bind,
-            Unbind: self._on_unbind,
-        }
+        self._handlers = {cls: getattr(self, name) for cls, name in self.HANDLERS.items()}
 
     # --- connection ---------------------------------------------------------
 
@@ -210,7 +216,8 @@ class SmppProtocol(Protocol):
         )
 
     def _bound(self, account: LiveAccount, pdu: Any, resp_cls: type, receives: bool) -> None:
-        if self.gone:
+        if self.gone or self.session.state is State.CLOSED:
+            # gone, or closing (framing lost) while the password was checked
             self.engine.release(account)
             return
         version = SMPP_VERSION_34 if pdu.interface_version >= SMPP_VERSION_34 else None
@@ -237,7 +244,7 @@ class SmppProtocol(Protocol):
             status = CommandStatus.ESME_RBINDFAIL
             log.error("bind of %r failed: %s", pdu.system_id, failure.getTraceback())
         self.metrics.bind(status)
-        if self.gone:
+        if self.gone or self.session.state is State.CLOSED:
             return
         self.session.send(resp_cls(sequence_number=pdu.sequence_number, command_status=status))
         self._flush()
@@ -372,7 +379,7 @@ class SmppProtocol(Protocol):
         self._unbound = Deferred()
         if self.gone:
             self._unbound.callback(None)
-        elif self.session.state in (State.BOUND_TX, State.BOUND_RX, State.BOUND_TRX):
+        elif self.session.state in BOUND_STATES:
             self.session.send(Unbind(sequence_number=self.session.next_sequence()))
             self._flush()
         else:

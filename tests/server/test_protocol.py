@@ -265,3 +265,18 @@ def test_intermediate_notification_goes_out_with_esm_class_0x20():
     enroute, final = received(t)
     assert (enroute.esm_class, final.esm_class) == (0x20, 0x04)
     assert b"stat:ENROUTE" in enroute.short_message and b"stat:DELIVRD" in final.short_message
+
+
+def test_bind_answered_after_the_framing_was_lost_gives_the_slot_back():
+    from twisted.internet.defer import Deferred
+
+    proto, t, clock, engine = connect()
+    pending = Deferred()
+    engine.authenticate = lambda bind: pending
+    proto.dataReceived(encode(BindTransceiver(sequence_number=1, system_id="acc", password="pw")))
+    proto.dataReceived(b"\x00\x00\x00\x05" + bytes(12))  # bad command_length: the session closes
+    [nack] = received(t)
+    assert nack.command_status == S.ESME_RINVCMDLEN and t.disconnecting
+    pending.callback(ACCOUNT)  # the password check ends after that
+    assert engine.released == 1 and received(t) == []
+    assert proto.account is None
