@@ -291,22 +291,24 @@ class SmppProtocol(Protocol):
             unsuccess_sme=unsuccess,
         ))
 
-    def take(self, queue: deque[Receipt]) -> None:
-        """ReceiptSink: send receipts while the window has room."""
+    def take(self, queue: deque[Receipt] | deque[MoPart]) -> None:
+        """DeliverySink of both hubs: send what the window has room for. A
+        hub's queue holds one kind, so its first item says which
+        deliver_sm to build: the one place that decides by type."""
         session = self.session
         free = session.free_slots
-        if free <= 0 or self.gone or session.state is State.CLOSED:
+        if free <= 0 or self.gone or session.state is State.CLOSED or not queue:
             return
+        if type(queue[0]) is MoPart:
+            self._send_mo(queue, free)  # type: ignore[arg-type]
+            self._schedule_flush()
+            return
+        receipts: deque[Receipt] = queue  # type: ignore[assignment]  # (cast() is a call per take)
         # the account's receipt options (accounts/ids.py, README "Receipts")
         live = self.account
         format_id, dates = live.format_id, live.format_date  # type: ignore[union-attr]
-        while free and queue:
-            r = queue.popleft()
-            if type(r) is MoPart:  # the MO hub's queue (smsc.dlr.mo)
-                seq = session.next_sequence()
-                session.send_encoded(CommandId.DELIVER_SM, seq, encode_mo(r, seq), r)
-                free -= 1
-                continue
+        while free and receipts:
+            r = receipts.popleft()
             m = r.message
             seq = session.next_sequence()
             session.send_encoded(CommandId.DELIVER_SM, seq, encode_receipt(
@@ -320,6 +322,15 @@ class SmppProtocol(Protocol):
             ), r)
             free -= 1
         self._schedule_flush()
+
+    def _send_mo(self, queue: deque[MoPart], free: int) -> None:
+        """The MO hub's parts (smsc.dlr.mo) as plain deliver_sm."""
+        session = self.session
+        while free and queue:
+            part = queue.popleft()
+            seq = session.next_sequence()
+            session.send_encoded(CommandId.DELIVER_SM, seq, encode_mo(part, seq), part)
+            free -= 1
 
     # --- query_sm, cancel_sm ---------------------------------------------------
 
