@@ -23,7 +23,9 @@ from .accounts.throttle import BindThrottle
 from .campaigns.runner import TICK as CAMPAIGN_TICK, CampaignRunner
 from .config import Config
 from .dlr.callbacks import CallbackSender
-from .dlr.hub import ReceiptHub
+from .dlr.hub import DeliveryHub
+from .dlr.mo import MoPart
+from .records import Receipt
 from .engine import Engine
 from .engine.auth import Verify
 from .metrics import GaugeCollector, Metrics
@@ -150,8 +152,8 @@ def build_engine(
     )
     return Engine(
         config=config, store=store, clock=reactor, sim=sim, scheduler=scheduler, operators=operators,
-        receipts=ReceiptHub(None, call_soon=lambda fn: reactor.callLater(0, fn)),
-        mo=ReceiptHub(None, call_soon=lambda fn: reactor.callLater(0, fn)),
+        receipts=DeliveryHub[Receipt](None, call_soon=lambda fn: reactor.callLater(0, fn)),
+        mo=DeliveryHub[MoPart](None, call_soon=lambda fn: reactor.callLater(0, fn)),
         throttle=BindThrottle(
             config.accounts.max_bind_failures, config.accounts.bind_failure_window, reactor.seconds
         ),

@@ -21,11 +21,13 @@ from twisted.internet.interfaces import IReactorTime
 
 from ..accounts.throttle import BindThrottle
 from ..config import Config
-from ..dlr.hub import ReceiptHub
+from ..dlr.hub import DeliveryHub
+from ..dlr.mo import MoPart
 from ..metrics import Metrics
 from ..operators.clock import SimClock
 from ..operators.scheduler import Scheduler
 from ..operators.sim import SimOperator
+from ..records import Receipt
 from ..store.port import MessageStore, StorePort
 from .auth import Accounts, Verify
 from .lifecycle import Lifecycle
@@ -55,8 +57,8 @@ class Engine:
         sim: SimClock,
         scheduler: Scheduler,
         operators: dict[str, SimOperator],
-        receipts: ReceiptHub,
-        mo: ReceiptHub,
+        receipts: DeliveryHub[Receipt],
+        mo: DeliveryHub[MoPart],
         throttle: BindThrottle,
         first_id: int,
         metrics: Metrics,

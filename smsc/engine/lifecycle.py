@@ -25,7 +25,7 @@ from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
 
 from ..accounts.live import LiveAccount
-from ..dlr.hub import ReceiptHub, ReceiptSink
+from ..dlr.hub import DeliveryHub, DeliverySink
 from ..metrics import Metrics
 from ..operators.clock import SimClock
 from ..operators.scheduler import Scheduler
@@ -47,7 +47,7 @@ class Lifecycle:
         sim: SimClock,
         scheduler: Scheduler,
         operators: dict[str, SimOperator],
-        receipts: ReceiptHub,
+        receipts: DeliveryHub[Receipt],
         metrics: Metrics,
     ) -> None:
         self._store = store
@@ -57,8 +57,8 @@ class Lifecycle:
         self._operators = operators
         self._receipts = receipts
         self._metrics = metrics
-        #: message id -> the transceiver session it came on (see ReceiptHub)
-        self.origin: dict[int, ReceiptSink] = {}
+        #: message id -> the transceiver session it came on (see DeliveryHub)
+        self.origin: dict[int, DeliverySink[Receipt]] = {}
         #: message id -> called with the id once it is final (dlr_url
         #: callbacks of HTTP messages, smsc.dlr.callbacks); empty unless
         #: the HTTP API has some waiting, so SMPP traffic pays one check
@@ -69,7 +69,7 @@ class Lifecycle:
 
     # --- after the commit -------------------------------------------------------
 
-    def accepted(self, message: Message, origin: ReceiptSink | None, blacklisted: bool) -> None:
+    def accepted(self, message: Message, origin: DeliverySink[Receipt] | None, blacklisted: bool) -> None:
         """``message`` and its charge are committed: hand it on."""
         if origin is not None and message.registered_delivery:
             self.origin[message.id] = origin
@@ -134,7 +134,7 @@ class Lifecycle:
                 self.origin.get(m.id),
             )
 
-    def _final_stored(self, job: tuple[Receipt, ReceiptSink | None], failure: Any) -> None:
+    def _final_stored(self, job: tuple[Receipt, DeliverySink[Receipt] | None], failure: Any) -> None:
         # Even if the commit failed the client is owed this receipt; the
         # worst case is a duplicate after a restart, never a loss.
         self._receipts.enqueue(*job)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from ..dlr.hub import ReceiptHub
+from ..dlr.hub import DeliveryHub
 from ..dlr.mo import MoPart, mo_parts
 from ..pdu.errors import SmppError
 from ..store.port import MoRow, StorePort
@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 
 class MoPickup:
-    def __init__(self, *, store: StorePort, hub: ReceiptHub) -> None:
+    def __init__(self, *, store: StorePort, hub: DeliveryHub[MoPart]) -> None:
         self._store = store
         self._hub = hub
         #: the highest mo_queue id taken into the hub; parts acknowledged per MO

@@ -9,8 +9,8 @@ from typing import Any, Protocol
 from twisted.internet.defer import Deferred
 
 from ..accounts.live import LiveAccount
-from ..dlr.hub import ReceiptSink
-from ..records import BindInfo, Replacement, Submission
+from ..dlr.hub import DeliverySink
+from ..records import BindInfo, Receipt, Replacement, Submission
 from .query import MessageInfo
 from .rules import QueryAnswer
 from .submit import MultiReply, SubmitReply
@@ -26,11 +26,11 @@ class SmscEngine(Protocol):
     # --- messages in
     def submit(
         self, live: LiveAccount, sub: Submission, reply: SubmitReply, token: Any,
-        origin: ReceiptSink | None = None,
+        origin: DeliverySink[Receipt] | None = None,
     ) -> None: ...
     def submit_multi(
         self, live: LiveAccount, destinations: Sequence[Submission | None], reply: MultiReply,
-        token: Any, origin: ReceiptSink | None = None,
+        token: Any, origin: DeliverySink[Receipt] | None = None,
     ) -> None: ...
     def send(self, live: LiveAccount, sub: Submission) -> "Deferred[str]": ...
 

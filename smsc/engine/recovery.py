@@ -8,13 +8,13 @@ receipt acknowledged just before the kill may so come twice; none is lost.
 """
 from __future__ import annotations
 
-from ..dlr.hub import ReceiptHub
+from ..dlr.hub import DeliveryHub
 from ..records import Receipt
 from ..store.port import MessageStore
 from .lifecycle import Lifecycle
 
 
-def recover(store: MessageStore, lifecycle: Lifecycle, receipts: ReceiptHub) -> tuple[int, int]:
+def recover(store: MessageStore, lifecycle: Lifecycle, receipts: DeliveryHub[Receipt]) -> tuple[int, int]:
     """Returns (messages resumed, receipts queued)."""
     unfinished = store.unfinished_messages()
     for m in unfinished:

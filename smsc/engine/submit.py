@@ -46,14 +46,14 @@ from twisted.internet.interfaces import IReactorTime
 from ..accounts.live import LiveAccount
 from ..accounts.senders import check_sender, sender_ton
 from ..config import Config
-from ..dlr.hub import ReceiptSink
+from ..dlr.hub import DeliverySink
 from ..metrics import Metrics
 from ..operators.clock import SimClock
 from ..operators.sim import SimOperator
 from ..pdu.constants import CommandStatus
 from ..pdu.errors import SmppError
 from ..pdu.text import analyse_body, split
-from ..records import Message, Submission
+from ..records import Message, Receipt, Submission
 from ..router.numbers import normalise
 from ..store.port import StorePort
 from .lifecycle import Lifecycle
@@ -130,7 +130,7 @@ class Submitter:
 
     def submit(
         self, live: LiveAccount, sub: Submission, reply: SubmitReply, token: Any,
-        origin: ReceiptSink | None = None,
+        origin: DeliverySink[Receipt] | None = None,
     ) -> None:
         """Accept a message; ``reply(token, status, message_id)`` once it and
         its charge are durable, or at once with the refusal's status.
@@ -197,7 +197,7 @@ class Submitter:
 
     def submit_multi(
         self, live: LiveAccount, destinations: Sequence[Submission | None], reply: MultiReply,
-        token: Any, origin: ReceiptSink | None = None,
+        token: Any, origin: DeliverySink[Receipt] | None = None,
     ) -> None:
         """Each destination as its own message (module doc);
         ``reply(token, status, message_id, refused)`` once every destination

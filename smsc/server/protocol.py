@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import socket
 from collections import deque
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.internet.interfaces import IReactorTime
@@ -41,7 +42,7 @@ from ..accounts.live import LiveAccount
 from ..dlr.mo import MoPart, encode_mo
 from ..records import BindInfo, Receipt
 from .session import RequestReceived, ResponseReceived, Session, SessionClosed
-from .states import State
+from .states import BOUND_STATES, State
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,22 @@ _BIND_KIND = {
 
 
 class SmppProtocol(Protocol):
+    #: the method answering each request the session hands on; together
+    #: with the session's own answers (``session.ANSWERED_HERE``) exactly
+    #: what ``states.ACCEPTS`` lets in (tests/server/test_states.py)
+    HANDLERS: ClassVar[Mapping[type, str]] = {
+        SubmitSm: "_on_submit",
+        DataSm: "_on_data_sm",
+        SubmitMulti: "_on_submit_multi",
+        QuerySm: "_on_query",
+        CancelSm: "_on_cancel",
+        ReplaceSm: "_on_replace",
+        BindTransmitter: "_on_bind",
+        BindReceiver: "_on_bind",
+        BindTransceiver: "_on_bind",
+        Unbind: "_on_unbind",
+    }
+
     def __init__(
         self, engine: SmscEngine, config: SmppConfig, clock: IReactorTime, metrics: Metrics | None = None
     ) -> None:
@@ -77,18 +94,7 @@ class SmppProtocol(Protocol):
         self._ticker: LoopingCall | None = None
         self._unbound: Deferred | None = None
         self._flush_scheduled = False
-        self._handlers = {
-            SubmitSm: self._on_submit,
-            DataSm: self._on_data_sm,
-            SubmitMulti: self._on_submit_multi,
-            QuerySm: self._on_query,
-            CancelSm: self._on_cancel,
-            ReplaceSm: self._on_replace,
-            BindTransmitter: self._on_bind,
-            BindReceiver: self._on_bind,
-            BindTransceiver: self._on_bind,
-            Unbind: self._on_unbind,
-        }
+        self._handlers = {cls: getattr(self, name) for cls, name in self.HANDLERS.items()}
 
     # --- connection ---------------------------------------------------------
 
@@ -211,7 +217,8 @@ class SmppProtocol(Protocol):
         )
 
     def _bound(self, account: LiveAccount, pdu: Any, resp_cls: type, receives: bool) -> None:
-        if self.gone:
+        if self.gone or self.session.state is State.CLOSED:
+            # gone, or closing (framing lost) while the password was checked
             self.engine.release(account)
             return
         version = SMPP_VERSION_34 if pdu.interface_version >= SMPP_VERSION_34 else None
@@ -238,7 +245,7 @@ class SmppProtocol(Protocol):
             status = CommandStatus.ESME_RBINDFAIL
             log.error("bind of %r failed: %s", pdu.system_id, failure.getTraceback())
         self.metrics.bind(status)
-        if self.gone:
+        if self.gone or self.session.state is State.CLOSED:
             return
         self.session.send(resp_cls(sequence_number=pdu.sequence_number, command_status=status))
         self._flush()
@@ -290,22 +297,24 @@ class SmppProtocol(Protocol):
             unsuccess_sme=unsuccess,
         ))
 
-    def take(self, queue: deque[Receipt]) -> None:
-        """ReceiptSink: send receipts while the window has room."""
+    def take(self, queue: deque[Receipt] | deque[MoPart]) -> None:
+        """DeliverySink of both hubs: send what the window has room for. A
+        hub's queue holds one kind, so its first item says which
+        deliver_sm to build: the one place that decides by type."""
         session = self.session
         free = session.free_slots
-        if free <= 0 or self.gone or session.state is State.CLOSED:
+        if free <= 0 or self.gone or session.state is State.CLOSED or not queue:
             return
+        if type(queue[0]) is MoPart:
+            self._send_mo(queue, free)  # type: ignore[arg-type]
+            self._schedule_flush()
+            return
+        receipts: deque[Receipt] = queue  # type: ignore[assignment]  # (cast() is a call per take)
         # the account's receipt options (accounts/ids.py, README "Receipts")
         live = self.account
         format_id, dates = live.format_id, live.format_date  # type: ignore[union-attr]
-        while free and queue:
-            r = queue.popleft()
-            if type(r) is MoPart:  # the MO hub's queue (smsc.dlr.mo)
-                seq = session.next_sequence()
-                session.send_encoded(CommandId.DELIVER_SM, seq, encode_mo(r, seq), r)
-                free -= 1
-                continue
+        while free and receipts:
+            r = receipts.popleft()
             m = r.message
             seq = session.next_sequence()
             session.send_encoded(CommandId.DELIVER_SM, seq, encode_receipt(
@@ -319,6 +328,15 @@ class SmppProtocol(Protocol):
             ), r)
             free -= 1
         self._schedule_flush()
+
+    def _send_mo(self, queue: deque[MoPart], free: int) -> None:
+        """The MO hub's parts (smsc.dlr.mo) as plain deliver_sm."""
+        session = self.session
+        while free and queue:
+            part = queue.popleft()
+            seq = session.next_sequence()
+            session.send_encoded(CommandId.DELIVER_SM, seq, encode_mo(part, seq), part)
+            free -= 1
 
     # --- query_sm, cancel_sm ---------------------------------------------------
 
@@ -378,7 +396,7 @@ class SmppProtocol(Protocol):
         self._unbound = Deferred()
         if self.gone:
             self._unbound.callback(None)
-        elif self.session.state in (State.BOUND_TX, State.BOUND_RX, State.BOUND_TRX):
+        elif self.session.state in BOUND_STATES:
             self.session.send(Unbind(sequence_number=self.session.next_sequence()))
             self._flush()
         else:

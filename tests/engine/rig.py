@@ -41,7 +41,7 @@ def sms(to: str = KYIVSTAR, text: str = "hello", sender: str = "Shop", **kw: Any
 
 @dataclass(eq=False)
 class Receiver:
-    """A ReceiptSink that records and (unless told not to) acknowledges."""
+    """A DeliverySink that records and (unless told not to) acknowledges."""
 
     rig: "Rig"
     ack: bool = True

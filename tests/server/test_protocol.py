@@ -10,7 +10,8 @@ from twisted.internet.testing import StringTransport
 
 from smsc.accounts.live import LiveAccount
 from smsc.config import LimitsConfig, SmppConfig
-from smsc.dlr.hub import ReceiptHub
+from smsc.dlr.hub import DeliveryHub
+from smsc.dlr.mo import MoPart, mo_parts
 from smsc.pdu.codec import decode, encode
 from smsc.pdu.constants import CommandId as C
 from smsc.pdu.constants import CommandStatus as S
@@ -35,7 +36,9 @@ class FakeEngine:
     def __init__(self, clock: Clock, password_ok: bool = True) -> None:
         self.password_ok = password_ok
         self.acked: list[Receipt] = []
-        self.receipts = ReceiptHub(self.acked.append, call_soon=lambda fn: clock.callLater(0, fn))
+        self.receipts = DeliveryHub[Receipt](self.acked.append, call_soon=lambda fn: clock.callLater(0, fn))
+        self.mo_acked: list[MoPart] = []
+        self.mo = DeliveryHub[MoPart](self.mo_acked.append, call_soon=lambda fn: clock.callLater(0, fn))
         self.submitted: list = []
         self.released = 0
 
@@ -73,9 +76,11 @@ class FakeEngine:
 
     def attach_receiver(self, account, sink):
         self.receipts.attach(account.system_id, sink)
+        self.mo.attach(account.system_id, sink)
 
     def detach_receiver(self, account, sink, unanswered):
-        self.receipts.detach(account.system_id, sink, unanswered)
+        self.receipts.detach(account.system_id, sink, [r for r in unanswered if type(r) is Receipt])
+        self.mo.detach(account.system_id, sink, [r for r in unanswered if type(r) is MoPart])
 
 
 def connect(engine=None, clock=None, password_ok=True, **cfg):
@@ -264,3 +269,39 @@ def test_intermediate_notification_goes_out_with_esm_class_0x20():
     enroute, final = received(t)
     assert (enroute.esm_class, final.esm_class) == (0x20, 0x04)
     assert b"stat:ENROUTE" in enroute.short_message and b"stat:DELIVRD" in final.short_message
+
+
+def test_bind_answered_after_the_framing_was_lost_gives_the_slot_back():
+    from twisted.internet.defer import Deferred
+
+    proto, t, clock, engine = connect()
+    pending = Deferred()
+    engine.authenticate = lambda bind: pending
+    proto.dataReceived(encode(BindTransceiver(sequence_number=1, system_id="acc", password="pw")))
+    proto.dataReceived(b"\x00\x00\x00\x05" + bytes(12))  # bad command_length: the session closes
+    [nack] = received(t)
+    assert nack.command_status == S.ESME_RINVCMDLEN and t.disconnecting
+    pending.callback(ACCOUNT)  # the password check ends after that
+    assert engine.released == 1 and received(t) == []
+    assert proto.account is None
+
+
+def test_mo_parts_go_out_as_plain_deliver_sm_beside_receipts():
+    proto, t, clock, engine = connect(window=10)
+    bind(proto, t)
+    parts = mo_parts(5, "acc", "380671234567", "7090", "z" * 200)  # two parts, UDH
+    for part in parts:
+        engine.mo.enqueue(part)
+    engine.receipts.enqueue(_receipt(8))
+    sent = received(t)
+    mo = [p for p in sent if p.esm_class != 0x04]
+    [receipt] = [p for p in sent if p.esm_class == 0x04]
+    assert [(p.source_addr, p.destination_addr, p.esm_class) for p in mo] == [("380671234567", "7090", 0x40)] * 2
+    assert [p.short_message for p in mo] == [part.short_message for part in parts]
+    assert b"id:8 " in receipt.short_message
+    by_seq = {p.sequence_number: p for p in sent}
+    for seq, pdu in by_seq.items():
+        status = S.ESME_RSYSERR if pdu is mo[1] else S.ESME_ROK
+        proto.dataReceived(encode(DeliverSmResp(sequence_number=seq, command_status=status)))
+    assert engine.mo_acked == [parts[0]] and [r.message.id for r in engine.acked] == [8]
+    assert engine.mo.backlog("acc") == 1  # the refused part, held for the next bind
