@@ -16,7 +16,6 @@ from typing import Any, TextIO
 from twisted.internet.defer import Deferred, DeferredList, inlineCallbacks
 from twisted.internet.error import CannotListenError
 from twisted.internet.task import LoopingCall
-from twisted.python.failure import Failure
 
 from .accounts.passwords import generate_password, hash_password
 from .accounts.throttle import BindThrottle

@@ -76,7 +76,9 @@ class Lifecycle:
         if blacklisted:
             self._scheduler.call_at(self._clock.seconds(), self._blacklisted, message)
         else:
-            self._operators[message.operator].submit(message, message.expires_at, message.not_before)
+            operator = self._operators[message.operator]
+            operator.submit(message, message.expires_at or operator.expires_at(message.submit_time),
+                            message.not_before)
 
     def resume(self, message: Message) -> None:
         """An unfinished message found at start: back to its operator, or

@@ -220,7 +220,7 @@ class Submitter:
             if status == CommandStatus.ESME_ROK:
                 d.callback(message_id)
             else:
-                d.errback(SmppError(status, _reason(status)))
+                d.errback(SmppError(status))
 
         self.submit(live, sub, reply, None)
         return d
@@ -246,9 +246,3 @@ class Submitter:
             self._withdraw(live, message.msisdn, message.source_addr, n)
         self._lifecycle.accepted(message, origin, blacklisted)
 
-
-def _reason(status: int) -> str:
-    try:
-        return CommandStatus(status).name
-    except ValueError:
-        return f"status 0x{status:08x}"
