@@ -32,8 +32,8 @@ from types import MappingProxyType
 
 from ..accounts.ids import MessageIdFormat
 from ..pdu.errors import SmppError
-from ..pdu.receipt import STANDARD_WORD
 from ..pdu.text import decode
+from ..status import DELETED, DELIVRD, ENROUTE, EXPIRED, REJECTD, UNDELIV, UNKNOWN, message_status, receipt_word
 from ..store.port import (
     CAMPAIGN_STATES as STATES, PENDING, REFUSED, SENDING, SENT, SKIPPED, Campaign, CampaignTally, Claimed,
     MessageStore, NewCampaign, NewRecipient, Outcome, RecipientState, Unsettled,
@@ -46,13 +46,14 @@ __all__ = [
     "recover_sending", "remove_recipients", "report", "report_status", "set_state", "settle", "summaries",
 ]
 
-#: what a report says about a recipient, in report order
+#: what a report says about a recipient, in report order: how far the
+#: runner got, then its message's status (smsc.status) in the SMPP words
 STATUSES = (
-    "PENDING", "SKIPPED", "REFUSED", "ENROUTE",
-    "DELIVRD", "UNDELIV", "REJECTD", "EXPIRED", "DELETED", "UNKNOWN",
+    PENDING, SKIPPED, REFUSED, ENROUTE,
+    DELIVRD, UNDELIV, REJECTD, EXPIRED, DELETED, UNKNOWN,
 )
 #: "cleaning the base" (SPEC 7): the numbers that could not take an SMS
-CLEAN_STATUSES = ("REJECTD", "UNDELIV")
+CLEAN_STATUSES = (REJECTD, UNDELIV)
 
 
 @dataclass(frozen=True)
@@ -100,11 +101,11 @@ class RecipientLine:
 
 def report_status(status: str, stat: str | None, done_time: float | None) -> str:
     """The one place a stored recipient becomes a report status: its
-    stored ``status``, with its message's ``stat`` and ``done_time``."""
+    stored ``status``, with its message's ``stat`` and ``done_time``. A
+    sent one has its message's status (``smsc.status.message_status``) in
+    the words a receipt uses by default (FAILED reads UNDELIV)."""
     if status == SENT:
-        if done_time is None or stat is None:
-            return "ENROUTE"
-        return STANDARD_WORD.get(stat, stat)
+        return receipt_word(message_status(stat, done_time))
     return PENDING if status == SENDING else status
 
 

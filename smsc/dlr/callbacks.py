@@ -31,7 +31,7 @@ from twisted.web.client import Agent, FileBodyProducer, readBody
 from twisted.web.http_headers import Headers
 
 from ..store.port import CALLBACK_DONE, CALLBACK_GIVEN_UP, MessageStore, StoredMessage, StorePort
-from ..web.api_status import callback_payload, message_view
+from .view import callback_payload, message_view
 
 log = logging.getLogger(__name__)
 

@@ -32,8 +32,8 @@ from ..operators.scheduler import Scheduler
 from ..operators.sim import Outcome, SimOperator
 from ..pdu.constants import CommandStatus, MessageState
 from ..pdu.errors import SmppError
-from ..pdu.receipt import STAT_STATE
 from ..records import Message, Receipt
+from ..status import DELETED, ENROUTE, STAT_STATE, UNDELIV
 from ..store.port import RECEIPT_DONE, RECEIPT_NONE, RECEIPT_OWED, StorePort
 from .rules import ERR_BLACKLISTED, RD_INTERMEDIATE, receipt_owed, utc_day
 
@@ -85,12 +85,12 @@ class Lifecycle:
         UNDELIV when its operator left the config."""
         operator = self._operators.get(message.operator)
         if operator is None:
-            self.on_final(Outcome(message, "UNDELIV", 0, self._sim.now()))
+            self.on_final(Outcome(message, UNDELIV, 0, self._sim.now()))
             return
         operator.submit(message, message.expires_at or operator.expires_at(message.submit_time), message.not_before)
 
     def _blacklisted(self, message: Message, real_now: float) -> None:
-        self.on_final(Outcome(message, "UNDELIV", ERR_BLACKLISTED, self._sim.to_sim(real_now)))
+        self.on_final(Outcome(message, UNDELIV, ERR_BLACKLISTED, self._sim.to_sim(real_now)))
 
     # --- outcomes and receipts ----------------------------------------------------
 
@@ -132,7 +132,7 @@ class Lifecycle:
         account is bound."""
         if m.registered_delivery & RD_INTERMEDIATE and self._receipts.has_sink(m.system_id):
             self._receipts.enqueue(
-                Receipt(m, "ENROUTE", MessageState.ENROUTE, 0, float(int(now)), True, True),
+                Receipt(m, ENROUTE, MessageState.ENROUTE, 0, float(int(now)), True, True),
                 self.origin.get(m.id),
             )
 
@@ -161,7 +161,7 @@ class Lifecycle:
         write its DELETED state (and the receipt owed, as for any final
         state) in one commit; fires then."""
         self._refund(live, m)
-        owed = receipt_owed(m.registered_delivery, "DELETED")
+        owed = receipt_owed(m.registered_delivery, DELETED)
         origin = self.origin.pop(m.id, None)
         done_time = float(int(self._sim.now()))
         state = MessageState.DELETED
@@ -169,14 +169,14 @@ class Lifecycle:
 
         def committed(_: None, failure: Any) -> None:
             if owed:
-                self._receipts.enqueue(Receipt(m, "DELETED", state, 0, done_time), origin)
+                self._receipts.enqueue(Receipt(m, DELETED, state, 0, done_time), origin)
             if failure is None:
                 d.callback(None)
             else:
                 d.errback(SmppError(CommandStatus.ESME_RSYSERR, "store commit failed"))
 
         self._store.finish(
-            (state, "DELETED", 0, done_time, RECEIPT_OWED if owed else RECEIPT_NONE), m.id, committed, None
+            (state, DELETED, 0, done_time, RECEIPT_OWED if owed else RECEIPT_NONE), m.id, committed, None
         )
         if self.final_watchers:
             self._watched(m.id)

@@ -32,12 +32,13 @@ from ..accounts.live import LiveAccount
 from ..config import Config
 from ..operators.clock import SimClock
 from ..operators.sim import SimOperator
-from ..pdu.constants import CommandStatus, MessageState
+from ..pdu.constants import CommandStatus
 from ..pdu.errors import SmppError
 from ..pdu.smpp_time import format_smpp_time
 from ..pdu.text import analyse
 from ..records import Message, Replacement
 from ..router.numbers import normalise
+from ..status import STAT_STATE, message_status
 from ..store.port import StoredMessage, StorePort
 from .lifecycle import Lifecycle
 from .rules import QueryAnswer, delivery_terms, utc_day
@@ -112,8 +113,9 @@ class Queries:
         SmppError(ESME_RQUERYFAIL)."""
 
         def answer(found: StoredMessage) -> QueryAnswer:
-            if found.done_time is None:
-                return QueryAnswer(MessageState.ENROUTE, "", 0)
+            status = message_status(found.stat, found.done_time)
+            if found.done_time is None:  # ENROUTE: not final
+                return QueryAnswer(STAT_STATE[status], "", 0)
             return QueryAnswer(found.state, format_smpp_time(found.done_time), (found.error or 0) & 0xFF)
 
         return self._find(live, message_id, source_addr, CommandStatus.ESME_RQUERYFAIL).addCallback(answer)

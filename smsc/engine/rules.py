@@ -8,8 +8,7 @@ from ..accounts.ids import DEFAULT_ID_FORMAT
 from ..pdu.constants import CommandStatus
 from ..pdu.errors import SmppError
 from ..pdu.smpp_time import parse_smpp_time
-
-DELIVRD = "DELIVRD"  # TODO(status): from smsc.status
+from ..status import DELIVRD
 
 #: registered_delivery bits 0-1 (SMPP 3.4 5.2.17): which final receipts
 RD_NONE, RD_FINAL, RD_FAILURE, RD_RESERVED = 0, 1, 2, 3

@@ -21,7 +21,7 @@ seconds: 18 s at scale 3600, finer than a receipt's minutes.
 
 A message the server split into segments travels as that many parts:
 each part draws its own state and delay from the mix, and the message's one
-receipt reports the worst part's state (``spec.WORST_FIRST``) once its last
+receipt reports the worst part's state (``status.WORST_FIRST``) once its last
 part is done (the longest delay). A rule decides the whole message, since
 every part goes to the same phone.
 
@@ -50,10 +50,11 @@ from itertools import accumulate
 from typing import NamedTuple
 
 from ..records import Message
+from ..status import EXPIRED, WORST_FIRST
 from .clock import SimClock
 from .rules import RuleMatcher
 from .scheduler import Scheduler
-from .spec import EXPIRED, WORST_FIRST, OperatorSpec, Rule
+from .spec import OperatorSpec, Rule
 
 
 class Outcome(NamedTuple):

@@ -36,10 +36,11 @@ from ..pdu.pdus import (
     SubmitSm,
     Unbind, UnbindResp, UnsuccessSme,
 )
-from ..pdu.receipt import encode_receipt, receipt_word, text_sample
+from ..pdu.receipt import encode_receipt, text_sample
 from ..pdu.responses import error_response
 from ..accounts.live import LiveAccount
 from ..dlr.mo import MoPart, encode_mo
+from ..status import receipt_word
 from ..records import BindInfo, Receipt
 from .session import RequestReceived, ResponseReceived, Session, SessionClosed
 from .states import BOUND_STATES, State

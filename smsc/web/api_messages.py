@@ -17,13 +17,14 @@ from twisted.python.failure import Failure
 
 from ..accounts.money import format_uah
 from ..dlr.callbacks import check_url
+from ..dlr.view import message_view
 from ..pdu.constants import CommandStatus as S
 from ..pdu.errors import SmppError
 from ..engine import MessageInfo
+from ..status import ACCEPTED
 from ..store.port import StoredMessage
 from ..submission import of_text
 from .api import ApiError, Call, Reply, bad_field, route
-from .api_status import ACCEPTED, message_view
 
 if TYPE_CHECKING:
     from ..app import Server

@@ -13,14 +13,11 @@ from dataclasses import dataclass
 from ..accounts.ids import DEFAULT_ID_FORMAT, MessageIdFormat
 from ..pdu.text import TextError, decode
 from ..records import Account
+from ..status import message_status
 from ..store.port import AccountUsage, StoredMessage
 
 #: esm_class bit: short_message starts with a user data header
 _UDHI = 0x40
-
-#: the statuses a message row can show: ENROUTE until its final state is
-#: committed, then the final stat word
-ENROUTE = "ENROUTE"
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +35,8 @@ class MessageRow:
     message_id: str  # as the account's client sees it
     system_id: str
     sender: str
+    #: ENROUTE until its final state is committed, then its stat word
+    #: (smsc.status.message_status)
     status: str
     submit_time: float  # simulation time
     done_time: float | None
@@ -68,7 +67,7 @@ def message_rows(
             formats[sid] = _id_format(accounts.get(sid))
         out.append(MessageRow(
             message_id=formats[sid].format(m.id), system_id=sid, sender=m.source_addr,
-            status=stat if done_time is not None and stat is not None else ENROUTE,
+            status=message_status(stat, done_time),
             submit_time=m.submit_time, done_time=done_time, segments=m.segments, cost_kopecks=m.cost,
             text=message_text(m.short_message, m.data_coding, m.esm_class, default_alphabet),
         ))
