@@ -18,7 +18,7 @@ from twisted.internet.error import CannotListenError
 from twisted.internet.task import LoopingCall
 
 from .accounts.passwords import generate_password, hash_password
-from .accounts.throttle import BindThrottle
+from .accounts.throttle import LoginThrottle
 from .campaigns.runner import TICK as CAMPAIGN_TICK, CampaignRunner
 from .config import Config
 from .dlr.callbacks import CallbackSender
@@ -153,8 +153,10 @@ def build_engine(
         config=config, store=store, clock=reactor, sim=sim, scheduler=scheduler, operators=operators,
         receipts=DeliveryHub[Receipt](None, call_soon=lambda fn: reactor.callLater(0, fn)),
         mo=DeliveryHub[MoPart](None, call_soon=lambda fn: reactor.callLater(0, fn)),
-        throttle=BindThrottle(
-            config.accounts.max_bind_failures, config.accounts.bind_failure_window, reactor.seconds
+        throttle=LoginThrottle(
+            config.accounts.max_bind_failures, config.accounts.bind_failure_window, reactor.seconds,
+            max_per_account=config.accounts.max_account_failures, lockout=config.accounts.account_lockout,
+            on_lockout=metrics.lockout,
         ),
         first_id=first_id, metrics=metrics, verify=verify,
     )

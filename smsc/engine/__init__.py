@@ -19,7 +19,7 @@ from typing import Any
 
 from twisted.internet.interfaces import IReactorTime
 
-from ..accounts.throttle import BindThrottle
+from ..accounts.throttle import LoginThrottle
 from ..config import Config
 from ..dlr.hub import DeliveryHub
 from ..dlr.mo import MoPart
@@ -59,7 +59,7 @@ class Engine:
         operators: dict[str, SimOperator],
         receipts: DeliveryHub[Receipt],
         mo: DeliveryHub[MoPart],
-        throttle: BindThrottle,
+        throttle: LoginThrottle,
         first_id: int,
         metrics: Metrics,
         verify: Verify | None = None,
@@ -87,6 +87,8 @@ class Engine:
             config=config, store=store, clock=clock, sim=sim, operators=operators,
             lifecycle=self.lifecycle, metrics=metrics, first_id=first_id, withdraw=queries.withdraw_held,
         )
+        #: failed logins of every door (binds, HTTP Basic, API keys, admin token)
+        self.throttle = throttle
         self.authenticate = accounts.authenticate
         self.login = accounts.login
         self.account = accounts.account

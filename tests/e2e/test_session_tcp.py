@@ -1,6 +1,8 @@
 """The SMPP session over real TCP: binds, bound-state rules, broken input."""
 from __future__ import annotations
 
+import socket
+
 import pytest
 import smpplib.exceptions
 
@@ -163,3 +165,38 @@ def test_bind_body_is_checked_not_just_framed(server):
     c = RawConn(server.connect_raw())
     c.send(raw_pdu(C.BIND_TRANSCEIVER, 1, bind_body(system_id, password)))
     assert c.read().status == S.ESME_ROK
+
+
+def test_a_valid_account_does_not_wash_away_guesses_at_another(server_factory):
+    """4 wrong passwords for the victim, 1 right bind of one's own account,
+    repeated: the address's failures must still add up (issue 14 defect 2:
+    40 of 40 guesses used to be evaluated)."""
+    srv = server_factory(accounts={"max_bind_failures": 5})
+    srv.cli("account", "add", "mine", "--password", "minepw", "--mode", "user")
+    victim, _ = srv.first_account
+    statuses = []
+    for _ in range(4):
+        for _ in range(4):
+            c = RawConn(srv.connect_raw())
+            statuses.append(c.bind(C.BIND_TRANSCEIVER, victim, "guess").status)
+            c.sock.close()
+        c = RawConn(srv.connect_raw())
+        c.bind(C.BIND_TRANSCEIVER, "mine", "minepw")
+        c.sock.close()
+    assert statuses.count(S.ESME_RINVPASWD) == 5  # evaluated: the address's limit, no more
+    assert statuses[5:] == [S.ESME_RBINDFAIL] * 11
+
+
+def test_an_account_guessed_at_from_many_addresses_is_locked(server_factory):
+    srv = server_factory(accounts={"max_bind_failures": 100, "max_account_failures": 3, "account_lockout": 60})
+    system_id, password = srv.first_account
+    statuses = []
+    for i in range(4):
+        sock = socket.create_connection(("127.0.0.1", srv.port), source_address=(f"127.0.0.{i + 2}", 0))
+        c = RawConn(sock)
+        statuses.append(c.bind(C.BIND_TRANSCEIVER, system_id, "guess").status)
+        sock.close()
+    assert statuses == [S.ESME_RINVPASWD] * 3 + [S.ESME_RBINDFAIL]
+    c = RawConn(srv.connect_raw())  # even the right password, from a fresh address
+    assert c.bind(C.BIND_TRANSCEIVER, system_id, password).status == S.ESME_RBINDFAIL
+    assert "login locked for" in "".join(srv.output)
