@@ -23,8 +23,6 @@ from .constants import (
 if TYPE_CHECKING:
     from .pdus import DeliverSm
 
-#: going away: the engine's import until it takes ``smsc.status.STAT_STATE``
-STAT_STATE: dict[str, MessageState] = STAT_MESSAGE_STATE
 
 TEXT_SAMPLE_LENGTH = 20
 #: network_error_code TLV network type: GSM

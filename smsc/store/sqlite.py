@@ -32,11 +32,7 @@ from .port import (
 )
 from .sqlite_campaigns import CampaignTables
 
-__all__ = [
-    "CALLBACK_DONE", "CALLBACK_GIVEN_UP", "CALLBACK_PENDING", "RECEIPT_DONE", "RECEIPT_EXPIRED",
-    "RECEIPT_NONE", "RECEIPT_OWED", "SCHEMA_VERSION", "AccountExists", "Batch", "NoSuchAccount",
-    "NotBlacklisted", "Store",
-]
+__all__ = ["SCHEMA_VERSION", "Store"]
 
 #: bumped when a table changes shape; added tables (the blacklist ones)
 #: are created when missing and need no bump

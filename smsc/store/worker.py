@@ -124,14 +124,6 @@ class StoreWorker:
         d.addBoth(_stop)
         return d
 
-    def run(self, fn: Callable[..., T], *args: Any) -> "Deferred[T]":
-        """Run ``fn(store, *args)`` on the store thread.
-
-        Going away: callers use the named methods below (the store port)
-        instead of closures over the SQLite ``Store``; only the engine
-        still calls this until it switches."""
-        return self._call(fn, self._store, *args)
-
     def _call(self, method: Callable[..., T], *args: Any) -> "Deferred[T]":
         """``method(*args)``, a bound method of the store, on the store thread."""
         if not self._threaded:
@@ -147,9 +139,9 @@ class StoreWorker:
 
     def committed_message(self, message_id: int) -> "Deferred[StoredMessage | None]":
         """The stored message once every write queued before this call is
-        committed (see ``read_committed``): query_sm, cancel_sm, replace_sm
+        committed (see ``_read_committed``): query_sm, cancel_sm, replace_sm
         and dlr_url callbacks see what the client has been told."""
-        return self.read_committed(_get_message, message_id)
+        return self._read_committed(_get_message, message_id)
 
     def pending_mo(self, after: int) -> "Deferred[list[MoRow]]":
         """Undelivered MO messages with an id above ``after``, oldest first."""
@@ -167,7 +159,7 @@ class StoreWorker:
         """Fires after a commit that read the tracked accounts back, once
         every write queued before this call is in (``Engine.account(fresh=True)``
         asks for the read-back with ``refresh_soon`` first)."""
-        return self.read_committed(_nothing)
+        return self._read_committed(_nothing)
 
     def message(self, message_id: int) -> "Deferred[StoredMessage | None]":
         """The stored message as committed so far (writes still being
@@ -366,19 +358,17 @@ class StoreWorker:
 
         d.addBoth(_done)
 
-    def read_committed(self, fn: Callable[..., T], *args: Any) -> "Deferred[T]":
-        """``run(fn, *args)`` once every write queued so far is committed:
-        a read that sees what the reactor thread has already decided (e.g.
-        an acknowledged receipt's final state). Costs one commit (empty if
-        nothing is pending), so it is for rare reads: query_sm, cancel_sm.
-
-        Going away as a public method, with ``run``: callers use
-        ``committed_message`` and ``committed``."""
+    def _read_committed(self, fn: Callable[..., T], *args: Any) -> "Deferred[T]":
+        """``fn(store, *args)`` on the store thread once every write queued so
+        far is committed: a read that sees what the reactor thread has
+        already decided (e.g. an acknowledged receipt's final state). Costs
+        one commit (empty if nothing is pending), so it is for rare reads:
+        query_sm, cancel_sm."""
         d: Deferred[T] = Deferred()
 
         def go(_: Any, failure: Failure | None) -> None:
             # called before the next batch is written: this read runs first
-            self.run(fn, *args).chainDeferred(d)
+            self._call(fn, self._store, *args).chainDeferred(d)
 
         self._queued(go, None)
         return d

@@ -8,7 +8,8 @@ from smsc.campaigns import store as campaigns
 from smsc.campaigns.store import NewCampaign, NewRecipient, Outcome
 from smsc.pdu.text import text_coding
 from smsc.records import Account, Message
-from smsc.store.sqlite import Batch, Store
+from smsc.store.port import Batch
+from smsc.store.sqlite import Store
 
 NUMBERS = ("380671000001", "380501000002", "380931000003", "380671000004")
 

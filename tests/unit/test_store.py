@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 from smsc.records import Account, Message
-from smsc.store.sqlite import Batch, NoSuchAccount, NotBlacklisted, Store
+from smsc.store.port import Batch, NoSuchAccount, NotBlacklisted
+from smsc.store.sqlite import Store
 
 
 @pytest.fixture
@@ -82,7 +83,8 @@ def test_refund_gives_the_charge_back_and_zeroes_the_cost(store):
 
 def test_expire_owed_gives_up_only_old_owed_receipts(tmp_path):
     from smsc.records import Message
-    from smsc.store.sqlite import RECEIPT_OWED, Batch, Store
+    from smsc.store.port import RECEIPT_OWED, Batch
+    from smsc.store.sqlite import Store
 
     s = Store(str(tmp_path / "r.db"))
     b = Batch()
