@@ -1,7 +1,8 @@
 """``smsc campaign ...``: make, start and report campaigns from the command line.
 
     smsc campaign create --account SID (--csv FILE [--phone-column NAME] | --from-campaign ID)
-                         --sender NAME --text TEMPLATE [--rate R] [--name NAME] [--json]
+                         --sender NAME --text TEMPLATE [--name-column NAME] [--rate R]
+                         [--name NAME] [--json]
     smsc campaign start ID          draft or paused -> running
     smsc campaign pause ID          running -> paused
     smsc campaign list [--json]
@@ -57,7 +58,10 @@ def add_parser(subparsers: Any) -> None:
                         help="the recipients (and columns) of an earlier campaign, as cleaned")
     cr.add_argument("--phone-column", metavar="NAME", help="the phone column, when its name is not a usual one")
     cr.add_argument("--sender", required=True, help="alpha-name or number registered for the account")
-    cr.add_argument("--text", required=True, metavar="TEMPLATE", help="text with #column# placeholders")
+    cr.add_argument("--text", required=True, metavar="TEMPLATE",
+                    help="text with #column# placeholders; #abonent_name# (the FAQ's) is the name column")
+    cr.add_argument("--name-column", metavar="NAME",
+                    help="the column #abonent_name# stands for, when it is not called name, ім'я, ...")
     cr.add_argument("--rate", type=float, help="messages per second ([campaigns] rate)")
     cr.add_argument("--name", help="default: the CSV file's name")
     cr.add_argument("--json", action="store_true")
@@ -101,8 +105,13 @@ def _create(args: argparse.Namespace, cfg: Config, store: Store) -> int:
     group, name = _group(args, store)
     if not group.rows:
         raise CampaignError(f"{group.total_rows} rows in, none kept: no numbers to send to")
+    if args.name_column is not None and args.name_column.strip().casefold() not in {
+        c.casefold() for c in group.columns
+    }:
+        raise CampaignError(f"--name-column {args.name_column}: no such column "
+                            f"(columns: {', '.join(group.columns)})")
     try:
-        template = Template.parse(args.text, group.columns)
+        template = Template.parse(args.text, group.columns, args.name_column)
     except TemplateError as exc:
         raise CampaignError(f"--text: {exc}") from None
     problems = template.check(group)

@@ -214,6 +214,42 @@ def test_campaign_from_csv_upload_to_report_and_clean(server_factory, tmp_path):
         ("380671000003", "PENDING", "Bye Petro"), ("380931000004", "SKIPPED", "Bye Black")]
 
 
+def fresh_config(tmp_path: Path, **sections: dict) -> Path:
+    """A config and its store, made as a first ``smsc serve`` would, without a server."""
+    cfg = write_config(tmp_path / "c.toml", tmp_path / "s.db", **sections)
+    Store(str(tmp_path / "s.db")).close()
+    return cfg
+
+
+def test_the_faqs_abonent_name_fills_in_the_name_column(tmp_path):
+    """The FAQ tells customers to write #abonent_name# for the name column of their CSV."""
+    cfg = fresh_config(tmp_path)
+    sid = new_user(cfg)
+    upload = tmp_path / "clients.csv"
+    upload.write_text("phone,name\n0671000001,Ivan\n0501000002,Олена\n", encoding="utf-8")
+    cid = created_id(smsc(cfg, "campaign", "create", "--account", sid, "--csv", str(upload),
+                          "--sender", "SMSClub", "--text", "Шановна(ий) #abonent_name#, знижка 10%!").stdout)
+    report = json.loads(smsc(cfg, "campaign", "report", str(cid), "--json").stdout)
+    assert [x["text"] for x in report["lines"]] == [
+        "Шановна(ий) Ivan, знижка 10%!", "Шановна(ий) Олена, знижка 10%!"]
+
+    # a name column called something else: --name-column says which
+    upload.write_text("phone;client;city\n0671000001;Ivan;Kyiv\n", encoding="utf-8")
+    base = ("campaign", "create", "--account", sid, "--csv", str(upload), "--sender", "SMSClub",
+            "--text", "Hi #abonent_name#")
+    r = smsc(cfg, *base, check=False)
+    assert r.returncode == 1
+    [err] = r.stderr.strip().splitlines()
+    assert "#abonent_name#" in err and "--name-column" in err and "(columns: phone, client, city)" in err
+    cid = created_id(smsc(cfg, *base, "--name-column", "client").stdout)
+    report = json.loads(smsc(cfg, "campaign", "report", str(cid), "--json").stdout)
+    assert [x["text"] for x in report["lines"]] == ["Hi Ivan"]
+    r = smsc(cfg, *base, "--name-column", "nmae", check=False)
+    assert r.returncode == 1
+    assert r.stderr.strip() == ("smsc: error: --name-column nmae: no such column "
+                                "(columns: phone, client, city)")
+
+
 def test_a_missing_value_or_unknown_column_stores_nothing(tmp_path):
     cfg = write_config(tmp_path / "c.toml", tmp_path / "s.db")
     sid = new_user(cfg)
