@@ -3,7 +3,7 @@
     smsc campaign create --account SID (--csv FILE [--phone-column NAME] | --from-campaign ID)
                          --sender NAME --text TEMPLATE [--name-column NAME] [--rate R]
                          [--name NAME] [--json]
-    smsc campaign start ID          draft or paused -> running
+    smsc campaign start ID [--allow-partial]   draft or paused -> running
     smsc campaign pause ID          running -> paused
     smsc campaign list [--json]
     smsc campaign status ID [--json]
@@ -15,6 +15,12 @@ server runs (WAL): a started campaign is picked up by the server's runner
 within a second. ``create`` refuses the whole campaign (nothing stored)
 when a placeholder names no column or a recipient has no value for one:
 a half-personalised mailing is worse than none.
+
+Money: ``create`` warns (stderr) when the account's balance does not cover
+the estimate, and makes the campaign all the same (a top-up may come before
+the start); ``start`` refuses then, in one line, unless ``--allow-partial``
+(the runner sends what the balance covers and pauses). One rule for both:
+:func:`~smsc.campaigns.estimate.shortfall`.
 """
 from __future__ import annotations
 
@@ -32,7 +38,7 @@ from ..accounts.money import format_uah
 from ..config import Config
 from ..store.sqlite import Store
 from . import store as campaigns
-from .estimate import Estimate, estimate, priced_by
+from .estimate import Estimate, estimate, priced_by, shortfall
 from .group import Group, GroupError, Recipient, parse_group
 from .template import Template, TemplateError
 
@@ -65,8 +71,11 @@ def add_parser(subparsers: Any) -> None:
     cr.add_argument("--rate", type=float, help="messages per second ([campaigns] rate)")
     cr.add_argument("--name", help="default: the CSV file's name")
     cr.add_argument("--json", action="store_true")
-    for action, what in (("start", "start or resume sending"), ("pause", "stop sending for now")):
-        c.add_parser(action, help=what).add_argument("id", type=int)
+    sta = c.add_parser("start", help="start or resume sending")
+    sta.add_argument("id", type=int)
+    sta.add_argument("--allow-partial", action="store_true",
+                     help="start although the balance does not cover the rest of the estimate")
+    c.add_parser("pause", help="stop sending for now").add_argument("id", type=int)
     c.add_parser("list", help="all campaigns, newest first").add_argument("--json", action="store_true")
     st = c.add_parser("status", help="state and counts per status")
     st.add_argument("id", type=int)
@@ -133,6 +142,10 @@ def _create(args: argparse.Namespace, cfg: Config, store: Store) -> int:
             for r in group.rows
         ),
     ))
+    short = shortfall(cost.kopecks, account.balance_kopecks)
+    if short is not None:
+        print(f"smsc: warning: {short.describe(campaign_id, account.system_id)} (top up before "
+              f"'smsc campaign start {campaign_id}', or start it with --allow-partial)", file=sys.stderr)
     if args.json:
         print(json.dumps({**_created_json(campaign_id, group, cost), "name": name, "rate": rate},
                          ensure_ascii=False))
@@ -215,6 +228,16 @@ def _campaign(store: Store, campaign_id: int) -> campaigns.Campaign:
 
 def _start(args: argparse.Namespace, cfg: Config, store: Store) -> int:
     c = _campaign(store, args.id)
+    if c.state in ("draft", "paused") and not args.allow_partial:
+        account = store.get_account(c.system_id)
+        available = account.balance_kopecks if account is not None else 0
+        charged = _report_of(store, c.id)[0].cost_kopecks
+        short = shortfall(c.estimate_kopecks, available, charged)
+        if short is not None:
+            raise CampaignError(
+                f"{short.describe(c.id, c.system_id)} (smsc account topup {c.system_id} "
+                f"{format_uah(short.short)}, or start it with --allow-partial to send what the balance covers)"
+            )
     if not campaigns.set_state(store, c.id, ("draft", "paused"), "running"):
         raise CampaignError(f"campaign {c.id} is {c.state}: only a draft or a paused campaign starts")
     print(f"campaign {c.id}: running (a running server sends it at {c.rate:g} msg/s)")

@@ -298,18 +298,55 @@ def test_the_rate_is_respected(server_factory, tmp_path):
     assert last - first >= 1.5, last - first
 
 
+def test_a_campaign_the_balance_cannot_cover_does_not_start(server_factory, tmp_path):
+    """5 UAH against a 371 UAH estimate must not send 12 messages and pause:
+    create warns, start refuses in one line, --allow-partial sends what it can."""
+    server = server_factory()
+    cfg = server.config
+    sid = new_user(cfg, balance="1.00")  # two messages at 42 kopecks
+    created = smsc(cfg, "campaign", "create", "--account", sid, "--csv",
+                   str(numbered_csv(tmp_path / "five.csv", 5)), "--sender", "SMSClub", "--text", "Sale!")
+    cid = created_id(created.stdout)  # made all the same: a top-up may come before the start
+    [warning] = created.stderr.strip().splitlines()
+    assert warning == (f"smsc: warning: campaign {cid} needs 2.10 UAH, account {sid} has 1.00 UAH: "
+                       f"1.10 UAH short (top up before 'smsc campaign start {cid}', "
+                       f"or start it with --allow-partial)")
+
+    r = server.cli("campaign", "start", str(cid), check=False)  # as the user runs it
+    assert r.returncode == 1 and r.stdout == ""
+    assert r.stderr.strip().splitlines() == [
+        f"smsc: error: campaign {cid} needs 2.10 UAH, account {sid} has 1.00 UAH: 1.10 UAH short "
+        f"(smsc account topup {sid} 1.10, or start it with --allow-partial to send what the balance covers)"]
+    time.sleep(0.5)
+    summary, _, _ = report(server, cid)
+    assert (summary.state, summary.counts["PENDING"], summary.cost_kopecks) == ("draft", 5, 0)
+    assert messages(server, "SELECT count(*) FROM messages WHERE system_id = ?", sid) == [(0,)]
+
+    # covered after a top-up: no warning, no refusal
+    smsc(cfg, "account", "topup", sid, "1.10")
+    started = smsc(cfg, "campaign", "start", str(cid))
+    assert "running" in started.stdout and started.stderr == ""
+    summary, _ = wait_final(server, cid)
+    assert summary.counts["DELIVRD"] == 5 and balance(cfg, sid) == 0
+    quiet = smsc(cfg, "campaign", "create", "--account", sid, "--csv", str(tmp_path / "five.csv"),
+                 "--sender", "SMSClub", "--text", "Sale!", "--json")
+    assert "needs" in quiet.stderr and json.loads(quiet.stdout)["estimate"]["kopecks"] == 210
+
+
 def test_insufficient_funds_pauses_and_start_resumes(server_factory, tmp_path):
     server = server_factory()
     cfg = server.config
     sid = new_user(cfg, balance="1.00")  # two messages at 42 kopecks
     cid = create(cfg, sid, numbered_csv(tmp_path / "five.csv", 5))
-    smsc(cfg, "campaign", "start", str(cid))
+    assert "--allow-partial" in smsc(cfg, "campaign", "start", str(cid), check=False).stderr
+    smsc(cfg, "campaign", "start", str(cid), "--allow-partial")
     summary, _, detail = wait_for(server, cid, lambda s: s.state == "paused")
     assert "insufficient funds" in detail and f"smsc campaign start {cid}" in detail
     assert summary.counts["PENDING"] == 3 and summary.cost_kopecks == 84
     assert "insufficient funds" in smsc(cfg, "campaign", "status", str(cid)).stdout
     smsc(cfg, "account", "topup", sid, "5")
-    smsc(cfg, "campaign", "start", str(cid))
+    resumed = smsc(cfg, "campaign", "start", str(cid))  # the rest (3 x 42) is covered now
+    assert resumed.stderr == ""
     summary, _ = wait_final(server, cid)
     assert summary.counts["DELIVRD"] == 5 and summary.cost_kopecks == 5 * 42
     assert balance(cfg, sid) == 100 + 500 - 5 * 42

@@ -25,6 +25,7 @@ from smsc.campaigns import (
     segments_of,
     text_coding,
 )
+from smsc.campaigns.estimate import Shortfall, shortfall
 from smsc.operators.spec import DEFAULT_OPERATORS
 from smsc.pdu.text import TextError
 from smsc.router.table import UKRAINE_ROUTES
@@ -509,6 +510,18 @@ def test_estimate_of_a_plain_text_and_read_only_counts():
     assert (e.segments, e.kopecks, dict(e.by_segments)) == (4, 2 * 42 + 2 * 40, {2: 2})
     with pytest.raises(TypeError):
         e.by_segments[2] = 0  # type: ignore[index]
+
+
+def test_shortfall_is_what_the_rest_of_a_campaign_needs_beyond_the_balance():
+    assert shortfall(37100, 500) == Shortfall(37100, 500)
+    assert shortfall(37100, 500).short == 36600
+    assert shortfall(37100, 500).describe(3, "shop") == (
+        "campaign 3 needs 371.00 UAH, account shop has 5.00 UAH: 366.00 UAH short")
+    assert shortfall(500, 500) is None and shortfall(0, 0) is None
+    # resumed after a pause: only the rest counts
+    assert shortfall(210, 130, charged_kopecks=84) is None
+    assert shortfall(210, 100, charged_kopecks=84) == Shortfall(126, 100)
+    assert shortfall(210, 0, charged_kopecks=300) is None
 
 
 def test_priced_by_the_shipped_routes():
