@@ -92,12 +92,9 @@ def add_parser(subparsers: Any) -> None:
     cl.add_argument("--remove", action="store_true", help="delete them from the campaign's base")
 
 
-def run(args: argparse.Namespace, cfg: Config) -> int:
-    store = Store(cfg.store.path, cfg.store.synchronous)
-    try:
-        return _ACTIONS[args.action](args, cfg, store)
-    finally:
-        store.close()
+def run(args: argparse.Namespace, cfg: Config, store: Store) -> int:
+    """The campaign action of ``args`` on ``store`` (opened, and closed, by ``smsc``)."""
+    return _ACTIONS[args.action](args, cfg, store)
 
 
 # --- create -----------------------------------------------------------------------------

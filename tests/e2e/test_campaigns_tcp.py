@@ -251,7 +251,7 @@ def test_the_faqs_abonent_name_fills_in_the_name_column(tmp_path):
 
 
 def test_a_missing_value_or_unknown_column_stores_nothing(tmp_path):
-    cfg = write_config(tmp_path / "c.toml", tmp_path / "s.db")
+    cfg = fresh_config(tmp_path)
     sid = new_user(cfg)
     upload = tmp_path / "holes.csv"
     upload.write_text("phone;name;city\n0671000001;Ivan;Kyiv\n0671000002;;Lviv\n0671000003;Olha;\n")
