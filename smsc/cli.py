@@ -27,6 +27,7 @@ otherwise start an empty store and report from it).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import logging
@@ -363,6 +364,26 @@ def _load_args(argv: list[str]) -> list[str] | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """``smsc ARGV``; the exit code.
+
+    A reader that stops early (``smsc campaign report 3 | head``) ends the
+    command quietly with 141, the status a shell reports for a command
+    killed by SIGPIPE (``seq 1000000 | head`` gives it too): no traceback,
+    and ``set -o pipefail`` scripts still see that the output was cut,
+    apart from a real error (1). Python ignores SIGPIPE, so the write raises
+    instead; stdout goes to /dev/null so the flush at exit cannot raise again.
+    """
+    try:
+        code = _main(argv)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        with contextlib.suppress(OSError, ValueError):  # no file descriptor: stdout redirected in-process
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+
+
+def _main(argv: Sequence[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     load_args = _load_args(argv)
     if load_args is not None:

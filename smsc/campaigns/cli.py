@@ -29,6 +29,7 @@ import csv
 import io
 import json
 import sys
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, fields
 from pathlib import Path
@@ -306,6 +307,12 @@ def _status(args: argparse.Namespace, cfg: Config, store: Store) -> int:
 
 
 _REPORT_COLUMNS = ("msisdn", "status", "message_id", "text", "detail", "done_at")
+_TABLE_COLUMNS = _REPORT_COLUMNS[:-1]
+
+
+def _iso_utc(ts: float | None) -> str:
+    """Seconds as ISO 8601 UTC, as the HTTP API writes times; "" for None."""
+    return "" if ts is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
 
 def _report(args: argparse.Namespace, cfg: Config, store: Store) -> int:
@@ -313,15 +320,28 @@ def _report(args: argparse.Namespace, cfg: Config, store: Store) -> int:
     if args.json:
         print(json.dumps({**_summary_json(summary), "lines": [asdict(x) for x in lines]}, ensure_ascii=False))
     elif args.csv:
-        out = csv.writer(sys.stdout, lineterminator="\n")
-        out.writerow(_REPORT_COLUMNS)
-        out.writerows([getattr(x, k) if getattr(x, k) is not None else "" for k in _REPORT_COLUMNS]
-                      for x in lines)
+        _report_csv(_campaign(store, args.id), lines)
     else:
         print(f"campaign {summary.id} {summary.name!r}: {summary.state}; {_counts_text(summary.counts)}")
+        print("\t".join(_TABLE_COLUMNS))
         for x in lines:
             print(f"{x.msisdn}\t{x.status}\t{x.message_id or '-'}\t{x.text}\t{x.detail}")
     return 0
+
+
+def _report_csv(c: campaigns.Campaign, lines: list[campaigns.RecipientLine]) -> None:
+    """The report's columns, then the upload's other columns (as ``clean --export``):
+    a CSV that can be joined back to the customer's file. An upload column named
+    like a report column comes as ``csv_NAME``."""
+    others = [name for name in c.columns if name != c.phone_column]
+    taken = {k.casefold() for k in _REPORT_COLUMNS}
+    out = csv.writer(sys.stdout, lineterminator="\n")
+    out.writerow([*_REPORT_COLUMNS, *(f"csv_{k}" if k.casefold() in taken else k for k in others)])
+    out.writerows(
+        [x.msisdn, x.status, x.message_id or "", x.text, x.detail, _iso_utc(x.done_at),
+         *(x.fields.get(k, "") for k in others)]
+        for x in lines
+    )
 
 
 def _clean(args: argparse.Namespace, cfg: Config, store: Store) -> int:

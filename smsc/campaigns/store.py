@@ -33,7 +33,7 @@ import sqlite3
 import time
 import weakref
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from ..accounts.ids import MessageIdFormat
@@ -120,6 +120,8 @@ class RecipientLine:
     #: when it became final: the message's done time (simulation seconds),
     #: or when it was skipped / refused; None while not final
     done_at: float | None
+    #: the upload's cells of this number, by column (the phone column too)
+    fields: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -348,16 +350,17 @@ def campaign_report(
     lines: list[RecipientLine] = []
     counts: dict[str, int] = {}
     cost = 0
-    for msisdn, st, message_id, text, detail, done_time, decided_at, kopecks in _tables(store).execute(
+    for msisdn, st, message_id, text, detail, done_time, decided_at, kopecks, cells in _tables(store).execute(
         f"SELECT r.msisdn, {_STATUS_SQL}, r.message_id, r.text, r.detail, m.done_time, "
-        f"r.decided_at, coalesce(m.cost, 0) FROM {_JOIN} WHERE r.campaign_id = ? ORDER BY r.seq",
+        f"r.decided_at, coalesce(m.cost, 0), r.fields FROM {_JOIN} WHERE r.campaign_id = ? ORDER BY r.seq",
         [campaign_id],
     ):
         counts[st] = counts.get(st, 0) + 1
         cost += kopecks
         if status is None or st == status:
             done_at = done_time if done_time is not None else (decided_at if st in (SKIPPED, REFUSED) else None)
-            lines.append(RecipientLine(msisdn, st, message_id, text, detail or "", done_at))
+            lines.append(RecipientLine(msisdn, st, message_id, text, detail or "", done_at,
+                                       json.loads(cells or "{}")))
     return _summary(c, counts, cost), lines
 
 

@@ -189,6 +189,16 @@ def test_campaign_from_csv_upload_to_report_and_clean(server_factory, tmp_path):
     parsed = list(csv.DictReader(io.StringIO(undeliv)))
     assert [(r["msisdn"], r["status"], r["message_id"], r["text"]) for r in parsed] == [
         ("380671000001", "UNDELIV", by_number["380671000001"].message_id, "Dear Ivan, your code is 42")]
+    # the upload's other columns come along; done_at is ISO 8601 UTC, not Unix seconds
+    assert undeliv.splitlines()[0] == "msisdn,status,message_id,text,detail,done_at,name"
+    assert parsed[0]["name"] == "Ivan"
+    done = by_number["380671000001"].done_at
+    assert parsed[0]["done_at"] == time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(done))
+    pending = smsc(cfg, "campaign", "report", str(cid), "--status", "skipped", "--csv").stdout
+    assert list(csv.DictReader(io.StringIO(pending)))[0]["name"] == "Black"
+    table = smsc(cfg, "campaign", "report", str(cid)).stdout.splitlines()
+    assert table[1].split("\t") == ["msisdn", "status", "message_id", "text", "detail"]
+    assert table[2].split("\t")[:2] == ["380671000001", "UNDELIV"]
     full = json.loads(smsc(cfg, "campaign", "report", str(cid), "--json").stdout)
     assert full["counts"]["SKIPPED"] == 1 and full["cost_kopecks"] == CHARGE
     assert [(x["msisdn"], x["status"]) for x in full["lines"]] == [(x.msisdn, x.status) for x in lines]
@@ -248,6 +258,38 @@ def test_the_faqs_abonent_name_fills_in_the_name_column(tmp_path):
     assert r.returncode == 1
     assert r.stderr.strip() == ("smsc: error: --name-column nmae: no such column "
                                 "(columns: phone, client, city)")
+
+
+def test_a_report_piped_into_head_ends_quietly(tmp_path):
+    """``campaign report ID | head`` ended in a BrokenPipeError traceback."""
+    import shlex
+    import subprocess
+    import sys
+
+    from server_process import REPO
+
+    cfg = fresh_config(tmp_path)
+    sid = new_user(cfg, balance="10000")
+    cid = create(cfg, sid, numbered_csv(tmp_path / "many.csv", 6000))  # ~200 kB of report: > a pipe
+    smsc_cmd = shlex.join([sys.executable, "-m", "smsc", "--config", str(cfg)])
+    for args in (f"campaign report {cid}", f"campaign report {cid} --csv", "account list --json"):
+        r = subprocess.run(["bash", "-o", "pipefail", "-c", f"{smsc_cmd} {args} | head -n 2"],
+                           capture_output=True, text=True, cwd=REPO, timeout=60)
+        assert len(r.stdout.splitlines()) <= 2 and r.stderr == "", (args, r.stderr)
+        # a full report broke the pipe: SIGPIPE's status, as `seq 1000000 | head` gives;
+        # a short output that fit the pipe: 0
+        assert r.returncode == (0 if args.startswith("account") else 141), (args, r.returncode)
+
+
+def test_the_report_csv_keeps_upload_columns_named_like_its_own(tmp_path):
+    cfg = fresh_config(tmp_path)
+    sid = new_user(cfg)
+    upload = tmp_path / "crm.csv"
+    upload.write_text("Status;phone;name\nvip;0671000001;Ivan\n", encoding="utf-8")
+    cid = create(cfg, sid, upload)
+    out = smsc(cfg, "campaign", "report", str(cid), "--csv").stdout.splitlines()
+    assert out == ["msisdn,status,message_id,text,detail,done_at,csv_Status,name",
+                   "380671000001,PENDING,,Sale!,,,vip,Ivan"]
 
 
 def test_a_missing_value_or_unknown_column_stores_nothing(tmp_path):
