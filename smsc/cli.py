@@ -149,8 +149,12 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _print_account(a: Account) -> None:
-    names = ", ".join(a.alpha_names) or "-"
+def _print_account(a: Account, universal_alpha: str) -> None:
+    """A test account sends from the universal name (its registered names wait for promote)."""
+    if a.mode == "test":
+        names = ", ".join([f"{universal_alpha} (universal)", *(f"{n} (after promote)" for n in a.alpha_names)])
+    else:
+        names = ", ".join(a.alpha_names) or "-"
     print(f"{a.system_id}\tmode={a.mode}\tbalance={format_uah(a.balance_kopecks)} UAH\talpha={names}")
 
 
@@ -225,19 +229,19 @@ def _add(args: argparse.Namespace, cfg: config_mod.Config, store: Store) -> int:
 def _show(args: argparse.Namespace, cfg: config_mod.Config, store: Store) -> int:
     a = admin.get_account(store, args.system_id)
     if args.json:
-        print(json.dumps(admin.account_json(a)))
+        print(json.dumps(admin.account_json(a, cfg.accounts.universal_alpha)))
     else:
-        _print_account(a)
+        _print_account(a, cfg.accounts.universal_alpha)
     return 0
 
 
 def _list(args: argparse.Namespace, cfg: config_mod.Config, store: Store) -> int:
     accounts = store.list_accounts()
     if args.json:
-        print(json.dumps([admin.account_json(a) for a in accounts]))
+        print(json.dumps([admin.account_json(a, cfg.accounts.universal_alpha) for a in accounts]))
     else:
         for a in accounts:
-            _print_account(a)
+            _print_account(a, cfg.accounts.universal_alpha)
     return 0
 
 

@@ -19,6 +19,15 @@ _ALPHA_TONS = frozenset({0, TON_ALPHANUMERIC})
 _NUMERIC_TONS = frozenset({0, 1, 2})
 
 
+def senders_of(account: Account, universal_alpha: str) -> tuple[str, ...]:
+    """The source addresses ``account`` may send from now, by :func:`check_sender`'s
+    rule: what ``smsc account show`` shows (a test account's registered
+    names wait for ``promote``)."""
+    if account.mode == "test":
+        return (universal_alpha,)
+    return tuple(account.alpha_names)
+
+
 def check_sender(account: Account, universal_alpha: str, source_addr: str, ton: int) -> None:
     # The common case first, without a regex: a name the account may use
     # (checked when it was registered, or the config's universal name) with

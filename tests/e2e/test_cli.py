@@ -120,6 +120,7 @@ def test_account_lifecycle(tmp_path):
         "system_id": "shop", "mode": "user", "balance_kopecks": 1234,
         "balance_uah": "12.34", "alpha_names": ["MyShop", "Shop2"], "rate": None, "max_binds": None,
         "id_format": "hex", "id_width": 0, "receipt_seconds": False, "receipt_tz": "UTC",
+        "senders": ["MyShop", "Shop2"],
     }
     assert run(cfg, "account", "limits", "shop", "--rate", "5", "--max-binds", "2").returncode == 0
     shown = json.loads(run(cfg, "account", "show", "shop", "--json").stdout)
@@ -136,6 +137,28 @@ def test_account_lifecycle(tmp_path):
     assert r.returncode == 0 and "password: " in r.stdout
     listed = json.loads(run(cfg, "account", "list", "--json").stdout)
     assert [a["system_id"] for a in listed] == ["shop"]
+
+
+def test_a_test_account_shows_the_universal_name_it_sends_from(tmp_path):
+    """``account list`` showed ``-`` as the test account's sender, though it sends from SMSClub."""
+    cfg = fresh(tmp_path, accounts={"universal_alpha": "Demo"})
+    assert run(cfg, "account", "add", "trial", "--password", "pw").returncode == 0
+    assert run(cfg, "account", "add", "early", "--password", "pw", "--alpha", "Later").returncode == 0
+    assert run(cfg, "account", "add", "shop", "--password", "pw", "--mode", "user",
+               "--alpha", "MyShop").returncode == 0
+    assert run(cfg, "account", "add", "mute", "--password", "pw", "--mode", "user").returncode == 0
+    listed = run(cfg, "account", "list").stdout.splitlines()
+    assert {line.split("\t")[0]: line.split("\t")[3] for line in listed} == {
+        "trial": "alpha=Demo (universal)", "early": "alpha=Demo (universal), Later (after promote)",
+        "shop": "alpha=MyShop", "mute": "alpha=-"}
+    assert run(cfg, "account", "show", "trial").stdout.split("\t")[3].strip() == "alpha=Demo (universal)"
+    shown = {a["system_id"]: a for a in json.loads(run(cfg, "account", "list", "--json").stdout)}
+    assert {k: (a["alpha_names"], a["senders"]) for k, a in shown.items()} == {
+        "trial": ([], ["Demo"]), "early": (["Later"], ["Demo"]), "shop": (["MyShop"], ["MyShop"]),
+        "mute": ([], [])}
+    assert json.loads(run(cfg, "account", "show", "trial", "--json").stdout)["senders"] == ["Demo"]
+    assert run(cfg, "account", "promote", "early").returncode == 0
+    assert json.loads(run(cfg, "account", "show", "early", "--json").stdout)["senders"] == ["Later"]
 
 
 def test_test_account_defaults_and_promote(tmp_path):
