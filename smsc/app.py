@@ -7,6 +7,7 @@ temporary store.
 from __future__ import annotations
 
 import logging
+import random
 import sys
 import time
 from dataclasses import dataclass, field
@@ -15,18 +16,25 @@ from typing import Any, TextIO
 from twisted.internet.defer import Deferred, DeferredList, inlineCallbacks
 from twisted.internet.error import CannotListenError
 from twisted.internet.task import LoopingCall
-from twisted.python.failure import Failure
 
 from .accounts.passwords import generate_password, hash_password
 from .accounts.throttle import BindThrottle
 from .campaigns.runner import TICK as CAMPAIGN_TICK, CampaignRunner
 from .config import Config
 from .dlr.callbacks import CallbackSender
+from .dlr.hub import DeliveryHub
+from .dlr.mo import MoPart
+from .records import Receipt
 from .engine import Engine
+from .engine.auth import Verify
 from .metrics import GaugeCollector, Metrics
+from .operators.clock import SimClock
+from .operators.scheduler import Scheduler, bucket_seconds
+from .operators.sim import build_operators
 from .records import Account
 from .server.protocol import SmppFactory
 from .store.sqlite import Store
+from .store.port import StorePort
 from .store.worker import StoreWorker
 
 log = logging.getLogger(__name__)
@@ -45,7 +53,7 @@ def expire_receipts(engine: Engine, worker: StoreWorker, retention: float) -> No
     queues and in the store alike."""
     before = engine.sim.now() - retention
     if engine.receipts.expire(before):
-        worker.run(Store.expire_owed, before)
+        worker.expire_owed(before)
 
 
 def first_message_id(store: Store, now: float) -> int:
@@ -93,21 +101,14 @@ class Server:
         """Listeners up and the store writable (a write transaction opened
         and rolled back on the store thread, behind any commit in progress)."""
 
-        def writable(store: Store) -> bool:
-            store.db.execute("BEGIN IMMEDIATE")
-            store.db.execute("ROLLBACK")
-            return True
-
-        d = self.worker.run(writable)
-
-        def report(ok: Any) -> dict[str, Any]:
+        def report(ok: bool) -> dict[str, Any]:
             return {
                 "smpp_listening": self.smpp_port is not None and self.smpp_port.connected,
-                "store_writable": ok is True,
+                "store_writable": ok,
                 "sessions": len(self.factory.connections),
             }
 
-        return d.addBoth(lambda r: report(r if not isinstance(r, Failure) else False))
+        return self.worker.probe_writable().addCallbacks(lambda _: report(True), lambda _: report(False))
 
     @inlineCallbacks
     def stop(self) -> Any:
@@ -135,21 +136,36 @@ class Server:
         log.info("stopped")
 
 
+def build_engine(
+    config: Config, store: StorePort, reactor: Any, first_id: int, metrics: Metrics,
+    verify: Verify | None = None,
+) -> Engine:
+    """The engine and what it is made of: the simulation clock, the
+    scheduler, the operators (one Random each, seeded from one: README
+    [simulation] seed) and the receipt and MO hubs. Tests build the same
+    graph on a task.Clock with an inline store."""
+    sim = SimClock(reactor, config.simulation.time_scale)
+    scheduler = Scheduler(reactor, bucket_seconds(config.simulation.time_scale))
+    operators = build_operators(
+        config.operators, sim, scheduler, random.Random(config.simulation.seed or None), config.rules,
+    )
+    return Engine(
+        config=config, store=store, clock=reactor, sim=sim, scheduler=scheduler, operators=operators,
+        receipts=DeliveryHub[Receipt](None, call_soon=lambda fn: reactor.callLater(0, fn)),
+        mo=DeliveryHub[MoPart](None, call_soon=lambda fn: reactor.callLater(0, fn)),
+        throttle=BindThrottle(
+            config.accounts.max_bind_failures, config.accounts.bind_failure_window, reactor.seconds
+        ),
+        first_id=first_id, metrics=metrics, verify=verify,
+    )
+
+
 def build(config: Config, reactor: Any, out: TextIO = sys.stdout) -> Server:
     store = Store(config.store.path, config.store.synchronous)
     ensure_first_account(store, config, out)
     worker = StoreWorker(store, reactor)
     metrics = Metrics()
-    engine = Engine(
-        metrics=metrics,
-        config=config,
-        store=worker,
-        clock=reactor,
-        throttle=BindThrottle(
-            config.accounts.max_bind_failures, config.accounts.bind_failure_window, reactor.seconds
-        ),
-        first_id=first_message_id(store, time.time()),
-    )
+    engine = build_engine(config, worker, reactor, first_message_id(store, time.time()), metrics)
     retention = config.receipts.retention
     expired = store.expire_owed(engine.sim.now() - retention)
     if expired:
@@ -170,7 +186,7 @@ def build(config: Config, reactor: Any, out: TextIO = sys.stdout) -> Server:
         # MO rows written by `smsc mo inject` (also those a restart left undelivered)
         every(reactor, MO_POLL, True, engine.poll_mo),
         every(reactor, CAMPAIGN_TICK, True, CampaignRunner(
-            engine, worker, config.billing.insufficient_funds_status, reactor.seconds).tick),
+            engine, worker, config.billing.insufficient_funds_status, reactor.seconds, engine.sim.now).tick),
     ]
     factory = SmppFactory(engine, config.smpp, reactor, metrics)
     worker.on_commit.append(lambda writes, seconds, accounts: metrics.commit_latency.observe(seconds))

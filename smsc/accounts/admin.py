@@ -1,12 +1,15 @@
 """Account operations of the operators: one implementation for the CLI
 (``smsc account ...``, ``smsc mo inject``) and the HTTP admin routes.
 
-Plain functions on a ``Store``: the CLI calls them on a Store it opens
-(WAL lets it write while the server runs), the server on its store thread
-(``StoreWorker.run``). A refusal is an ``AdminError`` whose ``code`` says
-what kind it is (``invalid``, ``not_found``, ``conflict``) and whose
-``field`` names the input at fault, so the CLI prints one line and the
-HTTP API answers the matching status with the field named.
+Plain functions on a ``MessageStore``, which the CLI opens itself (WAL lets
+it write while the server runs). The HTTP admin routes take the same
+checks (``new_account``, ``check_topup``, ``alpha_name``,
+``normalise_numbers``, ``mo_route``, ``store_error``) and make the same
+store calls through the server's store port. A refusal is an
+``AdminError`` whose ``code`` says what kind it is (``invalid``,
+``not_found``, ``conflict``) and whose ``field`` names the input at fault,
+so the CLI prints one line and the HTTP API answers the matching status
+with the field named.
 """
 from __future__ import annotations
 
@@ -21,7 +24,7 @@ from ..pdu.errors import SmppError
 from ..pdu.receipt import date_formatter
 from ..records import Account
 from ..router.numbers import RoutingError, normalise_loose
-from ..store.sqlite import AccountExists, NoSuchAccount, NotBlacklisted, Store
+from ..store.port import AccountExists, MessageStore, NoSuchAccount, NotBlacklisted
 from . import ids, validation
 from .money import format_uah, parse_uah
 from .passwords import generate_password, hash_password
@@ -41,8 +44,26 @@ def _invalid(field: str, message: str) -> AdminError:
     return AdminError("invalid", message, field)
 
 
-def _no_account(system_id: str) -> AdminError:
+def no_account(system_id: str) -> AdminError:
     return AdminError("not_found", f"no account {system_id}", "system_id")
+
+
+def no_alpha(system_id: str, name: str) -> AdminError:
+    return AdminError("not_found", f"{system_id} has no alpha-name {name}", "name")
+
+
+def store_error(exc: BaseException, system_id: str) -> AdminError | None:
+    """The AdminError a store refusal (NoSuchAccount, AccountExists,
+    NotBlacklisted) about ``system_id`` means; None for anything else."""
+    if isinstance(exc, NoSuchAccount):
+        return no_account(system_id)
+    if isinstance(exc, AccountExists):
+        return AdminError("conflict", f"account {system_id} already exists", "system_id")
+    if isinstance(exc, NotBlacklisted):
+        return AdminError(
+            "not_found", f"{system_id} has not blacklisted {', '.join(exc.numbers)}; nothing removed", "numbers"
+        )
+    return None
 
 
 def _checked(check: Any, value: Any, field: str) -> Any:
@@ -83,19 +104,21 @@ def account_json(a: Account, universal_alpha: str | None = None) -> dict[str, An
     return shown
 
 
-def get_account(store: Store, system_id: str) -> Account:
+def get_account(store: MessageStore, system_id: str) -> Account:
     a = store.get_account(system_id)
     if a is None:
-        raise _no_account(system_id)
+        raise no_account(system_id)
     return a
 
 
-def _existing(store: Store, system_id: str, fn: Any, *args: Any) -> Any:
-    """``fn(*args)``, a store write that raises NoSuchAccount, as an AdminError."""
+def _existing(store: MessageStore, system_id: str, fn: Any, *args: Any) -> Any:
+    """``fn(*args)``, a store write, its refusal as an AdminError."""
     try:
         return fn(*args)
-    except NoSuchAccount:
-        raise _no_account(system_id) from None
+    except (NoSuchAccount, AccountExists, NotBlacklisted) as exc:
+        error = store_error(exc, system_id)
+        assert error is not None
+        raise error from None
 
 
 @dataclass(frozen=True)
@@ -119,13 +142,29 @@ def check_limits(rate: float | None, max_binds: int | None) -> None:
 
 
 def create_account(
-    store: Store, cfg: AccountsConfig, system_id: str, *, password: str | None = None,
+    store: MessageStore, cfg: AccountsConfig, system_id: str, *, password: str | None = None,
     mode: str = "test", balance_kopecks: int | None = None, alpha: tuple[str, ...] = (),
     rate: float | None = None, max_binds: int | None = None,
 ) -> tuple[Account, NewPassword]:
-    """A new account; a test account gets ``[accounts] test_balance_kopecks``
-    unless a balance is given. Returns it and its password (generated when
-    none is given: show it once, it is stored only hashed)."""
+    """A new account (``new_account``), stored. Returns it as stored and
+    its password (generated when none is given: show it once, it is stored
+    only hashed)."""
+    account, pw = new_account(
+        cfg, system_id, password=password, mode=mode, balance_kopecks=balance_kopecks, alpha=alpha,
+        rate=rate, max_binds=max_binds,
+    )
+    _existing(store, system_id, store.add_account, account)
+    return get_account(store, system_id), pw
+
+
+def new_account(
+    cfg: AccountsConfig, system_id: str, *, password: str | None = None,
+    mode: str = "test", balance_kopecks: int | None = None, alpha: tuple[str, ...] = (),
+    rate: float | None = None, max_binds: int | None = None,
+) -> tuple[Account, NewPassword]:
+    """A new account's record, checked, with its password hashed (slow on
+    purpose: off the reactor thread); a test account gets ``[accounts]
+    test_balance_kopecks`` unless a balance is given."""
     _checked(validation.check_system_id, system_id, "system_id")
     _checked(validation.check_mode, mode, "mode")
     pw = _password(password)
@@ -135,35 +174,34 @@ def create_account(
         raise _invalid("balance", "balance must not be negative")
     names = tuple(_checked(validation.check_alpha, n, "alpha") for n in alpha)
     check_limits(rate, max_binds)
-    account = Account(system_id, hash_password(pw.password), mode, balance_kopecks, names, rate, max_binds)
-    try:
-        store.add_account(account)
-    except AccountExists:
-        raise AdminError("conflict", f"account {system_id} already exists", "system_id") from None
-    return get_account(store, system_id), pw
+    return Account(system_id, hash_password(pw.password), mode, balance_kopecks, names, rate, max_binds), pw
 
 
-def topup(store: Store, system_id: str, kopecks: int) -> Account:
+def check_topup(kopecks: int) -> None:
     if kopecks <= 0:
         raise _invalid("amount", "top-up amount must be positive")
+
+
+def topup(store: MessageStore, system_id: str, kopecks: int) -> Account:
+    check_topup(kopecks)
     _existing(store, system_id, store.add_balance, system_id, kopecks)
     return get_account(store, system_id)
 
 
-def set_password(store: Store, system_id: str, password: str | None = None) -> NewPassword:
+def set_password(store: MessageStore, system_id: str, password: str | None = None) -> NewPassword:
     pw = _password(password)
     _existing(store, system_id, store.set_password_hash, system_id, hash_password(pw.password))
     return pw
 
 
-def promote(store: Store, system_id: str) -> Account:
+def promote(store: MessageStore, system_id: str) -> Account:
     """test -> user (a user account stays one)."""
     _existing(store, system_id, store.set_mode, system_id, "user")
     return get_account(store, system_id)
 
 
 def set_limits(
-    store: Store, system_id: str, rate: float | None, max_binds: int | None, default: bool = False
+    store: MessageStore, system_id: str, rate: float | None, max_binds: int | None, default: bool = False
 ) -> tuple[float | None, int | None]:
     """Set the given limits (None: keep), or with ``default`` go back to the
     mode's defaults. Returns the limits now set (None: the default)."""
@@ -179,7 +217,7 @@ def set_limits(
 
 
 def set_receipt_options(
-    store: Store, system_id: str, id_format: str | None, id_width: int | None,
+    store: MessageStore, system_id: str, id_format: str | None, id_width: int | None,
     seconds: bool | None, tz: str | None, default: bool = False,
 ) -> tuple[str | None, int | None, bool | None, str | None]:
     """Per-account receipt options (README "Receipts"); None keeps one.
@@ -206,16 +244,21 @@ def set_receipt_options(
     return fmt, width, secs, zone
 
 
-def add_alpha(store: Store, system_id: str, name: str) -> str:
-    name = _checked(validation.check_alpha, name, "name")
+def alpha_name(name: str) -> str:
+    """An alpha-name to add or remove, checked."""
+    return _checked(validation.check_alpha, name, "name")
+
+
+def add_alpha(store: MessageStore, system_id: str, name: str) -> str:
+    name = alpha_name(name)
     _existing(store, system_id, store.add_alpha, system_id, name)
     return name
 
 
-def remove_alpha(store: Store, system_id: str, name: str) -> str:
-    name = _checked(validation.check_alpha, name, "name")
+def remove_alpha(store: MessageStore, system_id: str, name: str) -> str:
+    name = alpha_name(name)
     if not _existing(store, system_id, store.remove_alpha, system_id, name):
-        raise AdminError("not_found", f"{system_id} has no alpha-name {name}", "name")
+        raise no_alpha(system_id, name)
     return name
 
 
@@ -232,27 +275,22 @@ def normalise_numbers(numbers: list[str]) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def blacklist(store: Store, system_id: str) -> list[str]:
+def blacklist(store: MessageStore, system_id: str) -> list[str]:
     get_account(store, system_id)
     return store.blacklist(system_id)
 
 
-def blacklist_add(store: Store, system_id: str, numbers: list[str]) -> tuple[list[str], int]:
+def blacklist_add(store: MessageStore, system_id: str, numbers: list[str]) -> tuple[list[str], int]:
     """Blacklist ``numbers``; (the normalised numbers, how many were new).
     A running server picks the change up within a second."""
     wanted = normalise_numbers(numbers)
     return wanted, _existing(store, system_id, store.add_blacklist, system_id, wanted)
 
 
-def blacklist_remove(store: Store, system_id: str, numbers: list[str]) -> list[str]:
+def blacklist_remove(store: MessageStore, system_id: str, numbers: list[str]) -> list[str]:
     """All or nothing: a number not on the list removes none."""
     wanted = normalise_numbers(numbers)
-    try:
-        _existing(store, system_id, store.remove_blacklist, system_id, wanted)
-    except NotBlacklisted as exc:
-        raise AdminError(
-            "not_found", f"{system_id} has not blacklisted {', '.join(exc.numbers)}; nothing removed", "numbers"
-        ) from None
+    _existing(store, system_id, store.remove_blacklist, system_id, wanted)
     return wanted
 
 
@@ -260,11 +298,17 @@ def api_key_sha256(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-def new_api_key(store: Store, system_id: str) -> str:
-    """A fresh HTTP API key for the account (256 random bits), replacing
-    its old one; only its SHA-256 is stored, so show it once."""
+def new_key() -> tuple[str, str]:
+    """A fresh HTTP API key (256 random bits) and its SHA-256, the only
+    part stored: show the key once."""
     key = secrets.token_urlsafe(32)
-    _existing(store, system_id, store.set_api_key, system_id, api_key_sha256(key))
+    return key, api_key_sha256(key)
+
+
+def new_api_key(store: MessageStore, system_id: str) -> str:
+    """A fresh HTTP API key for the account, replacing its old one."""
+    key, sha = new_key()
+    _existing(store, system_id, store.set_api_key, system_id, sha)
     return key
 
 
@@ -276,9 +320,16 @@ class QueuedMo:
     to: str
 
 
-def inject_mo(store: Store, cfg: MoConfig, to: str, source: str, text: str) -> QueuedMo:
+def inject_mo(store: MessageStore, cfg: MoConfig, to: str, source: str, text: str) -> QueuedMo:
     """Queue an MO message from handset ``source`` to our number ``to``
     (``[mo] numbers``); a running server delivers it within a second."""
+    system_id, digits = mo_route(cfg, to, source, text)
+    return QueuedMo(store.add_mo(system_id, digits, to, text), system_id, digits, to)
+
+
+def mo_route(cfg: MoConfig, to: str, source: str, text: str) -> tuple[str, str]:
+    """An MO message to inject, checked: (the account ``to`` belongs to,
+    ``source`` as E.164 digits)."""
     from ..dlr.mo import mo_parts
 
     system_id = cfg.numbers.get(to)
@@ -293,4 +344,4 @@ def inject_mo(store: Store, cfg: MoConfig, to: str, source: str, text: str) -> Q
         mo_parts(0, system_id, digits, to, text)
     except (SmppError, ValueError) as exc:
         raise _invalid("text", f"--text: {getattr(exc, 'detail', exc)}") from None
-    return QueuedMo(store.add_mo(system_id, digits, to, text), system_id, digits, to)
+    return system_id, digits

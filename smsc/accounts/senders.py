@@ -28,6 +28,12 @@ def senders_of(account: Account, universal_alpha: str) -> tuple[str, ...]:
     return tuple(account.alpha_names)
 
 
+def sender_ton(source_addr: str) -> int:
+    """The TON of a sender that came without one (HTTP, campaigns): an
+    international number (1) when it is all digits, else alphanumeric."""
+    return 1 if source_addr.isdigit() else TON_ALPHANUMERIC
+
+
 def check_sender(account: Account, universal_alpha: str, source_addr: str, ton: int) -> None:
     # The common case first, without a regex: a name the account may use
     # (checked when it was registered, or the config's universal name) with

@@ -37,7 +37,7 @@ from typing import Any
 
 from ..accounts.money import format_uah
 from ..config import Config
-from ..store.sqlite import Store
+from ..store.port import MessageStore
 from . import store as campaigns
 from .estimate import Estimate, estimate, priced_by, shortfall
 from .group import Group, GroupError, Recipient, parse_group
@@ -93,7 +93,7 @@ def add_parser(subparsers: Any) -> None:
     cl.add_argument("--remove", action="store_true", help="delete them from the campaign's base")
 
 
-def run(args: argparse.Namespace, cfg: Config, store: Store) -> int:
+def run(args: argparse.Namespace, cfg: Config, store: MessageStore) -> int:
     """The campaign action of ``args`` on ``store`` (opened, and closed, by ``smsc``)."""
     return _ACTIONS[args.action](args, cfg, store)
 
@@ -101,7 +101,7 @@ def run(args: argparse.Namespace, cfg: Config, store: Store) -> int:
 # --- create -----------------------------------------------------------------------------
 
 
-def _create(args: argparse.Namespace, cfg: Config, store: Store) -> int:
+def _create(args: argparse.Namespace, cfg: Config, store: MessageStore) -> int:
     account = store.get_account(args.account)
     if account is None:
         raise CampaignError(f"no account {args.account}")
@@ -168,18 +168,18 @@ def upload_summary(group: Group) -> str:
 
 def _check_sender(cfg: Config, account: Any, sender: str) -> None:
     """The engine's own sender rule, on the source address the runner will submit."""
-    from ..accounts.senders import check_sender
+    from ..accounts.senders import check_sender, sender_ton
     from ..pdu.errors import SmppError
-    from ..submission import submit_sm_of
+    from ..submission import of_text
 
-    pdu = submit_sm_of(sender, "", "")
+    sub = of_text(sender, "", "")
     try:
-        check_sender(account, cfg.accounts.universal_alpha, pdu.source_addr, pdu.source_addr_ton)
+        check_sender(account, cfg.accounts.universal_alpha, sub.source_addr, sender_ton(sub.source_addr))
     except SmppError as exc:
         raise CampaignError(f"--sender {sender}: {exc.detail}") from None
 
 
-def _group(args: argparse.Namespace, store: Store) -> tuple[Group, str]:
+def _group(args: argparse.Namespace, store: MessageStore) -> tuple[Group, str]:
     """The recipients from ``--csv`` or ``--from-campaign``, and the campaign's name."""
     if args.from_campaign is not None:
         base = campaigns.get_campaign(store, args.from_campaign)
@@ -217,14 +217,14 @@ def _created_json(campaign_id: int, group: Group, cost: Estimate) -> dict[str, A
 # --- state --------------------------------------------------------------------------------
 
 
-def _campaign(store: Store, campaign_id: int) -> campaigns.Campaign:
+def _campaign(store: MessageStore, campaign_id: int) -> campaigns.Campaign:
     c = campaigns.get_campaign(store, campaign_id)
     if c is None:
         raise CampaignError(f"no campaign {campaign_id}")
     return c
 
 
-def _start(args: argparse.Namespace, cfg: Config, store: Store) -> int:
+def _start(args: argparse.Namespace, cfg: Config, store: MessageStore) -> int:
     c = _campaign(store, args.id)
     if c.state in ("draft", "paused") and not args.allow_partial:
         account = store.get_account(c.system_id)
@@ -242,7 +242,7 @@ def _start(args: argparse.Namespace, cfg: Config, store: Store) -> int:
     return 0
 
 
-def _pause(args: argparse.Namespace, cfg: Config, store: Store) -> int:
+def _pause(args: argparse.Namespace, cfg: Config, store: MessageStore) -> int:
     c = _campaign(store, args.id)
     if not campaigns.set_state(store, c.id, ("running",), "paused", "paused by hand"):
         raise CampaignError(f"campaign {c.id} is {c.state}: only a running campaign pauses")
@@ -269,7 +269,7 @@ def _summary_line(s: campaigns.CampaignSummary) -> str:
             f"{format_uah(s.cost_kopecks)} UAH\t{_counts_text(s.counts)}")
 
 
-def _list(args: argparse.Namespace, cfg: Config, store: Store) -> int:
+def _list(args: argparse.Namespace, cfg: Config, store: MessageStore) -> int:
     found = campaigns.list_campaigns(store)
     if args.json:
         print(json.dumps([_summary_json(s) for s in found], ensure_ascii=False))
@@ -279,7 +279,7 @@ def _list(args: argparse.Namespace, cfg: Config, store: Store) -> int:
     return 0
 
 
-def _report_of(store: Store, campaign_id: int, status: str | None = None) -> tuple[
+def _report_of(store: MessageStore, campaign_id: int, status: str | None = None) -> tuple[
     campaigns.CampaignSummary, list[campaigns.RecipientLine]
 ]:
     found = campaigns.campaign_report(store, campaign_id, status)
@@ -288,7 +288,7 @@ def _report_of(store: Store, campaign_id: int, status: str | None = None) -> tup
     return found
 
 
-def _status(args: argparse.Namespace, cfg: Config, store: Store) -> int:
+def _status(args: argparse.Namespace, cfg: Config, store: MessageStore) -> int:
     c = _campaign(store, args.id)
     summary, _ = _report_of(store, c.id)
     if args.json:
@@ -315,7 +315,7 @@ def _iso_utc(ts: float | None) -> str:
     return "" if ts is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
 
-def _report(args: argparse.Namespace, cfg: Config, store: Store) -> int:
+def _report(args: argparse.Namespace, cfg: Config, store: MessageStore) -> int:
     summary, lines = _report_of(store, args.id, args.status)
     if args.json:
         print(json.dumps({**_summary_json(summary), "lines": [asdict(x) for x in lines]}, ensure_ascii=False))
@@ -344,7 +344,7 @@ def _report_csv(c: campaigns.Campaign, lines: list[campaigns.RecipientLine]) -> 
     )
 
 
-def _clean(args: argparse.Namespace, cfg: Config, store: Store) -> int:
+def _clean(args: argparse.Namespace, cfg: Config, store: MessageStore) -> int:
     c = _campaign(store, args.id)
     found = campaigns.clean_lines(store, c.id)
     what = " or ".join(campaigns.CLEAN_STATUSES)
@@ -375,7 +375,7 @@ def _export(path: Path, c: campaigns.Campaign, found: list[tuple[str, str, dict[
         raise CampaignError(f"--export {path}: {exc.strerror}") from None
 
 
-_ACTIONS: dict[str, Callable[[argparse.Namespace, Config, Store], int]] = {
+_ACTIONS: dict[str, Callable[[argparse.Namespace, Config, MessageStore], int]] = {
     "create": _create, "start": _start, "pause": _pause, "list": _list,
     "status": _status, "report": _report, "clean": _clean,
 }

@@ -1,8 +1,8 @@
 """Sends running campaigns through the engine, inside the server process.
 
 ``CampaignRunner.tick`` runs every ``TICK`` seconds (a LoopingCall made in
-``smsc.app.build``). Each tick reads the running campaigns on the store
-thread, claims as many PENDING recipients of each as its rate allows
+``smsc.app.build``). Each tick reads the running campaigns through the
+store port, claims as many PENDING recipients of each as its rate allows
 (marking them SENDING), submits each through ``smsc.submission.submit`` —
 the engine path SMPP traffic takes, so the same text, sender, route, limit
 and balance rules and the same billing apply — and records what became of
@@ -28,7 +28,7 @@ Decisions:
 * Restart: running campaigns resume by themselves (their state is in the
   store). A kill between a submit's commit and the runner's record leaves
   the recipient SENDING; the first tick after a start settles those with
-  ``store.recover_sending`` (the message is looked up, so it is not sent
+  ``store.settle`` (the message is looked up, so it is not sent
   twice). A graceful stop stops the tick first; submits in flight are
   committed by the store's flush and settled the same way on the next start.
 """
@@ -43,11 +43,11 @@ from twisted.internet.defer import Deferred, gatherResults
 from ..accounts.limits import TokenBucket
 from ..accounts.live import LiveAccount
 from ..accounts.money import format_uah
-from ..engine import Engine
+from ..engine import SmscEngine
 from ..pdu.constants import CommandStatus
 from ..pdu.errors import SmppError
-from ..store.worker import StoreWorker
-from ..submission import submit, submit_sm_of
+from ..store.port import StorePort
+from ..submission import of_text
 from . import store as campaigns
 
 log = logging.getLogger(__name__)
@@ -66,9 +66,11 @@ THROTTLE_WAIT = 0.5
 
 class CampaignRunner:
     def __init__(
-        self, engine: Engine, worker: StoreWorker, funds_status: int, now: Callable[[], float]
+        self, engine: SmscEngine, worker: StorePort, funds_status: int, now: Callable[[], float],
+        sim_now: Callable[[], float],
     ) -> None:
         self._engine = engine
+        self._sim_now = sim_now
         self._worker = worker
         self._funds_status = funds_status
         self._now = now
@@ -89,14 +91,18 @@ class CampaignRunner:
 
     async def _round(self) -> None:
         if not self._recovered:
-            found, requeued = await self._worker.run(campaigns.recover_sending)
+            settled = campaigns.settle(await self._worker.unsettled_sends())
+            if settled:
+                await self._worker.record_outcomes(settled)
+            found = sum(o.status == campaigns.SENT for o in settled)
+            requeued = len(settled) - found
             if found or requeued:
                 log.info("campaigns: %d recipients found sent, %d to send again after a restart",
                          found, requeued)
             self._recovered = True
         if self._now() < self._idle_until:
             return
-        running = await self._worker.run(campaigns.running_campaigns)
+        running = await self._worker.running_campaigns()
         self._idle_until = 0.0 if running else self._now() + IDLE_LOOK
         wants, fresh = self._budget(running)
         for system_id in fresh:
@@ -105,7 +111,7 @@ class CampaignRunner:
             await self._account(system_id, fresh=True)
         if not wants:
             return
-        claimed = await self._worker.run(campaigns.claim, wants, self._engine.sim.now())
+        claimed = await self._worker.claim_recipients(wants, self._sim_now())
         by_id = {c.id: c for c in running}
         for c in running:  # tokens not used: fewer PENDING left than the rate allowed
             unused = wants.get(c.id, 0) - sum(1 for r in claimed if r.campaign_id == c.id)
@@ -119,7 +125,7 @@ class CampaignRunner:
             Deferred.fromCoroutine(self._send(c, lives[c.system_id], r, pauses))
             for r in claimed for c in (by_id[r.campaign_id],)
         ])
-        await self._worker.run(campaigns.record, outcomes, pauses)
+        await self._worker.record_outcomes(outcomes, pauses)
         for paused in pauses:
             # Forget its bucket now, not when a round sees it paused: a
             # top-up and a 'start' may come before the next round, and the
@@ -172,7 +178,7 @@ class CampaignRunner:
         if r.msisdn in live.blacklist:
             return campaigns.Outcome(c.id, r.seq, campaigns.SKIPPED, detail="blacklisted")
         try:
-            message_id: str = await submit(self._engine, live, submit_sm_of(c.sender, r.msisdn, r.text))
+            message_id: str = await self._engine.send(live, of_text(c.sender, r.msisdn, r.text))
         except SmppError as exc:
             return self._refused(c, live, r, exc, pauses)
         n = live.id_format.parse(message_id)

@@ -30,9 +30,8 @@ from twisted.internet.defer import Deferred
 from twisted.web.client import Agent, FileBodyProducer, readBody
 from twisted.web.http_headers import Headers
 
-from ..store.sqlite import CALLBACK_DONE, CALLBACK_GIVEN_UP, Store
-from ..store.worker import StoreWorker
-from ..web.api_status import callback_payload, message_view
+from ..store.port import CALLBACK_DONE, CALLBACK_GIVEN_UP, MessageStore, StoredMessage, StorePort
+from .view import callback_payload, message_view
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +64,7 @@ def loggable(url: str) -> str:
 
 class CallbackSender:
     def __init__(
-        self, *, watchers: dict[int, Callable[[int], None]], worker: StoreWorker, reactor: Any,
+        self, *, watchers: dict[int, Callable[[int], None]], worker: StorePort, reactor: Any,
         now: Callable[[], float], retries: int, backoff: float, timeout: float,
         default_alphabet: str = "gsm", agent: Any = None,
     ) -> None:
@@ -92,7 +91,7 @@ class CallbackSender:
         self._waiting[message_id] = (public_id, url)
         self._watchers[message_id] = self.final
 
-    def recover(self, store: Store) -> int:
+    def recover(self, store: MessageStore) -> int:
         """Before the engine resumes messages: watch every pending callback
         again. Returns how many."""
         rows = store.pending_callbacks()
@@ -121,13 +120,13 @@ class CallbackSender:
         self._read(message_id, only_final=False)
 
     def _read(self, message_id: int, only_final: bool) -> None:
-        d = self._worker.read_committed(Store.get_message, message_id)
+        d = self._worker.committed_message(message_id)
 
-        def got(found: tuple | None) -> None:
+        def got(found: StoredMessage | None) -> None:
             entry = self._waiting.get(message_id)
             if entry is None:  # already on its way
                 return
-            if found is None or found[4] is None:
+            if found is None or found.done_time is None:
                 if not only_final:
                     log.error("callback for message %d: no final state stored; not sent", message_id)
                     self._waiting.pop(message_id, None)
@@ -154,7 +153,7 @@ class CallbackSender:
 
         def answered(code: int) -> None:
             if 200 <= code < 300:
-                self._worker.run(Store.end_callback, message_id, CALLBACK_DONE)
+                self._worker.end_callback(message_id, CALLBACK_DONE)
             else:
                 retry(f"HTTP {code}")
 
@@ -164,7 +163,7 @@ class CallbackSender:
             if attempt >= self._retries:
                 log.warning("callback for message %d to %s given up after %d attempts: %s",
                             message_id, loggable(url), attempt + 1, why)
-                self._worker.run(Store.end_callback, message_id, CALLBACK_GIVEN_UP)
+                self._worker.end_callback(message_id, CALLBACK_GIVEN_UP)
                 return
             delay = self._backoff * 2 ** attempt
             log.info("callback for message %d to %s failed (%s); retry in %.1f s",

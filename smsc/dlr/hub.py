@@ -18,40 +18,93 @@ A receipt goes back on the session its message came in on when that
 session is a transceiver still bound: the submit_sm_resp was queued there
 first, so on one TCP stream the receipt cannot overtake it. (Across two
 connections, a transmitter and a receiver, no server can promise that.)
+
+The hub is generic over what it carries (``DeliveryHub[Receipt]``,
+``DeliveryHub[MoPart]``: the MO deliveries of ``smsc.dlr.mo`` use the same
+machinery); it reads an item only through ``Delivery``. The attribute
+reads are the ones the receipt path always made (``item.message.system_id``
+on enqueue): carrying a type costs the per-receipt path nothing.
 """
 from __future__ import annotations
 
 from collections import deque
 from collections.abc import Callable, Iterable
-from typing import Protocol
-
-from ..records import Receipt
+from typing import Generic, Protocol, TypeVar
 
 
-class ReceiptSink(Protocol):
-    def take(self, queue: deque[Receipt]) -> None:
-        """Pop and send as many receipts from the left of ``queue`` as the
+class Subject(Protocol):
+    """What a delivery is about: the message a receipt reports on, the MO
+    message a part belongs to."""
+
+    @property
+    def id(self) -> int:
+        """Orders the deliveries a session hands back (oldest first)."""
+        ...
+
+    @property
+    def system_id(self) -> str:
+        """The account the delivery is owed to."""
+        ...
+
+
+class Delivery(Protocol):
+    """What the hub reads of each item it queues."""
+
+    @property
+    def message(self) -> Subject: ...
+
+    @property
+    def done_time(self) -> float:
+        """When it became due (simulation time): the retention counts from it."""
+        ...
+
+    @property
+    def intermediate(self) -> bool:
+        """Best-effort (an ENROUTE notification): dropped, not held, when refused."""
+        ...
+
+
+T = TypeVar("T", bound=Delivery)
+
+
+class DeliverySink(Protocol[T]):
+    def take(self, queue: deque[T]) -> None:
+        """Pop and send as many items from the left of ``queue`` as the
         session's window allows."""
 
 
-class ReceiptHub:
+def _same(r: T) -> T:
+    return r
+
+
+def _unconnected(r: object) -> None:
+    raise RuntimeError("DeliveryHub.connect was never called: nobody hears acknowledgements")
+
+
+class DeliveryHub(Generic[T]):
     def __init__(
         self,
-        on_acked: Callable[[Receipt], None],
+        on_acked: Callable[[T], None] | None,
         call_soon: Callable[[Callable[[], None]], object],
-        make_durable: Callable[[Receipt], Receipt] = lambda r: r,
+        make_durable: Callable[[T], T] = _same,
     ) -> None:
-        self._on_acked = on_acked
+        self._on_acked = on_acked or _unconnected
         self._call_soon = call_soon
         self._durable = make_durable
-        self._queues: dict[str, deque[Receipt]] = {}
-        self._held: dict[str, list[Receipt]] = {}
-        self._sinks: dict[str, list[ReceiptSink]] = {}
+        self._queues: dict[str, deque[T]] = {}
+        self._held: dict[str, list[T]] = {}
+        self._sinks: dict[str, list[DeliverySink[T]]] = {}
         #: receipts waiting for the session their message came in on
-        self._own: dict[ReceiptSink, deque[Receipt]] = {}
+        self._own: dict[DeliverySink[T], deque[T]] = {}
         self._due: set[str] = set()
 
-    def _queue(self, system_id: str) -> deque[Receipt]:
+    def connect(self, on_acked: Callable[[T], None], make_durable: Callable[[T], T] = _same) -> None:
+        """The listener of acknowledgements (and of items that must be made
+        durable before they wait): the engine, built after the hub."""
+        self._on_acked = on_acked
+        self._durable = make_durable
+
+    def _queue(self, system_id: str) -> deque[T]:
         q = self._queues.get(system_id)
         if q is None:
             q = self._queues[system_id] = deque()
@@ -59,7 +112,7 @@ class ReceiptHub:
 
     # --- sessions -----------------------------------------------------------
 
-    def attach(self, system_id: str, sink: ReceiptSink) -> None:
+    def attach(self, system_id: str, sink: DeliverySink[T]) -> None:
         held = self._held.pop(system_id, None)
         if held:
             self._queue(system_id).extendleft(reversed(held))
@@ -67,7 +120,7 @@ class ReceiptHub:
         self._own[sink] = deque()
         self.pump(system_id)
 
-    def detach(self, system_id: str, sink: ReceiptSink, unanswered: Iterable[Receipt]) -> None:
+    def detach(self, system_id: str, sink: DeliverySink[T], unanswered: Iterable[T]) -> None:
         sinks = self._sinks.get(system_id, [])
         if sink in sinks:
             sinks.remove(sink)
@@ -96,15 +149,15 @@ class ReceiptHub:
     def has_sink(self, system_id: str) -> bool:
         return system_id in self._sinks
 
-    # --- receipts -------------------------------------------------------------
+    # --- deliveries -----------------------------------------------------------
 
-    def enqueue(self, receipt: Receipt, prefer: ReceiptSink | None = None) -> None:
-        """Queue a receipt (for session ``prefer`` while it is bound); bound
+    def enqueue(self, item: T, prefer: DeliverySink[T] | None = None) -> None:
+        """Queue an item (for session ``prefer`` while it is bound); bound
         sessions get it at the end of this turn, together with every other
-        receipt that became due in it."""
-        system_id = receipt.message.system_id
-        own = self._own.get(prefer) if prefer is not None else None  # type: ignore[arg-type]
-        (own if own is not None else self._queue(system_id)).append(receipt)
+        item that became due in it."""
+        system_id = item.message.system_id
+        own = self._own.get(prefer) if prefer is not None else None
+        (own if own is not None else self._queue(system_id)).append(item)
         if system_id in self._sinks:
             first = not self._due
             self._due.add(system_id)
@@ -116,14 +169,14 @@ class ReceiptHub:
         for system_id in due:
             self.pump(system_id)
 
-    def answered(self, receipt: Receipt, ok: bool) -> None:
-        """The client answered a receipt's deliver_sm."""
+    def answered(self, item: T, ok: bool) -> None:
+        """The client answered an item's deliver_sm."""
         if ok:
-            self._on_acked(receipt)
-        elif receipt.intermediate:
+            self._on_acked(item)
+        elif item.intermediate:
             pass  # a notification is best-effort: not offered again
         else:
-            self._held.setdefault(receipt.message.system_id, []).append(self._durable(receipt))
+            self._held.setdefault(item.message.system_id, []).append(self._durable(item))
 
     def pump(self, system_id: str) -> None:
         """Offer the account's queue to its sinks in turn, rotating the
@@ -149,3 +202,4 @@ class ReceiptHub:
     def backlog(self, system_id: str) -> int:
         own = sum(len(self._own[s]) for s in self._sinks.get(system_id, ()))
         return len(self._queues.get(system_id, ())) + len(self._held.get(system_id, ())) + own
+

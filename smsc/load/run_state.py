@@ -16,8 +16,8 @@ from twisted.internet.interfaces import IReactorTime
 
 from smsc.pdu.constants import CommandStatus, Tag
 from smsc.pdu.pdus import DeliverSm, tlv_value
-from smsc.pdu.receipt import STAT_STATE
 from smsc.pdu.receipt import parse_receipt_text as parse_canonical_receipt
+from smsc.status import STAT_STATE
 
 from .messages import FrameTemplate
 from .stats import ReceiptLedger, parse_receipt_text

@@ -64,7 +64,3 @@ class SimClock:
     def to_real(self, sim_time: float) -> float:
         """The reactor time at which simulation time reaches ``sim_time``."""
         return (sim_time - self.offset) / self.scale
-
-    def real_duration(self, sim_seconds: float) -> float:
-        """How long ``sim_seconds`` of simulation take on the reactor."""
-        return sim_seconds / self.scale

@@ -80,10 +80,3 @@ class Scheduler:
 
     def __len__(self) -> int:
         return sum(len(b) for b in self._buckets.values())
-
-    def cancel_all(self) -> None:
-        for t in self._timers.values():
-            if t.active():
-                t.cancel()
-        self._timers.clear()
-        self._buckets.clear()

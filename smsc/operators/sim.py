@@ -21,7 +21,7 @@ seconds: 18 s at scale 3600, finer than a receipt's minutes.
 
 A message the server split into segments travels as that many parts:
 each part draws its own state and delay from the mix, and the message's one
-receipt reports the worst part's state (``spec.WORST_FIRST``) once its last
+receipt reports the worst part's state (``status.WORST_FIRST``) once its last
 part is done (the longest delay). A rule decides the whole message, since
 every part goes to the same phone.
 
@@ -50,10 +50,11 @@ from itertools import accumulate
 from typing import NamedTuple
 
 from ..records import Message
+from ..status import EXPIRED, WORST_FIRST
 from .clock import SimClock
 from .rules import RuleMatcher
 from .scheduler import Scheduler
-from .spec import EXPIRED, WORST_FIRST, OperatorSpec, Rule
+from .spec import OperatorSpec, Rule
 
 
 class Outcome(NamedTuple):
@@ -75,6 +76,10 @@ _TOKEN_EPSILON = 1e-9
 _SEVERITY = {stat: rank for rank, stat in enumerate(WORST_FIRST)}
 
 
+def _unconnected(outcome: Outcome) -> None:
+    raise RuntimeError("SimOperator.connect was never called: nobody hears outcomes")
+
+
 class SimOperator:
     """One operator connector. See the module doc for the life of a message."""
 
@@ -86,7 +91,7 @@ class SimOperator:
         scheduler: Scheduler,
         rng: random.Random,
         rules: Iterable[Rule] | RuleMatcher,
-        on_final: Callable[[Outcome], None],
+        on_final: Callable[[Outcome], None] | None = None,
         on_enroute: Callable[[Message, float], None] | None = None,
     ) -> None:
         self.key = key
@@ -98,7 +103,7 @@ class SimOperator:
         matcher = rules if isinstance(rules, RuleMatcher) else RuleMatcher(rules)
         #: the rule lookup, None when there are no rules (most deployments)
         self._first_rule = matcher.first if matcher else None
-        self._on_final = on_final
+        self._on_final = on_final or _unconnected
         self._on_enroute = on_enroute
         # bound once: they are scheduled per message
         self._deliver = self._deliver
@@ -138,6 +143,13 @@ class SimOperator:
         self._in_network = 0
 
     # --- the engine's side ------------------------------------------------------
+
+    def connect(
+        self, on_final: Callable[[Outcome], None], on_enroute: Callable[[Message, float], None] | None = None
+    ) -> None:
+        """Who hears of outcomes: the engine, built after its operators."""
+        self._on_final = on_final
+        self._on_enroute = on_enroute
 
     def expires_at(self, now: float, validity: float | None = None) -> float:
         """End of validity for a message submitted at ``now``: the client's
@@ -349,7 +361,7 @@ def build_operators(
     scheduler: Scheduler,
     rng: random.Random,
     rules: Iterable[Rule],
-    on_final: Callable[[Outcome], None],
+    on_final: Callable[[Outcome], None] | None = None,
     on_enroute: Callable[[Message, float], None] | None = None,
 ) -> dict[str, SimOperator]:
     """One ``SimOperator`` per spec, sharing the clock, scheduler and rules.

@@ -46,19 +46,11 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, Final
 
-#: final states an operator may report (SPEC.md section 6; ENROUTE is not final)
-DELIVRD: Final = "DELIVRD"
-UNDELIV: Final = "UNDELIV"
-REJECTD: Final = "REJECTD"
-EXPIRED: Final = "EXPIRED"
-FAILED: Final = "FAILED"
-NOREPORT: Final = "NOREPORT"
-STATS: Final = (DELIVRD, UNDELIV, REJECTD, EXPIRED, FAILED, NOREPORT)
-#: worst first: the state a message the server split reports when its
-#: segments ended differently (one receipt per message, the worst segment's).
-#: The operator refused a part or could not send it; a part was known not
-#: to arrive; a part's validity ran out; a part has no report; all arrived.
-WORST_FIRST: Final = (REJECTD, FAILED, UNDELIV, EXPIRED, NOREPORT, DELIVRD)
+from ..status import DELIVRD, EXPIRED, FAILED, NOREPORT, OPERATOR_STATS, REJECTD, UNDELIV
+
+#: final states an operator may report (smsc.status: the words, and their
+#: severity WORST_FIRST)
+STATS: Final = OPERATOR_STATS
 
 #: err: per stat when an operator sets none (GSM MAP error codes)
 DEFAULT_ERRORS: Final[Mapping[str, int]] = MappingProxyType({

@@ -164,6 +164,23 @@ class MessageState(IntEnum):
     REJECTED = 8
 
 
+#: a receipt's stat: word -> the message_state TLV it goes with: the
+#: Appendix B words, and the FAQ's FAILED and NOREPORT (on the wire with
+#: ``[receipts] faq_words``), which SMPP 3.4 has no word for. The wire
+#: table; smsc.status names the words and builds on it.
+STAT_MESSAGE_STATE: dict[str, MessageState] = {
+    "ENROUTE": MessageState.ENROUTE,
+    "DELIVRD": MessageState.DELIVERED,
+    "EXPIRED": MessageState.EXPIRED,
+    "DELETED": MessageState.DELETED,
+    "UNDELIV": MessageState.UNDELIVERABLE,
+    "ACCEPTD": MessageState.ACCEPTED,
+    "UNKNOWN": MessageState.UNKNOWN,
+    "REJECTD": MessageState.REJECTED,
+    "FAILED": MessageState.UNDELIVERABLE,
+    "NOREPORT": MessageState.UNKNOWN,
+}
+
 #: esm_class bits (SMPP 3.4 section 5.2.12)
 ESM_CLASS_DELIVERY_RECEIPT = 0x04
 ESM_CLASS_INTERMEDIATE_NOTIFICATION = 0x20

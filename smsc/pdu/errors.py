@@ -12,10 +12,21 @@ from .constants import CommandStatus
 class SmppError(Exception):
     """The peer is at fault; ``status`` is what we answer."""
 
-    def __init__(self, status: CommandStatus, detail: str = "") -> None:
-        super().__init__(detail or status.name)
+    def __init__(self, status: CommandStatus | int, detail: str = "") -> None:
+        """``status`` an int only for a vendor code outside SMPP 3.4's table
+        (``[billing] insufficient_funds_status`` may be 0x400-0x4FF)."""
+        detail = detail or status_name(status)
+        super().__init__(detail)
         self.status = status
-        self.detail = detail or status.name
+        self.detail = detail
+
+
+def status_name(status: int) -> str:
+    """``ESME_…`` for a status of the table, else ``0x%08x`` (a vendor code)."""
+    try:
+        return CommandStatus(status).name
+    except ValueError:
+        return f"0x{status:08x}"
 
 
 class PduDecodeError(SmppError):

@@ -16,34 +16,15 @@ from zoneinfo import ZoneInfo
 
 from typing import TYPE_CHECKING
 
-from .constants import ESM_CLASS_DELIVERY_RECEIPT, ESM_CLASS_INTERMEDIATE_NOTIFICATION, MessageState, Tag
+from .constants import (
+    ESM_CLASS_DELIVERY_RECEIPT, ESM_CLASS_INTERMEDIATE_NOTIFICATION, STAT_MESSAGE_STATE, MessageState, Tag,
+)
 
 if TYPE_CHECKING:
     from .pdus import DeliverSm
 
-#: stat -> message_state TLV value: the Appendix B words, and the FAQ's
-#: FAILED and NOREPORT, which SMPP 3.4 has no word for
-STAT_STATE: dict[str, MessageState] = {
-    "ENROUTE": MessageState.ENROUTE,
-    "DELIVRD": MessageState.DELIVERED,
-    "EXPIRED": MessageState.EXPIRED,
-    "DELETED": MessageState.DELETED,
-    "UNDELIV": MessageState.UNDELIVERABLE,
-    "ACCEPTD": MessageState.ACCEPTED,
-    "UNKNOWN": MessageState.UNKNOWN,
-    "REJECTD": MessageState.REJECTED,
-    "FAILED": MessageState.UNDELIVERABLE,
-    "NOREPORT": MessageState.UNKNOWN,
-}
-
-#: what the receipt text says for the FAQ stats unless the config asks for
-#: the FAQ words themselves; the FAQ meaning stays in err:
-STANDARD_WORD: dict[str, str] = {"FAILED": "UNDELIV", "NOREPORT": "UNKNOWN"}
-
-
-def receipt_word(stat: str, faq_words: bool = False) -> str:
-    """The stat: word of a receipt for a message whose state is ``stat``."""
-    return stat if faq_words else STANDARD_WORD.get(stat, stat)
+#: going away: the engine's import until it takes ``smsc.status.STAT_STATE``
+STAT_STATE: dict[str, MessageState] = STAT_MESSAGE_STATE
 
 TEXT_SAMPLE_LENGTH = 20
 #: network_error_code TLV network type: GSM
@@ -166,10 +147,10 @@ def receipt_pdu(
     # and dates, and the PDU classes would cost every command ~0.1 s
     from .pdus import DeliverSm
 
-    # ``stat`` is the word the text shows (see receipt_word)
+    # ``stat`` is the word the text shows (smsc.status.receipt_word)
     tlvs: tuple[tuple[int, bytes], ...] = (
         (Tag.RECEIPTED_MESSAGE_ID, message_id.encode("ascii") + b"\0"),
-        (Tag.MESSAGE_STATE, bytes((STAT_STATE[stat],))),
+        (Tag.MESSAGE_STATE, bytes((STAT_MESSAGE_STATE[stat],))),
     )
     if error:
         tlvs += ((Tag.NETWORK_ERROR_CODE, struct.pack(">BH", NETWORK_TYPE_GSM, error & 0xFFFF)),)
@@ -203,7 +184,7 @@ _HEAD = struct.Struct(">IIII")
 _DELIVER_SM = 0x00000005
 #: state TLV (tag, length 1) + value, per message_state
 _STATE_TLV = {
-    stat: struct.pack(">HHB", Tag.MESSAGE_STATE, 1, state) for stat, state in STAT_STATE.items()
+    stat: struct.pack(">HHB", Tag.MESSAGE_STATE, 1, state) for stat, state in STAT_MESSAGE_STATE.items()
 }
 _ID_TLV = struct.Struct(">HH")
 #: esm_class -> the octets between source_addr's NUL and sm_length: esm_class,

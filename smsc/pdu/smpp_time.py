@@ -110,3 +110,21 @@ def format_smpp_time(ts: float) -> str:
     return "%02d%02d%02d%02d%02d%02d%d00+" % (
         tm.tm_year - 2000, tm.tm_mon, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, tenths
     )
+
+
+#: the longest relative time this writes: 99 days (the operators' TTLs are
+#: far shorter, so a longer qos_time_to_live or HTTP validity changes nothing)
+_MAX_RELATIVE = 99 * 86400 + 23 * 3600 + 59 * 60 + 59
+
+
+def format_relative(seconds: int) -> str:
+    """A relative SMPP time (``0000DDhhmmss000R``) of ``seconds``, "" for 0:
+    how a door that speaks in seconds (data_sm's qos_time_to_live, the HTTP
+    API's validity) states a validity_period."""
+    if seconds <= 0:
+        return ""
+    seconds = min(seconds, _MAX_RELATIVE)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"0000{days:02d}{hours:02d}{minutes:02d}{secs:02d}000R"

@@ -403,7 +403,22 @@ def analyse(
     body = short_message
     sar = None
     if tlvs:
-        body, sar = _scan_tlvs(tlvs, body)
+        body, sar = scan_tlvs(tlvs, body)
+    return analyse_body(body, data_coding, esm_class, sar, max_segments=max_segments,
+                        default_alphabet=default_alphabet)
+
+
+def analyse_body(
+    body: bytes,
+    data_coding: int,
+    esm_class: int = 0,
+    sar: dict[int, bytes] | None = None,
+    *,
+    max_segments: int = 4,
+    default_alphabet: str = "gsm",
+) -> Analysis:
+    """``analyse`` of a body whose TLVs were already read (``scan_tlvs``):
+    what the engine calls with a ``Submission``."""
     if not esm_class & ESM_CLASS_UDHI and sar is None:
         # fast path: short text whose octets mean the same in 0, 1 and 3
         if (
@@ -417,7 +432,9 @@ def analyse(
     return _analyse_client_segment(body, data_coding, esm_class, sar, default_alphabet)
 
 
-def _scan_tlvs(tlvs: Iterable[tuple[int, bytes]], body: bytes) -> tuple[bytes, dict[int, bytes] | None]:
+def scan_tlvs(tlvs: Iterable[tuple[int, bytes]], body: bytes) -> tuple[bytes, dict[int, bytes] | None]:
+    """The body (message_payload when present, else ``body``) and the
+    sar_* TLVs of a client's own segment (None when there are none)."""
     sar: dict[int, bytes] = {}
     for tag, value in tlvs:
         if tag == Tag.MESSAGE_PAYLOAD:

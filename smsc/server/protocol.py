@@ -10,7 +10,8 @@ from __future__ import annotations
 import logging
 import socket
 from collections import deque
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.internet.interfaces import IReactorTime
@@ -20,7 +21,8 @@ from twisted.python.failure import Failure
 
 from ..config import SmppConfig
 from ..metrics import Metrics
-from ..engine import Engine, submission_of_data_sm
+from ..engine import SmscEngine
+from ..submission import of_data_sm, of_replace_sm, of_submit_multi, of_submit_sm
 from ..pdu.codec import encode_submit_sm_resp
 from ..pdu.constants import (
     ESM_CLASS_DELIVERY_RECEIPT, ESM_CLASS_INTERMEDIATE_NOTIFICATION, SMPP_VERSION_34, CommandId,
@@ -34,13 +36,14 @@ from ..pdu.pdus import (
     SubmitSm,
     Unbind, UnbindResp, UnsuccessSme,
 )
-from ..pdu.receipt import encode_receipt, receipt_word, text_sample
+from ..pdu.receipt import encode_receipt, text_sample
 from ..pdu.responses import error_response
 from ..accounts.live import LiveAccount
 from ..dlr.mo import MoPart, encode_mo
+from ..status import receipt_word
 from ..records import BindInfo, Receipt
 from .session import RequestReceived, ResponseReceived, Session, SessionClosed
-from .states import State
+from .states import BOUND_STATES, State
 
 log = logging.getLogger(__name__)
 
@@ -54,8 +57,24 @@ _BIND_KIND = {
 
 
 class SmppProtocol(Protocol):
+    #: the method answering each request the session hands on; together
+    #: with the session's own answers (``session.ANSWERED_HERE``) exactly
+    #: what ``states.ACCEPTS`` lets in (tests/server/test_states.py)
+    HANDLERS: ClassVar[Mapping[type, str]] = {
+        SubmitSm: "_on_submit",
+        DataSm: "_on_data_sm",
+        SubmitMulti: "_on_submit_multi",
+        QuerySm: "_on_query",
+        CancelSm: "_on_cancel",
+        ReplaceSm: "_on_replace",
+        BindTransmitter: "_on_bind",
+        BindReceiver: "_on_bind",
+        BindTransceiver: "_on_bind",
+        Unbind: "_on_unbind",
+    }
+
     def __init__(
-        self, engine: Engine, config: SmppConfig, clock: IReactorTime, metrics: Metrics | None = None
+        self, engine: SmscEngine, config: SmppConfig, clock: IReactorTime, metrics: Metrics | None = None
     ) -> None:
         self.engine = engine
         self.config = config
@@ -76,18 +95,7 @@ class SmppProtocol(Protocol):
         self._ticker: LoopingCall | None = None
         self._unbound: Deferred | None = None
         self._flush_scheduled = False
-        self._handlers = {
-            SubmitSm: self._on_submit,
-            DataSm: self._on_data_sm,
-            SubmitMulti: self._on_submit_multi,
-            QuerySm: self._on_query,
-            CancelSm: self._on_cancel,
-            ReplaceSm: self._on_replace,
-            BindTransmitter: self._on_bind,
-            BindReceiver: self._on_bind,
-            BindTransceiver: self._on_bind,
-            Unbind: self._on_unbind,
-        }
+        self._handlers = {cls: getattr(self, name) for cls, name in self.HANDLERS.items()}
 
     # --- connection ---------------------------------------------------------
 
@@ -210,7 +218,8 @@ class SmppProtocol(Protocol):
         )
 
     def _bound(self, account: LiveAccount, pdu: Any, resp_cls: type, receives: bool) -> None:
-        if self.gone:
+        if self.gone or self.session.state is State.CLOSED:
+            # gone, or closing (framing lost) while the password was checked
             self.engine.release(account)
             return
         version = SMPP_VERSION_34 if pdu.interface_version >= SMPP_VERSION_34 else None
@@ -237,7 +246,7 @@ class SmppProtocol(Protocol):
             status = CommandStatus.ESME_RBINDFAIL
             log.error("bind of %r failed: %s", pdu.system_id, failure.getTraceback())
         self.metrics.bind(status)
-        if self.gone:
+        if self.gone or self.session.state is State.CLOSED:
             return
         self.session.send(resp_cls(sequence_number=pdu.sequence_number, command_status=status))
         self._flush()
@@ -246,60 +255,67 @@ class SmppProtocol(Protocol):
 
     def _on_submit(self, pdu: SubmitSm) -> None:
         self.engine.submit(
-            self.account, pdu, self._submit_done, self if self.receiving else None  # type: ignore[arg-type]
+            self.account, of_submit_sm(pdu), self._submit_done, pdu.sequence_number,  # type: ignore[arg-type]
+            self if self.receiving else None,
         )
 
-    def _submit_done(self, pdu: SubmitSm, status: int, message_id: str) -> None:
+    def _submit_done(self, sequence_number: int, status: int, message_id: str) -> None:
         self.metrics.submit(status)
         if not self.gone:
             # straight to bytes: a response object and the general encoder
             # cost ~1 µs more per message (5% of the reactor thread's time)
             self.session.respond_encoded(
-                _SUBMIT_SM_RESP, status, encode_submit_sm_resp(pdu.sequence_number, status, message_id))
+                _SUBMIT_SM_RESP, status, encode_submit_sm_resp(sequence_number, status, message_id))
             self._schedule_flush()
 
     def _on_data_sm(self, pdu: DataSm) -> None:
         """data_sm from the ESME is a submission (SMPP 3.4 4.7): the engine
         takes it as the submit_sm it amounts to."""
         self.engine.submit(
-            self.account, submission_of_data_sm(pdu), self._data_sm_done,  # type: ignore[arg-type]
+            self.account, of_data_sm(pdu), self._data_sm_done, pdu.sequence_number,  # type: ignore[arg-type]
             self if self.receiving else None,
         )
 
-    def _data_sm_done(self, pdu: SubmitSm, status: int, message_id: str) -> None:
+    def _data_sm_done(self, sequence_number: int, status: int, message_id: str) -> None:
         self._answer(DataSmResp(
-            sequence_number=pdu.sequence_number, command_status=status, message_id=message_id
+            sequence_number=sequence_number, command_status=status, message_id=message_id
         ))
 
     def _on_submit_multi(self, pdu: SubmitMulti) -> None:
         self.engine.submit_multi(
-            self.account, pdu, self._submit_multi_done, self if self.receiving else None  # type: ignore[arg-type]
+            self.account, of_submit_multi(pdu), self._submit_multi_done, pdu,  # type: ignore[arg-type]
+            self if self.receiving else None,
         )
 
     def _submit_multi_done(
-        self, pdu: SubmitMulti, status: int, message_id: str, unsuccess: tuple[UnsuccessSme, ...]
+        self, pdu: SubmitMulti, status: int, message_id: str, refused: tuple[tuple[int, int], ...]
     ) -> None:
+        unsuccess = tuple(
+            UnsuccessSme(*pdu.dest_addresses[index][1:], error) for index, error in refused  # type: ignore[call-arg]
+        )
         self._answer(SubmitMultiResp(
             sequence_number=pdu.sequence_number, command_status=status, message_id=message_id,
             unsuccess_sme=unsuccess,
         ))
 
-    def take(self, queue: deque[Receipt]) -> None:
-        """ReceiptSink: send receipts while the window has room."""
+    def take(self, queue: deque[Receipt] | deque[MoPart]) -> None:
+        """DeliverySink of both hubs: send what the window has room for. A
+        hub's queue holds one kind, so its first item says which
+        deliver_sm to build: the one place that decides by type."""
         session = self.session
         free = session.free_slots
-        if free <= 0 or self.gone or session.state is State.CLOSED:
+        if free <= 0 or self.gone or session.state is State.CLOSED or not queue:
             return
+        if type(queue[0]) is MoPart:
+            self._send_mo(queue, free)  # type: ignore[arg-type]
+            self._schedule_flush()
+            return
+        receipts: deque[Receipt] = queue  # type: ignore[assignment]  # (cast() is a call per take)
         # the account's receipt options (accounts/ids.py, README "Receipts")
         live = self.account
         format_id, dates = live.format_id, live.format_date  # type: ignore[union-attr]
-        while free and queue:
-            r = queue.popleft()
-            if type(r) is MoPart:  # the MO hub's queue (smsc.dlr.mo)
-                seq = session.next_sequence()
-                session.send_encoded(CommandId.DELIVER_SM, seq, encode_mo(r, seq), r)
-                free -= 1
-                continue
+        while free and receipts:
+            r = receipts.popleft()
             m = r.message
             seq = session.next_sequence()
             session.send_encoded(CommandId.DELIVER_SM, seq, encode_receipt(
@@ -313,6 +329,15 @@ class SmppProtocol(Protocol):
             ), r)
             free -= 1
         self._schedule_flush()
+
+    def _send_mo(self, queue: deque[MoPart], free: int) -> None:
+        """The MO hub's parts (smsc.dlr.mo) as plain deliver_sm."""
+        session = self.session
+        while free and queue:
+            part = queue.popleft()
+            seq = session.next_sequence()
+            session.send_encoded(CommandId.DELIVER_SM, seq, encode_mo(part, seq), part)
+            free -= 1
 
     # --- query_sm, cancel_sm ---------------------------------------------------
 
@@ -337,7 +362,7 @@ class SmppProtocol(Protocol):
         self._answer(CancelSmResp(sequence_number=pdu.sequence_number))
 
     def _on_replace(self, pdu: ReplaceSm) -> None:
-        d = self.engine.replace(self.account, pdu)  # type: ignore[arg-type]
+        d = self.engine.replace(self.account, of_replace_sm(pdu))  # type: ignore[arg-type]
         d.addCallbacks(self._replaced, self._refused, callbackArgs=(pdu,), errbackArgs=(pdu,))
 
     def _replaced(self, _: None, pdu: ReplaceSm) -> None:
@@ -372,7 +397,7 @@ class SmppProtocol(Protocol):
         self._unbound = Deferred()
         if self.gone:
             self._unbound.callback(None)
-        elif self.session.state in (State.BOUND_TX, State.BOUND_RX, State.BOUND_TRX):
+        elif self.session.state in BOUND_STATES:
             self.session.send(Unbind(sequence_number=self.session.next_sequence()))
             self._flush()
         else:
@@ -382,7 +407,7 @@ class SmppProtocol(Protocol):
 
 class SmppFactory(ServerFactory):
     def __init__(
-        self, engine: Engine, config: SmppConfig, clock: IReactorTime, metrics: Metrics | None = None
+        self, engine: SmscEngine, config: SmppConfig, clock: IReactorTime, metrics: Metrics | None = None
     ) -> None:
         self.engine = engine
         self.config = config

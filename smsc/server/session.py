@@ -7,15 +7,17 @@ refusals, generic_nack), numbers our requests and keeps the window of our
 outstanding ones. No sockets, no timers, no Twisted: the protocol shell
 feeds it and drives time; tests feed it bytes directly.
 
-The state changes when a bind response with ESME_ROK is *sent* (h11's rule):
+The state changes only through ``states.next_state`` (the one table of
+transitions): when a bind response with ESME_ROK is *sent* (h11's rule:
 authentication may take a while, and until the answer goes out the session
-is still OPEN, with the pending bind kept aside.
+is still OPEN, with the pending bind kept aside), when an unbind is
+answered either way, when framing is lost and when the link goes.
 """
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from ..pdu.codec import decode, encode
 from ..pdu.constants import CommandId as C
@@ -24,11 +26,18 @@ from ..pdu.errors import FramingError, LocalProtocolError, PduDecodeError
 from ..pdu.framer import Framer
 from ..pdu.pdus import BIND_REQUESTS, GenericNack, Pdu, UnsupportedPdu
 from ..pdu.responses import error_response
-from .states import ACCEPTS, BOUND_BY, WE_SEND, State, refusal
+from .states import (
+    ACCEPTS, BIND_RESPONSES, RECEIVED, WE_SEND, State, Trigger, next_state, refusal, sent_trigger,
+)
 
 log = logging.getLogger(__name__)
 
 _MAX_SEQUENCE = 0x7FFFFFFF
+
+#: requests the session answers itself (an empty ``*_resp``, ESME_ROK):
+#: no application needed; every other request ``ACCEPTS`` lets in becomes
+#: a ``RequestReceived`` the protocol shell has a handler for
+ANSWERED_HERE: Final[frozenset[C]] = frozenset({C.ENQUIRE_LINK})
 
 
 class RequestReceived(NamedTuple):
@@ -112,7 +121,7 @@ class Session:
         cid = pdu.command_id
         if cid not in ACCEPTS[self.state]:
             self._queue(error_response(cid, pdu.sequence_number, refusal(self.state, cid)))
-        elif cid is C.ENQUIRE_LINK:
+        elif cid in ANSWERED_HERE:
             self._queue(error_response(cid, pdu.sequence_number, CommandStatus.ESME_ROK))
         elif isinstance(pdu, UnsupportedPdu):
             self._queue(GenericNack(sequence_number=pdu.sequence_number,
@@ -132,8 +141,9 @@ class Session:
             log.debug("unexpected %s seq=%d dropped", pdu.command_id.name, pdu.sequence_number)
             return
         events.append(ResponseReceived(pdu, entry.request_id, entry.context))
-        if pdu.command_id is C.UNBIND_RESP:
-            self.state = State.CLOSED
+        trigger = RECEIVED.get(pdu.command_id)
+        if trigger is not None:
+            self.state = next_state(self.state, trigger)
             events.append(SessionClosed("unbound"))
 
     def _refuse_broken(self, exc: PduDecodeError, events: list[Event]) -> None:
@@ -156,7 +166,7 @@ class Session:
 
     def _framing_lost(self, exc: FramingError) -> list[Event]:
         self._queue(GenericNack(sequence_number=0, command_status=exc.status))
-        self.state = State.CLOSED
+        self.state = next_state(self.state, Trigger.FRAMING_LOST)
         return [SessionClosed(f"framing lost: {exc.detail}")]
 
     # --- outbound -----------------------------------------------------------
@@ -171,14 +181,13 @@ class Session:
         if cid & 0x80000000:
             if self.state is State.CLOSED:
                 raise LocalProtocolError(f"{cid.name} on a closed session")
-            bound = BOUND_BY.get(cid)
-            if bound is not None:
+            trigger = sent_trigger(cid, pdu.command_status)
+            # checked before anything is queued: a move the table lacks is our bug
+            state = self.state if trigger is None else next_state(self.state, trigger)
+            if cid in BIND_RESPONSES:  # answered, either way
                 self.pending_bind = None
-                if pdu.command_status == CommandStatus.ESME_ROK:
-                    self.state = bound
             self._queue(pdu)
-            if cid is C.UNBIND_RESP:
-                self.state = State.CLOSED
+            self.state = state
             return
         self.send_encoded(cid, pdu.sequence_number, encode(pdu), context)
 
@@ -231,4 +240,5 @@ class Session:
         return entries
 
     def close(self) -> None:
-        self.state = State.CLOSED
+        """The link is gone (or the shell drops it)."""
+        self.state = next_state(self.state, Trigger.CONNECTION_LOST)

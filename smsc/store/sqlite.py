@@ -1,12 +1,12 @@
-"""The embedded store: one SQLite file in WAL mode.
+"""The embedded store: one SQLite file in WAL mode, implementing
+``smsc.store.port.MessageStore``.
 
 Schema and ordinary queries go through sqlite-utils; the hot writes (message
 rows, charges, final states, receipt acks) go through ``write_batch``, a few
 multi-row statements inside one transaction, because a per-row commit costs
-~26 µs. No SQL of these tables lives outside this package but the
-reports page's read-only message search (smsc/web/reports_data.py); the
-campaign tables belong to smsc/campaigns/store.py, which uses this
-connection and ``transaction``.
+~26 µs. Every SQL statement of the server lives in this package: the
+campaign tables' in ``sqlite_campaigns`` (a part of ``Store``), the rest
+here; nothing outside it sees the connection.
 
 The methods are synchronous. The server calls them only from the store's
 own thread (``smsc.store.worker``); the CLI calls them directly, from
@@ -20,11 +20,23 @@ import sqlite3
 from itertools import chain
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
 from ..records import Account, Message
+from .port import (
+    CALLBACK_DONE, CALLBACK_GIVEN_UP, CALLBACK_PENDING, RECEIPT_DONE, RECEIPT_EXPIRED, RECEIPT_NONE,
+    RECEIPT_OWED, AccountExists, AccountUsage, Batch, MoRow, NoSuchAccount, NotBlacklisted, OwedReceipt,
+    MessageStore, PendingCallback, StoredMessage,
+)
+from .sqlite_campaigns import CampaignTables
+
+__all__ = [
+    "CALLBACK_DONE", "CALLBACK_GIVEN_UP", "CALLBACK_PENDING", "RECEIPT_DONE", "RECEIPT_EXPIRED",
+    "RECEIPT_NONE", "RECEIPT_OWED", "SCHEMA_VERSION", "AccountExists", "Batch", "NoSuchAccount",
+    "NotBlacklisted", "Store",
+]
 
 #: bumped when a table changes shape; added tables (the blacklist ones)
 #: are created when missing and need no bump
@@ -89,73 +101,18 @@ def _statement(head: str, item: str, size: int, open_: str = "", close: str = ""
     return head + open_ + ", ".join([item] * size) + close
 
 
-#: receipt column: 0 none owed, 1 owed and not yet acknowledged, 2 acknowledged
-#: 3: owed, but kept past the retention and given up
-RECEIPT_NONE, RECEIPT_OWED, RECEIPT_DONE, RECEIPT_EXPIRED = 0, 1, 2, 3
-
-
-#: dlr_callbacks.state: waiting for the final state or for a 2xx answer,
-#: answered with a 2xx, given up after the last retry
-CALLBACK_PENDING, CALLBACK_DONE, CALLBACK_GIVEN_UP = 0, 1, 2
-
-
-class AccountExists(Exception):
-    pass
-
-
-class NoSuchAccount(Exception):
-    pass
-
-
-class NotBlacklisted(Exception):
-    """Numbers to remove that are not on the account's blacklist."""
-
-    def __init__(self, system_id: str, numbers: list[str]) -> None:
-        super().__init__(f"{system_id}: not blacklisted: {', '.join(numbers)}")
-        self.system_id = system_id
-        self.numbers = numbers
-
-
-@dataclass
-class Batch:
-    """Writes gathered during a few ms of traffic, committed together."""
-
-    inserts: list[Message] = field(default_factory=list)
-    #: (state, stat, error, done_time, receipt) -> message ids. Messages an
-    #: operator finishes in one timer bucket share all five, so each group
-    #: is one ``UPDATE ... WHERE id IN (...)``.
-    finishes: dict[tuple, list[int]] = field(default_factory=dict)
-    acks: list[int] = field(default_factory=list)
-    #: cancelled messages whose charge is given back (their cost becomes 0)
-    refunds: list[int] = field(default_factory=list)
-    #: replace_sm: (short_message, data_coding, segments, cost, expires_at,
-    #: not_before, registered_delivery, id) of messages given new text
-    replaces: list[tuple] = field(default_factory=list)
-    #: system_id -> kopecks to take (negative: a refund); in the same
-    #: transaction as the messages they pay for
-    charges: dict[str, int] = field(default_factory=dict)
-    #: (system_id, UTC day) -> [messages, segments, kopecks]
-    usage: dict[tuple[str, int], list[int]] = field(default_factory=dict)
-    #: accounts to read back after the commit (balances, names, limits)
-    read_accounts: frozenset[str] = frozenset()
-    size: int = 0
-
-    def __len__(self) -> int:
-        return self.size
-
-
 _message = Message._make
 
 
-class Store:
+class Store(CampaignTables):
     def __init__(self, path: str, synchronous: str = "NORMAL") -> None:
         self.path = path
         self._synchronous = synchronous
         conn = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10.0)
-        self.db = sqlite_utils.Database(conn)
-        self.db.enable_wal()
-        self.db.execute(f"PRAGMA synchronous = {synchronous}")
-        self.db.execute("PRAGMA busy_timeout = 10000")
+        self._db = sqlite_utils.Database(conn)
+        self._db.enable_wal()
+        self._db.execute(f"PRAGMA synchronous = {synchronous}")
+        self._db.execute("PRAGMA busy_timeout = 10000")
         self._create_schema()
         self._checkpointer: sqlite3.Connection | None = None
         #: system_id -> (blacklist version, numbers) as last read here
@@ -168,7 +125,7 @@ class Store:
         An automatic checkpoint runs inside the commit that crosses 1000 WAL
         pages and fsyncs the database: measured, it doubled the mean commit
         time at 10k msg/s, and every submit_sm_resp waits for a commit."""
-        self.db.execute("PRAGMA wal_autocheckpoint = 0")
+        self._db.execute("PRAGMA wal_autocheckpoint = 0")
 
     def checkpoint(self) -> None:
         """Copy committed WAL frames into the database (PASSIVE: never waits
@@ -181,14 +138,21 @@ class Store:
             self._checkpointer.execute(f"PRAGMA synchronous = {self._synchronous}")
         self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)")
 
+    def probe_writable(self) -> None:
+        """Open a write transaction and roll it back: raises when the file
+        can't be written (the health probe; behind any commit in progress
+        when run on the store thread)."""
+        self._db.execute("BEGIN IMMEDIATE")
+        self._db.execute("ROLLBACK")
+
     def close(self) -> None:
         if self._checkpointer is not None:
             self._checkpointer.close()
-        self.db.conn.close()
+        self._db.conn.close()
 
     def _create_schema(self) -> None:
-        db = self.db
-        db["accounts"].create(
+        db = self._db
+        db.table("accounts").create(
             {
                 "system_id": str, "password_hash": str, "mode": str,
                 "balance_kopecks": int, "created_at": float, "rate": float,
@@ -198,19 +162,19 @@ class Store:
         )
         # columns added since the table was first made: nullable, so an
         # older table only needs them added
-        have = db["accounts"].columns_dict
+        have = db.table("accounts").columns_dict
         for name, kind in _RECEIPT_COLUMNS.items():
             if name not in have:
                 try:
-                    db["accounts"].add_column(name, kind)
+                    db.table("accounts").add_column(name, kind)
                 except sqlite3.OperationalError:  # another process added it first
-                    if name not in db["accounts"].columns_dict:
+                    if name not in db.table("accounts").columns_dict:
                         raise
-        db["usage"].create(
+        db.table("usage").create(
             {"system_id": str, "day": int, "messages": int, "segments": int, "kopecks": int},
             pk=("system_id", "day"), if_not_exists=True,
         )
-        db["alpha_names"].create(
+        db.table("alpha_names").create(
             {"system_id": str, "name": str},
             pk=("system_id", "name"), if_not_exists=True,
             foreign_keys=[("system_id", "accounts", "system_id")],
@@ -219,16 +183,16 @@ class Store:
         # bumps the account's version in the same transaction, so the server,
         # which reads its accounts back after commits, rereads a blacklist
         # only when its version moved (see ``get_accounts``).
-        db["blacklist"].create(
+        db.table("blacklist").create(
             {"system_id": str, "msisdn": str},
             pk=("system_id", "msisdn"), if_not_exists=True,
             foreign_keys=[("system_id", "accounts", "system_id")],
         )
-        db["blacklist_versions"].create(
+        db.table("blacklist_versions").create(
             {"system_id": str, "version": int}, pk="system_id", if_not_exists=True,
             foreign_keys=[("system_id", "accounts", "system_id")],
         )
-        db["messages"].create(
+        db.table("messages").create(
             {
                 "id": int, "system_id": str, "source_addr_ton": int,
                 "source_addr_npi": int, "source_addr": str, "dest_addr_ton": int,
@@ -243,14 +207,14 @@ class Store:
         )
         # MO messages (``smsc mo inject``, smsc.dlr.mo): delivered 0 until
         # every deliver_sm part is acknowledged
-        db["mo_queue"].create(
+        db.table("mo_queue").create(
             {"id": int, "system_id": str, "source_addr": str, "destination_addr": str,
              "text": str, "created_at": float, "delivered": int},
             pk="id", if_not_exists=True, defaults={"delivered": 0},
         )
         # HTTP API keys (``smsc account apikey``): only the key's SHA-256 is
         # kept; one key per account, a new one replaces the old
-        db["api_keys"].create(
+        db.table("api_keys").create(
             {"key_sha256": str, "system_id": str, "created_at": float},
             pk="key_sha256", if_not_exists=True,
             foreign_keys=[("system_id", "accounts", "system_id")],
@@ -258,10 +222,11 @@ class Store:
         # dlr_url callbacks of HTTP messages (smsc.dlr.callbacks): written
         # before the 201 answer, so a restart still delivers them; state
         # CALLBACK_PENDING until delivered or given up
-        db["dlr_callbacks"].create(
+        db.table("dlr_callbacks").create(
             {"message_id": int, "public_id": str, "url": str, "created_at": float, "state": int},
             pk="message_id", if_not_exists=True, defaults={"state": CALLBACK_PENDING},
         )
+        self._create_campaign_tables()
         version = db.execute("PRAGMA user_version").fetchone()[0]
         if version and version != SCHEMA_VERSION:
             raise RuntimeError(
@@ -275,9 +240,9 @@ class Store:
     # --- accounts ---------------------------------------------------------
 
     def add_account(self, account: Account) -> None:
-        with self.db.conn:
+        with self._db.conn:
             try:
-                self.db["accounts"].insert(
+                self._db.table("accounts").insert(
                     {
                         "system_id": account.system_id,
                         "password_hash": account.password_hash,
@@ -294,7 +259,7 @@ class Store:
                 )
             except sqlite3.IntegrityError:
                 raise AccountExists(account.system_id) from None
-            self.db["alpha_names"].insert_all(
+            self._db.table("alpha_names").insert_all(
                 [{"system_id": account.system_id, "name": n} for n in account.alpha_names],
                 ignore=True,
             )
@@ -304,12 +269,12 @@ class Store:
         bind), else an empty one (the CLI has no use for it)."""
         if blacklist:
             return self.get_accounts([system_id]).get(system_id)
-        rows = list(self.db.query(
+        rows = list(self._db.query(
             f"SELECT {_ACCOUNT_COLUMNS} FROM accounts WHERE system_id = ?", [system_id]
         ))
         if not rows:
             return None
-        names = tuple(r["name"] for r in self.db.query(
+        names = tuple(r["name"] for r in self._db.query(
             "SELECT name FROM alpha_names WHERE system_id = ? ORDER BY name", [system_id]
         ))
         row = rows[0]
@@ -327,14 +292,14 @@ class Store:
         ids = list(system_ids)
         marks = ", ".join("?" * len(ids))
         names: dict[str, list[str]] = {}
-        for sid, name in self.db.execute(
+        for sid, name in self._db.execute(
             f"SELECT system_id, name FROM alpha_names WHERE system_id IN ({marks}) ORDER BY name", ids
         ):
             names.setdefault(sid, []).append(name)
-        rows = self.db.execute(f"{_ACCOUNTS_WITH_VERSION}({marks})", ids).fetchall()
+        rows = self._db.execute(f"{_ACCOUNTS_WITH_VERSION}({marks})", ids).fetchall()
         return {
             r[0]: Account(
-                *r[:4], alpha_names=tuple(names.get(r[0], ())), rate=r[4], max_binds=r[5],
+                r[0], r[1], r[2], r[3], alpha_names=tuple(names.get(r[0], ())), rate=r[4], max_binds=r[5],
                 blacklist=self._blacklist(r[0], r[10]),
                 id_format=r[6], id_width=r[7], receipt_seconds=None if r[8] is None else bool(r[8]),
                 receipt_tz=r[9],
@@ -353,15 +318,20 @@ class Store:
         return numbers
 
     def list_accounts(self) -> list[Account]:
-        ids = [r["system_id"] for r in self.db.query("SELECT system_id FROM accounts ORDER BY system_id")]
+        ids = [r["system_id"] for r in self._db.query("SELECT system_id FROM accounts ORDER BY system_id")]
         return [a for a in (self.get_account(i) for i in ids) if a is not None]
 
-    def count_accounts(self) -> int:
-        return self.db["accounts"].count
+    def accounts_usage(self, day: int) -> list[AccountUsage]:
+        """Every account with the messages it was charged for on UTC ``day``."""
+        used = dict(self._db.execute("SELECT system_id, messages FROM usage WHERE day = ?", [day]).fetchall())
+        return [AccountUsage(a, used.get(a.system_id, 0)) for a in self.list_accounts()]
 
-    def _update_account(self, sql: str, params: list) -> None:
-        with self.db.conn:
-            cur = self.db.execute(sql, params)
+    def count_accounts(self) -> int:
+        return self._db.table("accounts").count
+
+    def _update_account(self, sql: str, params: list[Any]) -> None:
+        with self._db.conn:
+            cur = self._db.execute(sql, params)
             if cur.rowcount == 0:
                 raise NoSuchAccount(params[-1])
 
@@ -397,8 +367,15 @@ class Store:
             [id_format, id_width, receipt_seconds, receipt_tz, system_id],
         )
 
+    def bind_account(self, system_id: str, day: int) -> tuple[Account | None, int]:
+        """What a bind (or ``Engine.account``) reads: the account with its
+        blacklist, and the messages it was charged for on UTC ``day``
+        (0 when there is no such account)."""
+        account = self.get_account(system_id, blacklist=True)
+        return account, (self.usage_today(system_id, day) if account else 0)
+
     def usage_today(self, system_id: str, day: int) -> int:
-        row = self.db.execute(
+        row = self._db.execute(
             "SELECT messages FROM usage WHERE system_id = ? AND day = ?", [system_id, day]
         ).fetchone()
         return row[0] if row else 0
@@ -406,14 +383,14 @@ class Store:
     def add_alpha(self, system_id: str, name: str) -> None:
         if self.get_account(system_id) is None:
             raise NoSuchAccount(system_id)
-        with self.db.conn:
-            self.db["alpha_names"].insert({"system_id": system_id, "name": name}, ignore=True)
+        with self._db.conn:
+            self._db.table("alpha_names").insert({"system_id": system_id, "name": name}, ignore=True)
 
     def remove_alpha(self, system_id: str, name: str) -> bool:
         if self.get_account(system_id) is None:
             raise NoSuchAccount(system_id)
-        with self.db.conn:
-            cur = self.db.execute(
+        with self._db.conn:
+            cur = self._db.execute(
                 "DELETE FROM alpha_names WHERE system_id = ? AND name = ?", [system_id, name]
             )
         return cur.rowcount > 0
@@ -422,15 +399,15 @@ class Store:
 
     def blacklist(self, system_id: str) -> list[str]:
         """The account's blacklisted numbers (E.164 digits), sorted."""
-        return [r[0] for r in self.db.execute(
+        return [r[0] for r in self._db.execute(
             "SELECT msisdn FROM blacklist WHERE system_id = ? ORDER BY msisdn", [system_id]
         )]
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
         """An explicit write transaction (the connection is in autocommit
         mode, where ``with conn:`` does not open one)."""
-        conn = self.db.conn
+        conn = self._db.conn
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
@@ -440,7 +417,7 @@ class Store:
         conn.execute("COMMIT")
 
     def _bump_blacklist(self, system_id: str) -> None:
-        self.db.execute(
+        self._db.execute(
             "INSERT INTO blacklist_versions (system_id, version) VALUES (?, 1) "
             "ON CONFLICT (system_id) DO UPDATE SET version = version + 1", [system_id]
         )
@@ -450,7 +427,7 @@ class Store:
         how many were not on the list yet."""
         if self.get_account(system_id) is None:
             raise NoSuchAccount(system_id)
-        with self.transaction() as conn:
+        with self._transaction() as conn:
             before = conn.total_changes
             conn.executemany(
                 "INSERT OR IGNORE INTO blacklist (system_id, msisdn) VALUES (?, ?)",
@@ -467,7 +444,7 @@ class Store:
         if self.get_account(system_id) is None:
             raise NoSuchAccount(system_id)
         wanted = list(dict.fromkeys(numbers))
-        with self.transaction() as conn:
+        with self._transaction() as conn:
             listed = set(self.blacklist(system_id))
             missing = [n for n in wanted if n not in listed]
             if missing:
@@ -484,7 +461,7 @@ class Store:
     def write_batch(self, batch: Batch) -> dict[str, Account]:
         """Commit one group of hot writes in a single transaction, then read
         back ``batch.read_accounts`` as they stand after it."""
-        conn = self.db.conn
+        conn = self._db.conn
         conn.execute("BEGIN")
         try:
             if batch.charges:
@@ -507,85 +484,92 @@ class Store:
         conn.execute("COMMIT")
         return self.get_accounts(batch.read_accounts) if batch.read_accounts else {}
 
-    def _update_in(self, head: str, params: list, ids: list[int]) -> None:
+    def _update_in(self, head: str, params: list[Any], ids: list[int]) -> None:
         for start, size in _chunks(len(ids)):
-            self.db.conn.execute(_statement(head, "?", size, "(", ")"), params + ids[start:start + size])
+            self._db.conn.execute(_statement(head, "?", size, "(", ")"), params + ids[start:start + size])
 
     def max_message_id(self) -> int:
-        row = self.db.execute("SELECT max(id) FROM messages").fetchone()
+        row = self._db.execute("SELECT max(id) FROM messages").fetchone()
         return row[0] or 0
 
     def unfinished_messages(self) -> list[Message]:
         """Accepted messages with no final state yet (e.g. after a crash)."""
         cols = ", ".join(MESSAGE_COLUMNS)
-        rows = self.db.execute(
+        rows = self._db.execute(
             f"SELECT {cols} FROM messages WHERE done_time IS NULL ORDER BY id"
         ).fetchall()
         return [_message(r) for r in rows]
 
-    def owed_receipts(self) -> list[tuple[Message, str, int, int, float]]:
+    def owed_receipts(self) -> list[OwedReceipt]:
         """Final messages whose receipt was never acknowledged, oldest first."""
         cols = ", ".join(MESSAGE_COLUMNS)
-        rows = self.db.execute(
+        rows = self._db.execute(
             f"SELECT {cols}, stat, state, error, done_time FROM messages "
             f"WHERE receipt = 1 ORDER BY system_id, id"
         ).fetchall()
         n = len(MESSAGE_COLUMNS)
-        return [(_message(r[:n]), *r[n:]) for r in rows]
+        return [OwedReceipt(_message(r[:n]), *r[n:]) for r in rows]
 
     def expire_owed(self, before: float) -> int:
         """Give up receipts owed for messages final before ``before`` (the
         retention): they are no longer offered. Returns how many."""
-        with self.db.conn:
-            cur = self.db.execute(
+        with self._db.conn:
+            cur = self._db.execute(
                 "UPDATE messages SET receipt = ? WHERE receipt = 1 AND done_time < ?",
                 [RECEIPT_EXPIRED, before],
             )
         return cur.rowcount
 
-    def message_state(self, message_id: int) -> dict | None:
-        rows = list(self.db.query(
-            "SELECT id, system_id, state, stat, error, submit_time, done_time, receipt "
-            "FROM messages WHERE id = ?",
-            [message_id],
-        ))
-        return rows[0] if rows else None
-
-    def get_message(self, message_id: int) -> tuple[Message, int, str | None, int | None, float | None] | None:
+    def get_message(self, message_id: int) -> StoredMessage | None:
         """A message with its (state, stat, error, done_time); the last
         three are None while it is not final. None if there is no such id."""
         cols = ", ".join(MESSAGE_COLUMNS)
-        row = self.db.execute(
+        row = self._db.execute(
             f"SELECT {cols}, state, stat, error, done_time FROM messages WHERE id = ?", [message_id]
         ).fetchone()
         if row is None:
             return None
         n = len(MESSAGE_COLUMNS)
-        return (_message(row[:n]), *row[n:])
+        return StoredMessage(_message(row[:n]), *row[n:])
+
+    def messages_to(self, msisdn: str, limit: int) -> list[StoredMessage]:
+        """The newest ``limit`` messages to ``msisdn`` (E.164 digits), newest first.
+
+        A full scan of ``messages``: it has no index on msisdn on purpose, since
+        every accepted message would pay for one on the hot path, while this
+        search is a person waiting a moment on a report page.
+        """
+        cols = ", ".join(MESSAGE_COLUMNS)
+        rows = self._db.execute(
+            f"SELECT {cols}, state, stat, error, done_time FROM messages WHERE msisdn = ? "
+            f"ORDER BY id DESC LIMIT ?", [msisdn, limit],
+        ).fetchall()
+        n = len(MESSAGE_COLUMNS)
+        return [StoredMessage(_message(r[:n]), *r[n:]) for r in rows]
 
     # --- MO -----------------------------------------------------------------
 
     def add_mo(self, system_id: str, source_addr: str, destination_addr: str, text: str) -> int:
         """Queue an MO message for ``system_id``'s receivers; its id."""
-        with self.db.conn:
-            cur = self.db.execute(
+        with self._db.conn:
+            cur = self._db.execute(
                 "INSERT INTO mo_queue (system_id, source_addr, destination_addr, text, created_at, "
                 "delivered) VALUES (?, ?, ?, ?, ?, 0)",
                 [system_id, source_addr, destination_addr, text, time.time()],
             )
-        return int(cur.lastrowid)
+        assert cur.lastrowid is not None
+        return cur.lastrowid
 
-    def pending_mo(self, after: int) -> list[tuple[int, str, str, str, str]]:
-        """Undelivered MO rows with an id above ``after``, oldest first:
-        (id, system_id, source_addr, destination_addr, text)."""
-        return self.db.execute(
+    def pending_mo(self, after: int) -> list[MoRow]:
+        """Undelivered MO rows with an id above ``after``, oldest first."""
+        return [MoRow(*r) for r in self._db.execute(
             "SELECT id, system_id, source_addr, destination_addr, text FROM mo_queue "
             "WHERE delivered = 0 AND id > ? ORDER BY id", [after],
-        ).fetchall()
+        )]
 
     def mo_delivered(self, mo_id: int) -> None:
-        with self.db.conn:
-            self.db.execute("UPDATE mo_queue SET delivered = 1 WHERE id = ?", [mo_id])
+        with self._db.conn:
+            self._db.execute("UPDATE mo_queue SET delivered = 1 WHERE id = ?", [mo_id])
 
     # --- HTTP API keys and dlr_url callbacks ---------------------------------
 
@@ -593,7 +577,7 @@ class Store:
         """The account's API key (its SHA-256), replacing any older one."""
         if self.get_account(system_id) is None:
             raise NoSuchAccount(system_id)
-        with self.transaction() as conn:
+        with self._transaction() as conn:
             conn.execute("DELETE FROM api_keys WHERE system_id = ?", [system_id])
             conn.execute(
                 "INSERT INTO api_keys (key_sha256, system_id, created_at) VALUES (?, ?, ?)",
@@ -602,25 +586,29 @@ class Store:
 
     def api_key_owner(self, key_sha256: str) -> str | None:
         """The system_id whose API key hashes to ``key_sha256``, if any."""
-        row = self.db.execute("SELECT system_id FROM api_keys WHERE key_sha256 = ?", [key_sha256]).fetchone()
+        row = self._db.execute("SELECT system_id FROM api_keys WHERE key_sha256 = ?", [key_sha256]).fetchone()
         return row[0] if row else None
 
     def add_callback(self, message_id: int, public_id: str, url: str) -> None:
-        with self.db.conn:
-            self.db.execute(
+        with self._db.conn:
+            self._db.execute(
                 "INSERT OR REPLACE INTO dlr_callbacks (message_id, public_id, url, created_at, state) "
                 "VALUES (?, ?, ?, ?, ?)", [message_id, public_id, url, time.time(), CALLBACK_PENDING],
             )
 
-    def pending_callbacks(self) -> list[tuple[int, str, str]]:
-        """(message_id, public_id, url) of callbacks not yet delivered nor
-        given up, oldest first."""
-        return self.db.execute(
+    def pending_callbacks(self) -> list[PendingCallback]:
+        """Callbacks not yet delivered nor given up, oldest first."""
+        return [PendingCallback(*r) for r in self._db.execute(
             "SELECT message_id, public_id, url FROM dlr_callbacks WHERE state = ? ORDER BY message_id",
             [CALLBACK_PENDING],
-        ).fetchall()
+        )]
 
     def end_callback(self, message_id: int, state: int) -> None:
         """A callback is delivered (CALLBACK_DONE) or given up."""
-        with self.db.conn:
-            self.db.execute("UPDATE dlr_callbacks SET state = ? WHERE message_id = ?", [state, message_id])
+        with self._db.conn:
+            self._db.execute("UPDATE dlr_callbacks SET state = ? WHERE message_id = ?", [state, message_id])
+
+
+if TYPE_CHECKING:  # the type checker holds Store to the port
+    def _implements(store: Store) -> MessageStore:
+        return store

@@ -1,4 +1,5 @@
-"""The store's thread and its group commit.
+"""The store's thread and its group commit: ``smsc.store.port.StorePort``
+over any ``MessageStore``.
 
 SQLite work never runs on the reactor thread: it would stall every session
 for the length of a commit. One dedicated thread owns the connection and
@@ -12,39 +13,52 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from twisted.internet.defer import Deferred
+from twisted.internet.defer import Deferred, maybeDeferred
 from twisted.internet.task import LoopingCall
 from twisted.internet.threads import deferToThreadPool
 from twisted.python.failure import Failure
 from twisted.python.threadpool import ThreadPool
 
 from ..records import Account, Message
-from .sqlite import Batch, Store
+from .port import (
+    AccountUsage, Batch, Campaign, CampaignTally, Claimed, MessageStore, MoRow, Outcome, RecipientState,
+    StoredMessage, StorePort, Unsettled, Waiter,
+)
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-
-#: called as ``waiter(arg, failure)`` once the write is committed (failure
-#: None) or not; a function and its argument rather than a closure, because
-#: one is made per message and a closure over a dozen names is not cheap
-Waiter = Callable[[Any, Failure | None], None]
 
 #: seconds between WAL checkpoints (on their own thread)
 CHECKPOINT_INTERVAL = 0.5
 
 
+def _nothing(store: MessageStore) -> None:
+    return None
+
+
+def _get_message(store: MessageStore, message_id: int) -> StoredMessage | None:
+    return store.get_message(message_id)
+
+
 class StoreWorker:
-    def __init__(self, store: Store, reactor: Any, refresh: float = 1.0) -> None:
-        self.store = store
+    def __init__(
+        self, store: MessageStore, reactor: Any, refresh: float = 1.0, *, threaded: bool = True
+    ) -> None:
+        """``threaded`` False runs every store call inline, on the caller's
+        thread: for tests that drive the engine on a ``task.Clock``, where
+        the group commit still batches (a commit is a ``callLater(0)``) but
+        nothing waits for a thread."""
+        self._store = store
         self._reactor = reactor
+        self._threaded = threaded
         self._pool = ThreadPool(1, 1, name="smsc-store")
         self._batch = Batch()
         self._waiters: list[tuple[Waiter, Any]] = []
         self._committing = False
-        self._idle: list[Deferred] = []
+        self._idle: list[Deferred[None]] = []
         #: observers of each commit: called with (writes, seconds, accounts read back)
         self.on_commit: list[Callable[[int, float, dict[str, Account]], None]] = []
         #: accounts the server serves: read back after a commit at least
@@ -61,9 +75,10 @@ class StoreWorker:
         self._checkpoint_ticker.clock = reactor
 
     def start(self) -> None:
-        self.store.take_over_checkpoints()
-        self._pool.start()
-        self._checkpoints.start()
+        self._store.take_over_checkpoints()
+        if self._threaded:
+            self._pool.start()
+            self._checkpoints.start()
         self._ticker.start(self._refresh, now=False)
         self._checkpoint_ticker.start(CHECKPOINT_INTERVAL, now=False)
 
@@ -72,7 +87,10 @@ class StoreWorker:
         if self._checkpointing:
             return
         self._checkpointing = True
-        d = deferToThreadPool(self._reactor, self._checkpoints, self.store.checkpoint)
+        if self._threaded:
+            d = deferToThreadPool(self._reactor, self._checkpoints, self._store.checkpoint)
+        else:
+            d = maybeDeferred(self._store.checkpoint)
 
         def done(result: object) -> None:
             self._checkpointing = False
@@ -91,7 +109,7 @@ class StoreWorker:
             self._committing = True
             self._reactor.callLater(0, self._commit)
 
-    def stop(self) -> Deferred:
+    def stop(self) -> "Deferred[None]":
         """Commit what is pending, then stop the thread."""
         for ticker in (self._ticker, self._checkpoint_ticker):
             if ticker.running:
@@ -99,15 +117,151 @@ class StoreWorker:
         d = self.flushed()
 
         def _stop(_: object) -> None:
-            self._pool.stop()
-            self._checkpoints.stop()
+            if self._threaded:
+                self._pool.stop()
+                self._checkpoints.stop()
 
         d.addBoth(_stop)
         return d
 
     def run(self, fn: Callable[..., T], *args: Any) -> "Deferred[T]":
-        """Run ``fn(store, *args)`` on the store thread."""
-        return deferToThreadPool(self._reactor, self._pool, fn, self.store, *args)
+        """Run ``fn(store, *args)`` on the store thread.
+
+        Going away: callers use the named methods below (the store port)
+        instead of closures over the SQLite ``Store``; only the engine
+        still calls this until it switches."""
+        return self._call(fn, self._store, *args)
+
+    def _call(self, method: Callable[..., T], *args: Any) -> "Deferred[T]":
+        """``method(*args)``, a bound method of the store, on the store thread."""
+        if not self._threaded:
+            return maybeDeferred(method, *args)
+        return deferToThreadPool(self._reactor, self._pool, method, *args)
+
+    # --- named reads and writes (the engine's side of the port) ------------
+
+    def bind_account(self, system_id: str, day: int) -> "Deferred[tuple[Account | None, int]]":
+        """The account with its blacklist, and the messages it was charged
+        for on UTC ``day`` (``Store.bind_account``): what a bind reads."""
+        return self._call(self._store.bind_account, system_id, day)
+
+    def committed_message(self, message_id: int) -> "Deferred[StoredMessage | None]":
+        """The stored message once every write queued before this call is
+        committed (see ``read_committed``): query_sm, cancel_sm, replace_sm
+        and dlr_url callbacks see what the client has been told."""
+        return self.read_committed(_get_message, message_id)
+
+    def pending_mo(self, after: int) -> "Deferred[list[MoRow]]":
+        """Undelivered MO messages with an id above ``after``, oldest first."""
+        return self._call(self._store.pending_mo, after)
+
+    def mo_delivered(self, mo_id: int) -> "Deferred[None]":
+        """Every part of MO ``mo_id`` was acknowledged: it is not offered again."""
+        return self._call(self._store.mo_delivered, mo_id)
+
+    def expire_owed(self, before: float) -> "Deferred[int]":
+        """Give up receipts owed for messages final before ``before``; how many."""
+        return self._call(self._store.expire_owed, before)
+
+    def committed(self) -> "Deferred[None]":
+        """Fires after a commit that read the tracked accounts back, once
+        every write queued before this call is in (``Engine.account(fresh=True)``
+        asks for the read-back with ``refresh_soon`` first)."""
+        return self.read_committed(_nothing)
+
+    def message(self, message_id: int) -> "Deferred[StoredMessage | None]":
+        """The stored message as committed so far (writes still being
+        gathered are not in): for a message whose submit is committed."""
+        return self._call(self._store.get_message, message_id)
+
+    # --- health, HTTP authentication, dlr_url callbacks ----------------------
+
+    def probe_writable(self) -> "Deferred[None]":
+        """Fails unless the store can open a write transaction (behind any
+        commit in progress)."""
+        return self._call(self._store.probe_writable)
+
+    def account(self, system_id: str) -> "Deferred[Account | None]":
+        """The account as stored, without its blacklist."""
+        return self._call(self._store.get_account, system_id)
+
+    def api_key_owner(self, key_sha256: str) -> "Deferred[str | None]":
+        return self._call(self._store.api_key_owner, key_sha256)
+
+    def add_callback(self, message_id: int, public_id: str, url: str) -> "Deferred[None]":
+        return self._call(self._store.add_callback, message_id, public_id, url)
+
+    def end_callback(self, message_id: int, state: int) -> "Deferred[None]":
+        return self._call(self._store.end_callback, message_id, state)
+
+    # --- the admin API ---------------------------------------------------------
+
+    def list_accounts(self) -> "Deferred[list[Account]]":
+        return self._call(self._store.list_accounts)
+
+    def add_account(self, account: Account) -> "Deferred[None]":
+        return self._call(self._store.add_account, account)
+
+    def add_balance(self, system_id: str, kopecks: int) -> "Deferred[None]":
+        return self._call(self._store.add_balance, system_id, kopecks)
+
+    def set_mode(self, system_id: str, mode: str) -> "Deferred[None]":
+        return self._call(self._store.set_mode, system_id, mode)
+
+    def set_api_key(self, system_id: str, key_sha256: str) -> "Deferred[None]":
+        return self._call(self._store.set_api_key, system_id, key_sha256)
+
+    def add_alpha(self, system_id: str, name: str) -> "Deferred[None]":
+        return self._call(self._store.add_alpha, system_id, name)
+
+    def remove_alpha(self, system_id: str, name: str) -> "Deferred[bool]":
+        return self._call(self._store.remove_alpha, system_id, name)
+
+    def blacklist(self, system_id: str) -> "Deferred[list[str]]":
+        return self._call(self._store.blacklist, system_id)
+
+    def add_blacklist(self, system_id: str, numbers: Iterable[str]) -> "Deferred[int]":
+        return self._call(self._store.add_blacklist, system_id, list(numbers))
+
+    def remove_blacklist(self, system_id: str, numbers: Iterable[str]) -> "Deferred[int]":
+        return self._call(self._store.remove_blacklist, system_id, list(numbers))
+
+    def add_mo(self, system_id: str, source_addr: str, destination_addr: str, text: str) -> "Deferred[int]":
+        return self._call(self._store.add_mo, system_id, source_addr, destination_addr, text)
+
+    # --- the reports page ---------------------------------------------------------
+
+    def accounts_usage(self, day: int) -> "Deferred[list[AccountUsage]]":
+        return self._call(self._store.accounts_usage, day)
+
+    def messages_to(self, msisdn: str, limit: int) -> "Deferred[list[StoredMessage]]":
+        return self._call(self._store.messages_to, msisdn, limit)
+
+    def list_campaigns(self) -> "Deferred[list[Campaign]]":
+        return self._call(self._store.list_campaigns)
+
+    def campaign_tallies(self) -> "Deferred[list[CampaignTally]]":
+        return self._call(self._store.campaign_tallies)
+
+    def get_campaign(self, campaign_id: int) -> "Deferred[Campaign | None]":
+        return self._call(self._store.get_campaign, campaign_id)
+
+    def campaign_lines(self, campaign_id: int) -> "Deferred[list[RecipientState]]":
+        return self._call(self._store.campaign_lines, campaign_id)
+
+    # --- the campaign runner --------------------------------------------------------
+
+    def running_campaigns(self) -> "Deferred[list[Campaign]]":
+        return self._call(self._store.running_campaigns)
+
+    def claim_recipients(self, wants: Mapping[int, int], now: float) -> "Deferred[list[Claimed]]":
+        return self._call(self._store.claim_recipients, dict(wants), now)
+
+    def record_outcomes(self, outcomes: Iterable[Outcome], pauses: Mapping[int, str] = {}) -> "Deferred[None]":
+        return self._call(self._store.record_outcomes, list(outcomes), dict(pauses))
+
+    def unsettled_sends(self) -> "Deferred[Unsettled]":
+        return self._call(self._store.unsettled_sends)
 
     # --- group commit -----------------------------------------------------
 
@@ -116,7 +270,7 @@ class StoreWorker:
         self._queued(waiter, arg)
 
     def finish(
-        self, values: tuple, message_id: int, waiter: Waiter | None = None, arg: Any = None
+        self, values: tuple[int, str, int, float, int], message_id: int, waiter: Waiter | None = None, arg: Any = None
     ) -> None:
         """Record a final state: ``values`` is (state, stat, error, done_time, receipt)."""
         ids = self._batch.finishes.get(values)
@@ -193,10 +347,7 @@ class StoreWorker:
         self._batch, self._waiters = Batch(), []
         started = time.perf_counter()
 
-        def _write(store: Store) -> dict[str, Account]:
-            return store.write_batch(batch)
-
-        d = self.run(_write)
+        d = self._call(self._store.write_batch, batch)
 
         def _done(result: object) -> None:
             elapsed = time.perf_counter() - started
@@ -219,8 +370,11 @@ class StoreWorker:
         """``run(fn, *args)`` once every write queued so far is committed:
         a read that sees what the reactor thread has already decided (e.g.
         an acknowledged receipt's final state). Costs one commit (empty if
-        nothing is pending), so it is for rare reads: query_sm, cancel_sm."""
-        d: Deferred = Deferred()
+        nothing is pending), so it is for rare reads: query_sm, cancel_sm.
+
+        Going away as a public method, with ``run``: callers use
+        ``committed_message`` and ``committed``."""
+        d: Deferred[T] = Deferred()
 
         def go(_: Any, failure: Failure | None) -> None:
             # called before the next batch is written: this read runs first
@@ -229,9 +383,9 @@ class StoreWorker:
         self._queued(go, None)
         return d
 
-    def flushed(self) -> Deferred:
+    def flushed(self) -> "Deferred[None]":
         """Fires once every write queued so far is committed."""
-        d: Deferred = Deferred()
+        d: Deferred[None] = Deferred()
         if not self._committing and not len(self._batch):
             d.callback(None)
         else:
@@ -242,3 +396,8 @@ class StoreWorker:
         idle, self._idle = self._idle, []
         for d in idle:
             d.callback(None)
+
+
+if TYPE_CHECKING:  # the type checker holds StoreWorker to the port
+    def _implements(worker: StoreWorker) -> StorePort:
+        return worker

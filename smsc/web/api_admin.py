@@ -1,20 +1,26 @@
 """The operators' routes (admin token): the CLI's account operations and
 MO injection over HTTP.
 
-Each route calls the same ``smsc.accounts.admin`` function as its CLI
-command, on the store thread; its ``AdminError`` becomes 400 (invalid,
+Each route makes the same checks (``smsc.accounts.admin``) and the same
+store calls as its CLI command, through the server's store port; an
+``AdminError`` (or the store refusal it stands for) becomes 400 (invalid,
 with the field), 404 (not_found) or 409 (conflict). Changes reach the
 running engine as CLI changes do: accounts are read back after commits,
 within a second.
 """
 from __future__ import annotations
 
+from collections.abc import Coroutine
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from twisted.internet.defer import Deferred
+from twisted.internet.threads import deferToThread
 from twisted.python.failure import Failure
 
 from ..accounts import admin
+from ..records import Account
+from ..store.port import StorePort
 from .api import ApiError, Call, Reply, bad_field, route
 
 if TYPE_CHECKING:
@@ -23,17 +29,29 @@ if TYPE_CHECKING:
 _HTTP = {"invalid": 400, "not_found": 404, "conflict": 409}
 
 
-def _run(server: "Server", status: int, fn: Any, *args: Any) -> Any:
-    """``fn(store, *args)`` on the store thread, answered with ``status``
-    and its result; an AdminError as its HTTP error."""
+def _run(status: int, system_id: str, work: Coroutine[Any, Any, Any]) -> "Deferred[Reply]":
+    """``work``, answered with ``status`` and its result; an AdminError, or
+    a store refusal about ``system_id``, as its HTTP error."""
 
-    def refused(failure: Failure) -> None:
-        failure.trap(admin.AdminError)
+    def refused(failure: Failure) -> Failure:
         e = failure.value
-        field = {"amount": "amount_uah", "balance": "balance_uah"}.get(e.field, e.field)
+        if not isinstance(e, admin.AdminError):
+            mapped = admin.store_error(e, system_id)
+            if mapped is None:
+                return failure
+            e = mapped
+        field = e.field and {"amount": "amount_uah", "balance": "balance_uah"}.get(e.field, e.field)
         raise ApiError(_HTTP[e.code], e.code if e.code != "invalid" else "invalid_field", str(e), field)
 
-    return server.worker.run(fn, *args).addCallbacks(lambda body: Reply(status, body), refused)
+    d: Deferred[Any] = Deferred.fromCoroutine(work)
+    return d.addCallbacks(lambda body: Reply(status, body), refused)
+
+
+async def _account(store: StorePort, system_id: str) -> Account:
+    account = await store.account(system_id)
+    if account is None:
+        raise admin.no_account(system_id)
+    return account
 
 
 def _kopecks(call: Call, name: str, required: bool = True) -> int | None:
@@ -49,7 +67,10 @@ def _kopecks(call: Call, name: str, required: bool = True) -> int | None:
 
 @route("GET", "/v1/admin/accounts", auth="admin")
 def list_accounts(server: "Server", call: Call) -> Any:
-    return _run(server, 200, lambda store: [admin.account_json(a) for a in store.list_accounts()])
+    async def work() -> list[dict[str, Any]]:
+        return [admin.account_json(a) for a in await server.worker.list_accounts()]
+
+    return _run(200, "", work())
 
 
 @route("POST", "/v1/admin/accounts", auth="admin")
@@ -60,107 +81,143 @@ def create_account(server: "Server", call: Call) -> Any:
     balance = _kopecks(call, "balance_uah", required=False)
     alpha = call.strings("alpha_names") if call.json().get("alpha_names") else []
 
-    def create(store: Any) -> dict[str, Any]:
-        account, pw = admin.create_account(
-            store, server.config.accounts, system_id, password=password, mode=mode,
+    async def work() -> dict[str, Any]:
+        # hashing the password is slow on purpose: on a thread
+        account, pw = await deferToThread(
+            admin.new_account, server.config.accounts, system_id, password=password, mode=mode,
             balance_kopecks=balance, alpha=tuple(alpha),
         )
-        return {**admin.account_json(account), "password": pw.password}
+        await server.worker.add_account(account)
+        return {**admin.account_json(await _account(server.worker, system_id)), "password": pw.password}
 
-    return _run(server, 201, create)
+    return _run(201, system_id, work())
 
 
 @route("GET", "/v1/admin/accounts/{system_id}", auth="admin")
 def show_account(server: "Server", call: Call) -> Any:
-    return _run(server, 200, lambda store, sid: admin.account_json(admin.get_account(store, sid)),
-                call.params["system_id"])
+    sid = call.params["system_id"]
+
+    async def work() -> dict[str, Any]:
+        return admin.account_json(await _account(server.worker, sid))
+
+    return _run(200, sid, work())
 
 
 @route("POST", "/v1/admin/accounts/{system_id}/topup", auth="admin")
 def topup(server: "Server", call: Call) -> Any:
     kopecks = _kopecks(call, "amount_uah")
-    return _run(server, 200, lambda store, sid: admin.account_json(admin.topup(store, sid, kopecks)),
-                call.params["system_id"])
+    assert kopecks is not None
+    sid = call.params["system_id"]
+
+    async def work() -> dict[str, Any]:
+        admin.check_topup(kopecks)
+        await server.worker.add_balance(sid, kopecks)
+        return admin.account_json(await _account(server.worker, sid))
+
+    return _run(200, sid, work())
 
 
 @route("POST", "/v1/admin/accounts/{system_id}/promote", auth="admin")
 def promote(server: "Server", call: Call) -> Any:
-    return _run(server, 200, lambda store, sid: admin.account_json(admin.promote(store, sid)),
-                call.params["system_id"])
+    sid = call.params["system_id"]
+
+    async def work() -> dict[str, Any]:
+        await server.worker.set_mode(sid, "user")
+        return admin.account_json(await _account(server.worker, sid))
+
+    return _run(200, sid, work())
 
 
 @route("POST", "/v1/admin/accounts/{system_id}/apikey", auth="admin")
 def api_key(server: "Server", call: Call) -> Any:
-    def make(store: Any, sid: str) -> dict[str, Any]:
-        return {"system_id": sid, "api_key": admin.new_api_key(store, sid)}
+    sid = call.params["system_id"]
 
-    return _run(server, 201, make, call.params["system_id"])
+    async def work() -> dict[str, Any]:
+        key, sha = admin.new_key()
+        await server.worker.set_api_key(sid, sha)
+        return {"system_id": sid, "api_key": key}
+
+    return _run(201, sid, work())
 
 
-def _alpha_names(store: Any, sid: str) -> dict[str, Any]:
-    return {"system_id": sid, "alpha_names": list(admin.get_account(store, sid).alpha_names)}
+async def _alpha_names(store: StorePort, sid: str) -> dict[str, Any]:
+    return {"system_id": sid, "alpha_names": list((await _account(store, sid)).alpha_names)}
 
 
 @route("POST", "/v1/admin/accounts/{system_id}/alpha", auth="admin")
 def add_alpha(server: "Server", call: Call) -> Any:
     name = call.value("name", str)
+    sid = call.params["system_id"]
 
-    def add(store: Any, sid: str) -> dict[str, Any]:
-        admin.add_alpha(store, sid, name)
-        return _alpha_names(store, sid)
+    async def work() -> dict[str, Any]:
+        await server.worker.add_alpha(sid, admin.alpha_name(name))
+        return await _alpha_names(server.worker, sid)
 
-    return _run(server, 200, add, call.params["system_id"])
+    return _run(200, sid, work())
 
 
 @route("DELETE", "/v1/admin/accounts/{system_id}/alpha/{name}", auth="admin")
 def remove_alpha(server: "Server", call: Call) -> Any:
-    def remove(store: Any, sid: str, name: str) -> dict[str, Any]:
-        admin.remove_alpha(store, sid, name)
-        return _alpha_names(store, sid)
+    sid = call.params["system_id"]
 
-    return _run(server, 200, remove, call.params["system_id"], call.params["name"])
+    async def work() -> dict[str, Any]:
+        name = admin.alpha_name(call.params["name"])
+        if not await server.worker.remove_alpha(sid, name):
+            raise admin.no_alpha(sid, name)
+        return await _alpha_names(server.worker, sid)
+
+    return _run(200, sid, work())
 
 
-def _numbers(store: Any, sid: str, **extra: Any) -> dict[str, Any]:
-    return {"system_id": sid, "numbers": admin.blacklist(store, sid), **extra}
+async def _numbers(store: StorePort, sid: str, **extra: Any) -> dict[str, Any]:
+    return {"system_id": sid, "numbers": await store.blacklist(sid), **extra}
 
 
 @route("GET", "/v1/admin/accounts/{system_id}/blacklist", auth="admin")
 def get_blacklist(server: "Server", call: Call) -> Any:
-    return _run(server, 200, _numbers, call.params["system_id"])
+    sid = call.params["system_id"]
+
+    async def work() -> dict[str, Any]:
+        await _account(server.worker, sid)
+        return await _numbers(server.worker, sid)
+
+    return _run(200, sid, work())
 
 
 @route("POST", "/v1/admin/accounts/{system_id}/blacklist", auth="admin")
 def add_blacklist(server: "Server", call: Call) -> Any:
     numbers = call.strings("numbers")
+    sid = call.params["system_id"]
 
-    def add(store: Any, sid: str) -> dict[str, Any]:
-        _, added = admin.blacklist_add(store, sid, numbers)
-        return _numbers(store, sid, added=added)
+    async def work() -> dict[str, Any]:
+        added = await server.worker.add_blacklist(sid, admin.normalise_numbers(numbers))
+        return await _numbers(server.worker, sid, added=added)
 
-    return _run(server, 200, add, call.params["system_id"])
+    return _run(200, sid, work())
 
 
 @route("DELETE", "/v1/admin/accounts/{system_id}/blacklist", auth="admin")
 def remove_blacklist(server: "Server", call: Call) -> Any:
     numbers = call.strings("numbers")
+    sid = call.params["system_id"]
 
-    def remove(store: Any, sid: str) -> dict[str, Any]:
-        admin.blacklist_remove(store, sid, numbers)
-        return _numbers(store, sid)
+    async def work() -> dict[str, Any]:
+        await server.worker.remove_blacklist(sid, admin.normalise_numbers(numbers))
+        return await _numbers(server.worker, sid)
 
-    return _run(server, 200, remove, call.params["system_id"])
+    return _run(200, sid, work())
 
 
 @route("POST", "/v1/admin/mo", auth="admin")
 def inject_mo(server: "Server", call: Call) -> Any:
     to, source, text = call.value("to", str), call.value("from", str), call.value("text", str)
 
-    def inject(store: Any) -> dict[str, Any]:
-        mo = admin.inject_mo(store, server.config.mo, to, source, text)
-        return {"id": mo.id, "system_id": mo.system_id, "from": mo.source, "to": mo.to, "status": "QUEUED"}
+    async def work() -> dict[str, Any]:
+        system_id, digits = admin.mo_route(server.config.mo, to, source, text)
+        mo_id = await server.worker.add_mo(system_id, digits, to, text)
+        return {"id": mo_id, "system_id": system_id, "from": digits, "to": to, "status": "QUEUED"}
 
-    return _run(server, 202, inject)
+    return _run(202, "", work())
 
 
 ROUTES = (list_accounts, create_account, show_account, topup, promote, api_key, add_alpha, remove_alpha,

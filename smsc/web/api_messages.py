@@ -17,12 +17,14 @@ from twisted.python.failure import Failure
 
 from ..accounts.money import format_uah
 from ..dlr.callbacks import check_url
+from ..dlr.view import message_view
 from ..pdu.constants import CommandStatus as S
 from ..pdu.errors import SmppError
-from ..store.sqlite import Store
-from ..submission import submit, submit_sm_of
+from ..engine import MessageInfo
+from ..status import ACCEPTED
+from ..store.port import StoredMessage
+from ..submission import of_text
 from .api import ApiError, Call, Reply, bad_field, route
-from .api_status import ACCEPTED, message_view
 
 if TYPE_CHECKING:
     from ..app import Server
@@ -88,7 +90,7 @@ def send_message(server: "Server", call: Call) -> Any:
         except ValueError as exc:
             raise bad_field("dlr_url", str(exc)) from None
     try:
-        pdu = submit_sm_of(sender, to, text, validity_seconds=validity or 0)
+        submission = of_text(sender, to, text, validity_seconds=validity or 0)
     except ValueError as exc:  # a character no encoding has (a lone surrogate)
         raise ApiError(422, "invalid_text", f"text: {exc}", "text") from None
     live = call.account
@@ -96,28 +98,26 @@ def send_message(server: "Server", call: Call) -> Any:
 
     def accepted(message_id: str) -> Any:
         n = live.id_format.parse(message_id)
-        if dlr_url is not None:
-            # watched before the operator can finish it (this runs in the
-            # commit's callback, before the hand-off)
-            server.callbacks.watch(n, message_id, dlr_url)
-        return server.worker.run(_record, n, message_id, dlr_url).addCallback(answer, message_id)
+        assert n is not None  # the engine made it in this format
+        if dlr_url is None:
+            return server.worker.message(n).addCallback(answer, message_id)
+        # watched before the operator can finish it (this runs in the
+        # commit's callback, before the hand-off)
+        server.callbacks.watch(n, message_id, dlr_url)
+        # the callback's row first: durable before the 201
+        stored = server.worker.add_callback(n, message_id, dlr_url)
+        return stored.addCallback(lambda _: server.worker.message(n)).addCallback(answer, message_id)
 
-    def answer(found: tuple, message_id: str) -> Reply:
-        m = found[0]
+    def answer(found: StoredMessage | None, message_id: str) -> Reply:
+        assert found is not None  # committed before the engine answered
+        m = found.message
         return Reply(201, {"id": message_id, "segments": m.segments, "cost_kopecks": m.cost, "status": ACCEPTED})
 
     def refused(failure: Failure) -> None:
         failure.trap(SmppError)
         raise refusal_error(failure.value, server.config.billing.insufficient_funds_status)
 
-    return submit(server.engine, live, pdu).addCallbacks(accepted, refused)
-
-
-def _record(store: Store, n: int, message_id: str, dlr_url: str | None) -> tuple:
-    """The committed message row; its callback stored first (durable before 201)."""
-    if dlr_url is not None:
-        store.add_callback(n, message_id, dlr_url)
-    return store.get_message(n)
+    return server.engine.send(live, submission).addCallbacks(accepted, refused)
 
 
 @route("GET", "/v1/messages/{id}", auth="account")
@@ -125,24 +125,19 @@ def get_message(server: "Server", call: Call) -> Any:
     live = call.account
     assert live is not None
     message_id = call.params["id"]
-    n = live.id_format.parse(message_id)
-    not_found = ApiError(404, "not_found", f"no message {message_id}", "id")
-    if n is None:
-        raise not_found
 
-    def view(found: tuple | None) -> Reply:
-        # another account's message is as unknown as a missing one
-        if found is None or found[0].system_id != live.system_id:
-            raise not_found
-        m = found[0]
-        operator = server.engine.operators.get(m.operator)
-        held = found[4] is None and operator is not None and operator.holds(n)
+    def view(info: MessageInfo) -> Reply:
         return Reply(200, message_view(
-            found, live.format_id(n), server.engine.sim.now(), held=held,
+            info.stored, info.public_id, server.engine.sim.now(), held=info.held,
             default_alphabet=server.config.messages.default_alphabet,
         ))
 
-    return server.worker.read_committed(Store.get_message, n).addCallback(view)
+    def not_found(failure: Failure) -> None:
+        # another account's message is as unknown as a missing one
+        failure.trap(SmppError)
+        raise ApiError(404, "not_found", f"no message {message_id}", "id")
+
+    return server.engine.message(live, message_id).addCallbacks(view, not_found)
 
 
 @route("GET", "/v1/balance", auth="account")

@@ -20,17 +20,18 @@ token configured (``[http] admin_token_sha256 = ""``) every page is a 403
 saying so. Unknown paths and campaigns are 404 pages, bad input (a number
 that is not one, an unknown status) a 400 page naming the field.
 
-Store reads run on the store thread (``StoreWorker.run``); the page is
-written when they come back (NOT_DONE_YET).
+Store reads go through the store port (``StorePort``, on the store
+thread); the page is written when they come back (NOT_DONE_YET).
 """
 from __future__ import annotations
 
 import logging
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
+from twisted.internet.defer import Deferred
 from twisted.python.failure import Failure
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request
@@ -39,7 +40,7 @@ from ..campaigns import store as campaigns
 from ..engine import utc_day
 from ..router.numbers import RoutingError, normalise_loose
 from .auth import ADMIN_COOKIE, is_admin, token_matches
-from .reports_data import account_rows, messages_to
+from .reports_data import AccountRow, MessageRow, account_rows, message_rows
 from .reports_pages import (
     MESSAGE_LIMIT, accounts_page, campaign_page, campaigns_page, login_page, message_page,
     messages_page,
@@ -111,9 +112,9 @@ class ReportsResource(Resource):
         if method not in ("GET", "HEAD"):
             return _not_allowed(request, "GET, HEAD")
         if path == ["accounts"]:
-            return self._read(request, accounts_page, account_rows, utc_day(time.time()))
+            return self._read(request, accounts_page, self._accounts(utc_day(time.time())))
         if path == ["campaigns"]:
-            return self._read(request, campaigns_page, campaigns.list_campaigns)
+            return self._read(request, campaigns_page, self._campaigns())
         if len(path) == 2 and path[0] == "campaigns":
             return self._campaign(request, path[1])
         if path == ["messages"]:
@@ -162,7 +163,7 @@ class ReportsResource(Resource):
             error = f"status: {status!r} is not one of All, {', '.join(campaigns.STATUSES)}"
             status = ""
         return self._read(request, lambda r: _campaign_or_404(request, campaign_id, r, status, error),
-                          campaigns.campaign_report, campaign_id, status or None)
+                          self._report(campaign_id, status or None))
 
     def _messages(self, request: Request) -> Any:
         typed = _arg(request, "number")
@@ -173,14 +174,35 @@ class ReportsResource(Resource):
         except RoutingError as exc:
             request.setResponseCode(400)
             return messages_page(typed, error=f"number: {exc.detail}")
-        return self._read(
-            request, lambda rows: messages_page(typed, msisdn, rows),
-            messages_to, msisdn, MESSAGE_LIMIT, self._server.config.messages.default_alphabet,
-        )
+        return self._read(request, lambda rows: messages_page(typed, msisdn, rows), self._messages_to(msisdn))
 
-    def _read(self, request: Request, render: Callable[[Any], bytes], fn: Callable[..., Any], *args: Any) -> Any:
-        """Run ``fn(store, *args)`` on the store thread, then write
-        ``render(result)``; a store failure is a 503 page (and a log line)."""
+    # --- store reads (through the store port) --------------------------------
+
+    async def _accounts(self, day: int) -> list[AccountRow]:
+        return account_rows(await self._server.worker.accounts_usage(day))
+
+    async def _campaigns(self) -> list[campaigns.CampaignSummary]:
+        store = self._server.worker
+        return campaigns.summaries(await store.list_campaigns(), await store.campaign_tallies())
+
+    async def _report(
+        self, campaign_id: int, status: str | None
+    ) -> tuple[campaigns.CampaignSummary, list[campaigns.RecipientLine]] | None:
+        store = self._server.worker
+        c = await store.get_campaign(campaign_id)
+        if c is None:
+            return None
+        return campaigns.report(c, await store.campaign_lines(campaign_id), status)
+
+    async def _messages_to(self, msisdn: str) -> list[MessageRow]:
+        store = self._server.worker
+        found = await store.messages_to(msisdn, MESSAGE_LIMIT)
+        accounts = {sid: await store.account(sid) for sid in {f.message.system_id for f in found}}
+        return message_rows(found, accounts, self._server.config.messages.default_alphabet)
+
+    def _read(self, request: Request, render: Callable[[Any], bytes], read: Coroutine[Any, Any, Any]) -> Any:
+        """Run ``read`` (store reads), then write ``render(result)``; a
+        store failure is a 503 page (and a log line)."""
         gone: list[bool] = []
         request.notifyFinish().addErrback(lambda _: gone.append(True))
 
@@ -194,7 +216,7 @@ class ReportsResource(Resource):
             request.setResponseCode(503)
             write(message_page("Store unavailable", f"Reading the store failed: {failure.getErrorMessage()}"))
 
-        d = self._server.worker.run(fn, *args)
+        d: Deferred[Any] = Deferred.fromCoroutine(read)
         d.addCallback(render).addCallbacks(write, failed)
         return NOT_DONE_YET
 

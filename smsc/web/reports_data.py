@@ -1,24 +1,23 @@
-"""What the reports page reads from the store: accounts and message search.
+"""What the reports page shows of accounts and messages: its rows.
 
-Functions of a ``Store``, run on the store thread (``StoreWorker.run``) by
-``smsc.web.reports``; they return frozen records, never rows, so rendering
-(on the reactor thread) touches no connection. Campaign data comes from
-``smsc.campaigns.store`` (its ``list_campaigns`` and ``campaign_report``).
+Pure functions of the store's records (``smsc.store.port``), which
+``smsc.web.reports`` reads through the store port; rendering touches no
+store. Campaign data comes from ``smsc.campaigns.store`` (its
+``summaries`` and ``report``).
 """
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from ..accounts.ids import DEFAULT_ID_FORMAT, MessageIdFormat
 from ..pdu.text import TextError, decode
-from ..store.sqlite import Store
+from ..records import Account
+from ..status import message_status
+from ..store.port import AccountUsage, StoredMessage
 
 #: esm_class bit: short_message starts with a user data header
 _UDHI = 0x40
-
-#: the statuses a message row can show: ENROUTE until its final state is
-#: committed, then the final stat word
-ENROUTE = "ENROUTE"
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +35,8 @@ class MessageRow:
     message_id: str  # as the account's client sees it
     system_id: str
     sender: str
+    #: ENROUTE until its final state is committed, then its stat word
+    #: (smsc.status.message_status)
     status: str
     submit_time: float  # simulation time
     done_time: float | None
@@ -44,43 +45,36 @@ class MessageRow:
     text: str
 
 
-def account_rows(store: Store, day: int) -> list[AccountRow]:
-    """Every account with what it sent on UTC ``day`` (``engine.utc_day``)."""
+def account_rows(usage: Iterable[AccountUsage]) -> list[AccountRow]:
+    """Every account with what it sent on the day ``usage`` was read for."""
     return [
-        AccountRow(a.system_id, a.mode, a.balance_kopecks, a.alpha_names, store.usage_today(a.system_id, day))
-        for a in store.list_accounts()
+        AccountRow(u.account.system_id, u.account.mode, u.account.balance_kopecks, u.account.alpha_names,
+                   u.messages)
+        for u in usage
     ]
 
 
-def messages_to(store: Store, msisdn: str, limit: int, default_alphabet: str) -> list[MessageRow]:
-    """The newest ``limit`` messages to ``msisdn`` (E.164 digits), newest first.
-
-    A full scan of ``messages``: it has no index on msisdn on purpose, since
-    every accepted message would pay for one on the hot path, while this
-    search is a person waiting a moment on a report page.
-    """
-    rows = store.db["messages"].rows_where(
-        "msisdn = ?", [msisdn], order_by="id desc", limit=limit,
-        select="id, system_id, source_addr, stat, submit_time, done_time, segments, cost, "
-               "short_message, data_coding, esm_class",
-    )
+def message_rows(
+    found: Iterable[StoredMessage], accounts: Mapping[str, Account | None], default_alphabet: str
+) -> list[MessageRow]:
+    """The stored messages as rows, ids in their account's format
+    (``accounts``: system_id -> its account, None if gone)."""
     formats: dict[str, MessageIdFormat] = {}
     out = []
-    for r in rows:
-        sid = r["system_id"]
+    for m, _, stat, _, done_time in found:
+        sid = m.system_id
         if sid not in formats:
-            formats[sid] = _id_format(store, sid)
+            formats[sid] = _id_format(accounts.get(sid))
         out.append(MessageRow(
-            message_id=formats[sid].format(r["id"]), system_id=sid, sender=r["source_addr"],
-            status=r["stat"] or ENROUTE, submit_time=r["submit_time"], done_time=r["done_time"],
-            segments=r["segments"], cost_kopecks=r["cost"],
-            text=message_text(r["short_message"], r["data_coding"], r["esm_class"], default_alphabet),
+            message_id=formats[sid].format(m.id), system_id=sid, sender=m.source_addr,
+            status=message_status(stat, done_time),
+            submit_time=m.submit_time, done_time=done_time, segments=m.segments, cost_kopecks=m.cost,
+            text=message_text(m.short_message, m.data_coding, m.esm_class, default_alphabet),
         ))
     return out
 
 
-def _id_format(store: Store, system_id: str) -> MessageIdFormat:
-    account = store.get_account(system_id)
+def _id_format(account: Account | None) -> MessageIdFormat:
     if account is None:  # no command removes an account today; be safe if one does
         return DEFAULT_ID_FORMAT
     return MessageIdFormat.of(account.id_format, account.id_width)

@@ -10,7 +10,8 @@ from twisted.internet.testing import StringTransport
 
 from smsc.accounts.live import LiveAccount
 from smsc.config import LimitsConfig, SmppConfig
-from smsc.dlr.hub import ReceiptHub
+from smsc.dlr.hub import DeliveryHub
+from smsc.dlr.mo import MoPart, mo_parts
 from smsc.pdu.codec import decode, encode
 from smsc.pdu.constants import CommandId as C
 from smsc.pdu.constants import CommandStatus as S
@@ -22,7 +23,7 @@ from smsc.pdu.pdus import (
     BindTransceiver, CancelSm, DataSm, DataSmResp, DeliverSmResp, DestAddress, EnquireLinkResp,
     QuerySm, SubmitMulti, SubmitMultiResp, SubmitSm, UnsuccessSme,
 )
-from smsc.records import Account, Message, Receipt
+from smsc.records import Account, Message, Receipt, Submission
 from smsc.server.protocol import SmppFactory
 
 #: what the engine's authenticate gives a session: the live account
@@ -35,8 +36,10 @@ class FakeEngine:
     def __init__(self, clock: Clock, password_ok: bool = True) -> None:
         self.password_ok = password_ok
         self.acked: list[Receipt] = []
-        self.receipts = ReceiptHub(self.acked.append, call_soon=lambda fn: clock.callLater(0, fn))
-        self.submitted: list[SubmitSm] = []
+        self.receipts = DeliveryHub[Receipt](self.acked.append, call_soon=lambda fn: clock.callLater(0, fn))
+        self.mo_acked: list[MoPart] = []
+        self.mo = DeliveryHub[MoPart](self.mo_acked.append, call_soon=lambda fn: clock.callLater(0, fn))
+        self.submitted: list = []
         self.released = 0
 
     def authenticate(self, bind):
@@ -44,13 +47,13 @@ class FakeEngine:
             return succeed(ACCOUNT)
         return fail(SmppError(S.ESME_RINVPASWD))
 
-    def submit(self, account, pdu, reply, origin=None):
-        self.submitted.append(pdu)
-        reply(pdu, S.ESME_ROK, "abc")
+    def submit(self, account, sub, reply, token, origin=None):
+        self.submitted.append(sub)
+        reply(token, S.ESME_ROK, "abc")
 
-    def submit_multi(self, account, pdu, reply, origin=None):
-        self.submitted.append(pdu)
-        reply(pdu, S.ESME_ROK, "m1", (UnsuccessSme(1, 1, "380201234567", S.ESME_RINVDSTADR),))
+    def submit_multi(self, account, destinations, reply, token, origin=None):
+        self.submitted.append(destinations)
+        reply(token, S.ESME_ROK, "m1", ((1, S.ESME_RINVDSTADR),))  # the second destination
 
     def release(self, account):
         self.released += 1
@@ -73,9 +76,11 @@ class FakeEngine:
 
     def attach_receiver(self, account, sink):
         self.receipts.attach(account.system_id, sink)
+        self.mo.attach(account.system_id, sink)
 
     def detach_receiver(self, account, sink, unanswered):
-        self.receipts.detach(account.system_id, sink, unanswered)
+        self.receipts.detach(account.system_id, sink, [r for r in unanswered if type(r) is Receipt])
+        self.mo.detach(account.system_id, sink, [r for r in unanswered if type(r) is MoPart])
 
 
 def connect(engine=None, clock=None, password_ok=True, **cfg):
@@ -115,7 +120,7 @@ def test_submit_gets_message_id():
     assert (resp.command_id, resp.message_id, resp.sequence_number) == (C.SUBMIT_SM_RESP, "abc", 2)
 
 
-def test_data_sm_goes_to_submit_as_a_submit_sm_and_gets_data_sm_resp():
+def test_data_sm_goes_to_submit_as_a_submission_and_gets_data_sm_resp():
     proto, t, clock, engine = connect()
     bind(proto, t)
     tlvs = ((Tag.MESSAGE_PAYLOAD, b"body"), (Tag.QOS_TIME_TO_LIVE, b"\0\0\x0e\x10"))
@@ -123,10 +128,9 @@ def test_data_sm_goes_to_submit_as_a_submit_sm_and_gets_data_sm_resp():
                                      destination_addr="380671234567", registered_delivery=1, tlvs=tlvs)))
     assert received(t) == [DataSmResp(sequence_number=3, message_id="abc")]
     [sm] = engine.submitted
-    assert type(sm) is SubmitSm
-    assert (sm.sequence_number, sm.source_addr, sm.source_addr_ton, sm.destination_addr) == (
-        3, "SMSClub", 5, "380671234567")
-    assert (sm.short_message, sm.tlvs, sm.registered_delivery) == (b"", tlvs, 1)
+    assert type(sm) is Submission
+    assert (sm.source_addr, sm.source_addr_ton, sm.destination_addr) == ("SMSClub", 5, "380671234567")
+    assert (sm.body, sm.registered_delivery) == (dict(tlvs)[Tag.MESSAGE_PAYLOAD], 1)
     assert sm.validity_period == "000000010000000R"  # qos_time_to_live 3600 s
 
 
@@ -265,3 +269,39 @@ def test_intermediate_notification_goes_out_with_esm_class_0x20():
     enroute, final = received(t)
     assert (enroute.esm_class, final.esm_class) == (0x20, 0x04)
     assert b"stat:ENROUTE" in enroute.short_message and b"stat:DELIVRD" in final.short_message
+
+
+def test_bind_answered_after_the_framing_was_lost_gives_the_slot_back():
+    from twisted.internet.defer import Deferred
+
+    proto, t, clock, engine = connect()
+    pending = Deferred()
+    engine.authenticate = lambda bind: pending
+    proto.dataReceived(encode(BindTransceiver(sequence_number=1, system_id="acc", password="pw")))
+    proto.dataReceived(b"\x00\x00\x00\x05" + bytes(12))  # bad command_length: the session closes
+    [nack] = received(t)
+    assert nack.command_status == S.ESME_RINVCMDLEN and t.disconnecting
+    pending.callback(ACCOUNT)  # the password check ends after that
+    assert engine.released == 1 and received(t) == []
+    assert proto.account is None
+
+
+def test_mo_parts_go_out_as_plain_deliver_sm_beside_receipts():
+    proto, t, clock, engine = connect(window=10)
+    bind(proto, t)
+    parts = mo_parts(5, "acc", "380671234567", "7090", "z" * 200)  # two parts, UDH
+    for part in parts:
+        engine.mo.enqueue(part)
+    engine.receipts.enqueue(_receipt(8))
+    sent = received(t)
+    mo = [p for p in sent if p.esm_class != 0x04]
+    [receipt] = [p for p in sent if p.esm_class == 0x04]
+    assert [(p.source_addr, p.destination_addr, p.esm_class) for p in mo] == [("380671234567", "7090", 0x40)] * 2
+    assert [p.short_message for p in mo] == [part.short_message for part in parts]
+    assert b"id:8 " in receipt.short_message
+    by_seq = {p.sequence_number: p for p in sent}
+    for seq, pdu in by_seq.items():
+        status = S.ESME_RSYSERR if pdu is mo[1] else S.ESME_ROK
+        proto.dataReceived(encode(DeliverSmResp(sequence_number=seq, command_status=status)))
+    assert engine.mo_acked == [parts[0]] and [r.message.id for r in engine.acked] == [8]
+    assert engine.mo.backlog("acc") == 1  # the refused part, held for the next bind

@@ -170,3 +170,26 @@ def test_every_pdu_in_and_out_is_counted():
         ("in", C.SUBMIT_SM, 0), ("out", C.SUBMIT_SM_RESP, S.ESME_RINVBNDSTS),
         ("in", 0x777, S.ESME_RINVCMDID), ("out", C.GENERIC_NACK, S.ESME_RINVCMDID),
     ]
+
+
+def test_a_bind_ok_on_a_bound_session_is_our_bug_and_queues_nothing():
+    s = bound()
+    with pytest.raises(LocalProtocolError):
+        s.send(BindTransceiverResp(sequence_number=9, system_id="smsc"))
+    assert s.state is State.BOUND_TRX and out(s) == []
+
+
+def test_a_peer_unbind_resp_closes_even_before_bind():
+    # it answers our enquire_link: the peer says it is done, whatever it answered
+    s = Session(now=lambda: 0.0)
+    seq = s.next_sequence()
+    s.send(EnquireLink(sequence_number=seq))
+    [resp, closed] = s.receive_data(encode(UnbindResp(sequence_number=seq)))
+    assert isinstance(closed, SessionClosed) and s.state is State.CLOSED
+
+
+def test_close_after_close_is_fine():
+    s = bound()
+    s.close()
+    s.close()
+    assert s.state is State.CLOSED

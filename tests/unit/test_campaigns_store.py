@@ -84,16 +84,16 @@ def test_start_and_pause_only_from_the_right_states(store):
 def test_claims_go_in_upload_order_and_a_campaign_with_nothing_left_is_sent(store):
     cid = new_campaign(store, blacklisted={NUMBERS[1]})
     campaigns.set_state(store, cid, ("draft",), "running")
-    first = campaigns.claim(store, {cid: 2}, 2000.0)
+    first = store.claim_recipients({cid: 2}, 2000.0)
     assert [r.msisdn for r in first] == [NUMBERS[0], NUMBERS[2]]  # the blacklisted one is SKIPPED
     assert statuses(store, cid)[NUMBERS[0]] == "PENDING"  # SENDING reads as PENDING
-    campaigns.record(store, [Outcome(cid, first[0].seq, "SENT", 7, "7"),
+    store.record_outcomes([Outcome(cid, first[0].seq, "SENT", 7, "7"),
                              Outcome(cid, first[1].seq, "PENDING")])
-    second = campaigns.claim(store, {cid: 5}, 2001.0)
+    second = store.claim_recipients({cid: 5}, 2001.0)
     assert [r.msisdn for r in second] == [NUMBERS[2], NUMBERS[3]]
     assert campaigns.get_campaign(store, cid).state == "running"
-    campaigns.record(store, [Outcome(cid, r.seq, "REFUSED", detail="ESME_RINVDSTADR") for r in second])
-    assert campaigns.claim(store, {cid: 5}, 2002.0) == []
+    store.record_outcomes([Outcome(cid, r.seq, "REFUSED", detail="ESME_RINVDSTADR") for r in second])
+    assert store.claim_recipients({cid: 5}, 2002.0) == []
     c = campaigns.get_campaign(store, cid)
     assert c.state == "sent" and c.finished_at is not None
 
@@ -101,10 +101,10 @@ def test_claims_go_in_upload_order_and_a_campaign_with_nothing_left_is_sent(stor
 def test_report_reads_final_states_and_cost_from_the_messages_table(store):
     cid = new_campaign(store, blacklisted={NUMBERS[3]})
     campaigns.set_state(store, cid, ("draft",), "running")
-    claimed = campaigns.claim(store, {cid: 3}, 2000.0)
+    claimed = store.claim_recipients({cid: 3}, 2000.0)
     store_messages(store, message(101, NUMBERS[0], "Hi N0"), message(102, NUMBERS[1], "Hi N1", cost=80),
                    finals={101: "DELIVRD", 102: "FAILED"})
-    campaigns.record(store, [
+    store.record_outcomes([
         Outcome(cid, claimed[0].seq, "SENT", 101, "65"),
         Outcome(cid, claimed[1].seq, "SENT", 102, "66"),
         Outcome(cid, claimed[2].seq, "REFUSED", detail="ESME_RINVDSTADR"),
@@ -128,19 +128,19 @@ def test_report_reads_final_states_and_cost_from_the_messages_table(store):
 def test_a_sent_message_without_a_final_state_is_enroute(store):
     cid = new_campaign(store, numbers=NUMBERS[:1])
     campaigns.set_state(store, cid, ("draft",), "running")
-    [r] = campaigns.claim(store, {cid: 1}, 2000.0)
+    [r] = store.claim_recipients({cid: 1}, 2000.0)
     store_messages(store, message(101, NUMBERS[0], "Hi N0"))
-    campaigns.record(store, [Outcome(cid, r.seq, "SENT", 101, "65")])
+    store.record_outcomes([Outcome(cid, r.seq, "SENT", 101, "65")])
     assert statuses(store, cid) == {NUMBERS[0]: "ENROUTE"}
 
 
 def test_clean_exports_and_removes_only_rejectd_and_undeliv(store):
     cid = new_campaign(store)
     campaigns.set_state(store, cid, ("draft",), "running")
-    claimed = campaigns.claim(store, {cid: 4}, 2000.0)
+    claimed = store.claim_recipients({cid: 4}, 2000.0)
     store_messages(store, *(message(101 + i, n, f"Hi N{i}") for i, n in enumerate(NUMBERS[:3])),
                    finals={101: "UNDELIV", 102: "REJECTD", 103: "DELIVRD"})
-    campaigns.record(store, [Outcome(cid, r.seq, "SENT", 101 + i, str(101 + i)) for i, r in enumerate(claimed[:3])]
+    store.record_outcomes([Outcome(cid, r.seq, "SENT", 101 + i, str(101 + i)) for i, r in enumerate(claimed[:3])]
                      + [Outcome(cid, claimed[3].seq, "REFUSED", detail="x")])
     assert [(m, s, f["name"]) for m, s, f in campaigns.clean_lines(store, cid)] == [
         (NUMBERS[0], "UNDELIV", "N0"), (NUMBERS[1], "REJECTD", "N1")]
@@ -154,7 +154,7 @@ def test_sending_rows_are_settled_after_a_kill_without_sending_twice(store):
     store.set_receipt_options("shop", "decimal", None, None, None)
     cid = new_campaign(store)
     campaigns.set_state(store, cid, ("draft",), "running")
-    claimed = campaigns.claim(store, {cid: 3}, 2000.0)
+    claimed = store.claim_recipients({cid: 3}, 2000.0)
     # committed before the kill: N0's message; N1 only has an older message
     # to the same number, and another text to it after the claim
     store_messages(store, message(101, NUMBERS[0], "Hi N0", 2000.5),
@@ -163,7 +163,7 @@ def test_sending_rows_are_settled_after_a_kill_without_sending_twice(store):
     report = {x.msisdn: x for x in campaigns.campaign_report(store, cid)[1]}
     assert (report[NUMBERS[0]].status, report[NUMBERS[0]].message_id) == ("ENROUTE", "101")
     assert report[NUMBERS[1]].status == report[NUMBERS[2]].status == "PENDING"
-    assert [r.msisdn for r in campaigns.claim(store, {cid: 5}, 2002.0)] == [NUMBERS[1], NUMBERS[2], NUMBERS[3]]
+    assert [r.msisdn for r in store.claim_recipients({cid: 5}, 2002.0)] == [NUMBERS[1], NUMBERS[2], NUMBERS[3]]
     assert claimed[0].msisdn == NUMBERS[0]
     assert campaigns.recover_sending(store) == (0, 3)
 
@@ -172,7 +172,7 @@ def test_the_tables_appear_for_a_reader_of_a_fresh_store(tmp_path):
     s = Store(str(tmp_path / "fresh.db"))
     try:
         assert campaigns.list_campaigns(s) == []
-        assert campaigns.running_campaigns(s) == []
+        assert s.running_campaigns() == []
     finally:
         s.close()
 

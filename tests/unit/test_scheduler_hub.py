@@ -2,7 +2,8 @@ from collections import deque
 
 from twisted.internet.task import Clock
 
-from smsc.dlr.hub import ReceiptHub
+from smsc.dlr.hub import DeliveryHub
+from smsc.dlr.mo import MoPart, mo_parts
 from smsc.operators.scheduler import Scheduler
 from smsc.records import Message, Receipt
 
@@ -46,7 +47,7 @@ class Sink:
 
 def test_hub_holds_until_attach_and_shares_between_sinks():
     acked = []
-    hub = ReceiptHub(acked.append, call_soon=lambda fn: fn())
+    hub = DeliveryHub[Receipt](acked.append, call_soon=lambda fn: fn())
     for n in range(1, 6):
         hub.enqueue(_r(n))
     assert hub.backlog("a") == 5
@@ -61,7 +62,7 @@ def test_hub_holds_until_attach_and_shares_between_sinks():
 
 def test_hub_detach_requeues_in_order_and_held_retry_on_next_bind():
     acked = []
-    hub = ReceiptHub(acked.append, call_soon=lambda fn: fn())
+    hub = DeliveryHub[Receipt](acked.append, call_soon=lambda fn: fn())
     s = Sink(10)
     hub.attach("a", s)
     for n in (1, 2, 3):
@@ -78,7 +79,7 @@ def test_hub_detach_requeues_in_order_and_held_retry_on_next_bind():
 
 def test_hub_drops_a_refused_intermediate_notification_but_holds_a_receipt():
     acked = []
-    hub = ReceiptHub(acked.append, call_soon=lambda fn: fn())
+    hub = DeliveryHub[Receipt](acked.append, call_soon=lambda fn: fn())
     s = Sink(10)
     hub.attach("a", s)
     enroute = _r(1)._replace(stat="ENROUTE", state=1, intermediate=True)
@@ -94,7 +95,7 @@ def test_hub_drops_a_refused_intermediate_notification_but_holds_a_receipt():
 
 
 def test_hub_expire_drops_only_receipts_past_the_retention():
-    hub = ReceiptHub(lambda r: None, call_soon=lambda fn: fn())
+    hub = DeliveryHub[Receipt](lambda r: None, call_soon=lambda fn: fn())
     old = _r(1)._replace(done_time=100.0)
     new = _r(2)._replace(done_time=500.0)
     hub.enqueue(old)
@@ -109,3 +110,30 @@ def test_hub_expire_drops_only_receipts_past_the_retention():
     s2 = Sink(10)
     hub.attach("a", s2)
     assert s2.got == [2]
+
+
+def test_mo_parts_ride_the_same_hub_in_order_and_never_expire():
+    acked: list[MoPart] = []
+    hub = DeliveryHub[MoPart](acked.append, call_soon=lambda fn: fn())
+    first = mo_parts(1, "a", "380671234567", "7090", "x" * 200)  # two parts
+    second = mo_parts(2, "a", "380671234567", "7090", "y")
+    for part in first + second:
+        hub.enqueue(part)
+    got: list[MoPart] = []
+
+    class MoSink:
+        def take(self, q: deque) -> None:
+            while len(got) < 2 and q:
+                got.append(q.popleft())
+
+    s = MoSink()
+    hub.attach("a", s)
+    assert got == first and hub.backlog("a") == 1
+    hub.answered(first[0], ok=True)
+    hub.answered(first[1], ok=False)  # refused: held for the next bind, an MO is never dropped
+    assert acked == [first[0]]
+    hub.detach("a", s, [])
+    assert hub.expire(before=float("1e12")) == 0 and hub.backlog("a") == 2
+    s2 = Sink(10)
+    hub.attach("a", s2)
+    assert s2.got == [1, 2]  # the held part first, then the queued one

@@ -7,12 +7,12 @@ import base64
 import pytest
 
 from smsc.dlr.callbacks import check_url, loggable
+from smsc.dlr.view import callback_payload, message_view
 from smsc.pdu.constants import CommandStatus
 from smsc.pdu.errors import SmppError
 from smsc.records import Message
 from smsc.web.api_auth import basic_credentials
 from smsc.web.api_messages import refusal_error
-from smsc.web.api_status import callback_payload, message_view
 
 T0 = 1_780_000_000.0  # 2026-05-28T20:26:40Z
 

@@ -1,8 +1,11 @@
 """What the HTTP API says about one message: the body of
 ``GET /api/v1/messages/{id}`` and of the dlr_url callback.
 
-Pure functions of the stored row (``Store.get_message``), so the answer
-to a poll and the callback pushed on the final state can't disagree.
+Pure functions of the stored message (``smsc.store.port.StoredMessage``),
+so the answer to a poll and the callback pushed on the final state can't
+disagree; the status is ``smsc.status.message_status``, the rule the
+reports and campaigns use too. Here, not in ``smsc.web``: the callback
+sender (smsc.dlr.callbacks) needs it, and dlr imports nothing from web.
 """
 from __future__ import annotations
 
@@ -11,10 +14,8 @@ from typing import Any
 
 from ..pdu.errors import SmppError
 from ..pdu.text import decode
-
-#: statuses before the final one (after it: the receipt's stat word,
-#: DELIVRD, UNDELIV, REJECTD, EXPIRED, DELETED, UNKNOWN)
-ACCEPTED, SCHEDULED, ENROUTE = "ACCEPTED", "SCHEDULED", "ENROUTE"
+from ..status import ACCEPTED, message_status
+from ..store.port import StoredMessage
 
 #: the fields a dlr_url callback carries
 CALLBACK_FIELDS = ("id", "status", "error", "to", "done_at")
@@ -27,24 +28,13 @@ def iso_utc(ts: float | None) -> str | None:
     return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def status_of(found: tuple, now: float, held: bool) -> str:
-    """The final stat word; before it SCHEDULED (its schedule time is still
-    ahead), ACCEPTED (its operator holds it) or ENROUTE (in the network)."""
-    m, _, stat, _, done_time = found
-    if done_time is not None:
-        return stat
-    if m.not_before is not None and m.not_before > now:
-        return SCHEDULED
-    return ACCEPTED if held else ENROUTE
-
-
 def message_view(
-    found: tuple, public_id: str, now: float, *, held: bool = False, default_alphabet: str = "gsm"
+    found: StoredMessage, public_id: str, now: float, *, held: bool = False, default_alphabet: str = "gsm"
 ) -> dict[str, Any]:
-    """``found``: a ``Store.get_message`` row; ``now``: simulation time;
-    ``held``: its operator has not handed it to the network yet."""
+    """``now``: simulation time; ``held``: its operator has not handed it
+    to the network yet."""
     m, _, stat, error, done_time = found
-    status = status_of(found, now, held)
+    status = message_status(stat, done_time, not_before=m.not_before, now=now, held=held)
     history = [{"status": ACCEPTED, "at": iso_utc(m.submit_time)}]
     if done_time is not None:
         history.append({"status": stat, "at": iso_utc(done_time)})

@@ -1,0 +1,175 @@
+"""Who is asking: binds, HTTP logins, and the one live account per system_id.
+
+Every door that checks a password comes here (an SMPP bind, HTTP Basic), so
+the throttle of failed logins and the password check are one rule. The
+``LiveAccount`` of an account is made once per process and kept up to date
+after commits (balances, names, limits changed by the CLI reach it).
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable
+from typing import Any
+
+from twisted.internet.defer import Deferred, fail
+from twisted.internet.interfaces import IReactorTime
+from twisted.internet.threads import deferToThread
+
+from ..accounts.live import LiveAccount
+from ..accounts.passwords import verify_password
+from ..accounts.throttle import BindThrottle
+from ..config import LimitsConfig
+from ..pdu.constants import CommandStatus
+from ..pdu.errors import SmppError
+from ..records import Account, BindInfo
+from ..store.port import StorePort
+from .rules import utc_day
+
+#: checks a password against its stored hash; scrypt is slow on purpose,
+#: so the server runs it on a thread (tests on a task.Clock, inline)
+Verify = Callable[[str, str], "Deferred[bool]"]
+
+
+def _verify_on_thread(password: str, password_hash: str) -> "Deferred[bool]":
+    return deferToThread(verify_password, password, password_hash)
+
+
+#: verified (system_id, password) pairs remembered for HTTP Basic, which
+#: checks the password on every request; past this the memory starts over
+_MAX_REMEMBERED = 10_000
+
+
+class Accounts:
+    def __init__(
+        self, *, store: StorePort, clock: IReactorTime, limits: LimitsConfig, throttle: BindThrottle,
+        verify: Verify | None = None,
+    ) -> None:
+        self._store = store
+        self._verify = verify or _verify_on_thread
+        self._clock = clock
+        self._limits = limits
+        #: failed logins per address: SMPP binds and HTTP Basic share it
+        self.throttle = throttle
+        self.live: dict[str, LiveAccount] = {}
+        #: accounts used without a bind (``account``): always refreshed
+        self._keep_tracked: set[str] = set()
+        self._key = secrets.token_bytes(32)
+        #: HMAC(system_id, password) -> the password hash it was verified against
+        self._verified: dict[bytes, str] = {}
+        store.on_commit.append(self._committed)
+
+    # --- binds ----------------------------------------------------------------
+
+    def authenticate(self, bind: BindInfo) -> "Deferred[LiveAccount]":
+        """The live account, or a failure carrying the SmppError to answer
+        with. A success holds a bind slot: give it back with ``release``."""
+
+        def bound(live: LiveAccount) -> LiveAccount:
+            if live.max_binds and live.binds >= live.max_binds:
+                raise SmppError(CommandStatus.ESME_RBINDFAIL, f"at most {live.max_binds} binds")
+            live.binds += 1
+            self._store.tracked.add(live.system_id)
+            return live
+
+        return self._check(bind.system_id, bind.password, bind.peer_host, remember=False).addCallback(bound)
+
+    def login(self, system_id: str, password: str, host: str) -> "Deferred[LiveAccount]":
+        """HTTP Basic: the live account when ``password`` is its password
+        (no bind slot held), else a failure with the SmppError a bind would
+        get. A verified pair is remembered, so a client sending the same
+        credentials with every request pays scrypt once."""
+        return self._check(system_id, password, host, remember=True).addCallback(self._kept)
+
+    def _check(self, system_id: str, password: str, host: str, remember: bool) -> "Deferred[LiveAccount]":
+        if self.throttle.blocked(host):
+            return fail(SmppError(CommandStatus.ESME_RBINDFAIL, "too many failed logins"))
+        day = utc_day(self._clock.seconds())
+        mark = hmac.new(self._key, f"{system_id}\0{password}".encode(), hashlib.sha256).digest()
+
+        def check(found: tuple[Account | None, int]) -> Any:
+            account, used = found
+            if account is None:
+                self.throttle.failed(host)
+                raise SmppError(CommandStatus.ESME_RINVSYSID, f"no account {system_id!r}")
+            if remember and self._verified.get(mark) == account.password_hash:
+                return self._live(account, used, day)
+            verified = self._verify(password, account.password_hash)
+            return verified.addCallback(decide, account, used)
+
+        def decide(ok: bool, account: Account, used: int) -> LiveAccount:
+            if not ok:
+                self.throttle.failed(host)
+                raise SmppError(CommandStatus.ESME_RINVPASWD, "wrong password")
+            self.throttle.succeeded(host)
+            if remember:
+                if len(self._verified) >= _MAX_REMEMBERED:
+                    self._verified.clear()
+                self._verified[mark] = account.password_hash
+            return self._live(account, used, day)
+
+        return self._store.bind_account(system_id, day).addCallback(check)
+
+    def _live(self, account: Account, used: int, day: int) -> LiveAccount:
+        """The one LiveAccount of ``account`` (read from the store just now,
+        with ``used`` messages on ``day``), made on first use."""
+        now = self._clock.seconds()
+        live = self.live.get(account.system_id)
+        if live is None:
+            # no charge of this account was ever made in this process
+            live = LiveAccount(account, self._limits, used, day, now)
+            self.live[account.system_id] = live
+        else:
+            # The balance read above may predate charges still being
+            # committed; only a read taken right after a commit may
+            # reset it, so ask for one.
+            live.update(account, now)
+            self._store.refresh_soon()
+        return live
+
+    def _kept(self, live: LiveAccount) -> LiveAccount:
+        """An account used without a bind stays tracked for the run."""
+        self._keep_tracked.add(live.system_id)
+        self._store.tracked.add(live.system_id)
+        return live
+
+    def account(self, system_id: str, fresh: bool = False) -> "Deferred[LiveAccount | None]":
+        """The live account ``system_id`` for the doors that checked who is
+        asking themselves (HTTP API keys, campaigns), or None when there is
+        no such account. Holds no bind slot; the account stays tracked
+        (refreshed after commits) for the rest of the run.
+
+        ``fresh``: fire only once a commit has read the account back, so
+        its balance includes a top-up made just before (a campaign resumed
+        after one must not pause again on the old balance)."""
+        day = utc_day(self._clock.seconds())
+
+        def made(found: tuple[Account | None, int]) -> Any:
+            account, used = found
+            if account is None:
+                return None
+            known = system_id in self.live
+            live = self._kept(self._live(account, used, day))
+            if fresh and known:
+                # _live asked for a read-back with the next commit (its
+                # observers run before this waiter)
+                return self._store.committed().addCallback(lambda _: live)
+            return live
+
+        return self._store.bind_account(system_id, day).addCallback(made)
+
+    def release(self, live: LiveAccount) -> None:
+        """A bound session of ``live`` is gone."""
+        live.binds -= 1
+        if live.binds <= 0 and live.system_id not in self._keep_tracked:
+            self._store.tracked.discard(live.system_id)
+
+    def _committed(self, writes: int, seconds: float, accounts: dict[str, Account]) -> None:
+        """After a commit: the store's balances, names and limits as they
+        now stand (CLI changes included) replace the live ones."""
+        now = self._clock.seconds()
+        for system_id, record in accounts.items():
+            live = self.live.get(system_id)
+            if live is not None:
+                live.refresh(record, self._store.pending_charge(system_id), now)

@@ -1,0 +1,492 @@
+"""The store port: typed records, and the two faces of the store.
+
+Everything above ``smsc/store/`` talks to the store through these names,
+never in rows, SQL or connections, so a second backend (PostgreSQL,
+DESIGN.md "Growing past one machine") can implement them with no change
+above this package:
+
+``MessageStore``  the synchronous backend (``smsc.store.sqlite.Store``):
+                  what the CLI calls in its own process, what recovery at
+                  start calls before the reactor runs, and what the store
+                  thread runs for the server.
+``StorePort``     the reactor side (``smsc.store.worker.StoreWorker``):
+                  hot writes gathered into one ``Batch`` per commit (group
+                  commit), and a named Deferred-returning method for every
+                  other read or write the server makes, each run on the
+                  store thread, in order.
+
+Reads of ``StorePort`` see what is committed when they run. The ones whose
+name says *committed* (``committed_message``, ``committed``) first wait
+until every write queued before them is committed, so they see what the
+reactor side has already decided (and told a client).
+
+The per-message records are NamedTuples, as ``Message`` is (records.py):
+a recovery builds one per stored message, and a NamedTuple costs a
+fraction of a frozen dataclass. A NamedTuple is still a tuple, so code that
+unpacks one (``m, state, stat, error, done_time = found``) keeps working.
+The others are frozen dataclasses.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+
+from ..records import Account, Message
+
+if TYPE_CHECKING:  # the CLI imports this module; Twisted would cost it ~0.1 s
+    from twisted.internet.defer import Deferred
+    from twisted.python.failure import Failure
+
+# --- states stored with a message or callback -------------------------------------
+
+#: messages.receipt: 0 none owed, 1 owed and not yet acknowledged, 2
+#: acknowledged, 3 owed but kept past the retention and given up
+RECEIPT_NONE, RECEIPT_OWED, RECEIPT_DONE, RECEIPT_EXPIRED = 0, 1, 2, 3
+
+#: dlr_callbacks.state: waiting for the final state or for a 2xx answer,
+#: answered with a 2xx, given up after the last retry
+CALLBACK_PENDING, CALLBACK_DONE, CALLBACK_GIVEN_UP = 0, 1, 2
+
+#: campaign_recipients.status, how far the campaign runner got with a
+#: recipient (smsc.campaigns.store tells what a report makes of them):
+#: not handed to the engine yet; claimed by the runner, its submit may or
+#: may not be committed; blacklisted (nothing sent, nothing charged); the
+#: engine refused the submit; accepted (``message_int`` is its message id)
+PENDING, SENDING, SKIPPED, REFUSED, SENT = "PENDING", "SENDING", "SKIPPED", "REFUSED", "SENT"
+
+#: campaign states: a draft waits for ``start``; ``paused`` (insufficient
+#: funds, or by hand) waits for ``start`` again; ``sent``: every recipient
+#: was handed to the engine (or skipped / refused)
+CAMPAIGN_STATES = ("draft", "running", "paused", "sent")
+
+
+# --- refusals ---------------------------------------------------------------------
+
+
+class AccountExists(Exception):
+    pass
+
+
+class NoSuchAccount(Exception):
+    pass
+
+
+class NotBlacklisted(Exception):
+    """Numbers to remove that are not on the account's blacklist."""
+
+    def __init__(self, system_id: str, numbers: list[str]) -> None:
+        super().__init__(f"{system_id}: not blacklisted: {', '.join(numbers)}")
+        self.system_id = system_id
+        self.numbers = numbers
+
+
+# --- messages ---------------------------------------------------------------------
+
+
+@dataclass
+class Batch:
+    """Writes gathered during a few ms of traffic, committed together
+    (``MessageStore.write_batch``: one transaction)."""
+
+    inserts: list[Message] = field(default_factory=list)
+    #: (state, stat, error, done_time, receipt) -> message ids. Messages an
+    #: operator finishes in one timer bucket share all five, so each group
+    #: is one ``UPDATE ... WHERE id IN (...)``.
+    finishes: dict[tuple[int, str, int, float, int], list[int]] = field(default_factory=dict)
+    acks: list[int] = field(default_factory=list)
+    #: cancelled messages whose charge is given back (their cost becomes 0)
+    refunds: list[int] = field(default_factory=list)
+    #: replace_sm: (short_message, data_coding, segments, cost, expires_at,
+    #: not_before, registered_delivery, id) of messages given new text
+    replaces: list[tuple[Any, ...]] = field(default_factory=list)
+    #: system_id -> kopecks to take (negative: a refund); in the same
+    #: transaction as the messages they pay for
+    charges: dict[str, int] = field(default_factory=dict)
+    #: (system_id, UTC day) -> [messages, segments, kopecks]
+    usage: dict[tuple[str, int], list[int]] = field(default_factory=dict)
+    #: accounts to read back after the commit (balances, names, limits)
+    read_accounts: frozenset[str] = frozenset()
+    size: int = 0
+
+    def __len__(self) -> int:
+        return self.size
+
+
+class StoredMessage(NamedTuple):
+    """A message with how far it got: ``state`` is its message_state
+    (1 ENROUTE while not final); ``stat``, ``error`` and ``done_time`` are
+    None until its final state is committed."""
+
+    message: Message
+    state: int
+    stat: str | None
+    error: int | None
+    done_time: float | None
+
+
+class OwedReceipt(NamedTuple):
+    """A final message whose receipt the client has not acknowledged yet
+    (what a restart queues again)."""
+
+    message: Message
+    stat: str
+    state: int
+    error: int
+    done_time: float
+
+
+class MoRow(NamedTuple):
+    """An MO message waiting for its account's receivers (``mo_queue``)."""
+
+    id: int
+    system_id: str
+    source_addr: str
+    destination_addr: str
+    text: str
+
+
+class PendingCallback(NamedTuple):
+    """A dlr_url callback not yet answered with a 2xx nor given up."""
+
+    message_id: int
+    #: the message id as the client was told it
+    public_id: str
+    url: str
+
+
+@dataclass(frozen=True, slots=True)
+class AccountUsage:
+    """An account with the messages it was charged for on one UTC day."""
+
+    account: Account
+    messages: int
+
+
+# --- campaigns --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """Every column of a campaign row (the CLI and the runner need more than the summary)."""
+
+    id: int
+    name: str
+    system_id: str
+    sender: str
+    template: str
+    #: messages per second
+    rate: float
+    #: one of CAMPAIGN_STATES
+    state: str
+    #: why it is paused, or ""
+    detail: str
+    created_at: float
+    started_at: float | None
+    finished_at: float | None
+    phone_column: str
+    columns: tuple[str, ...]
+    #: the upload: data rows read, kept, invalid, duplicates; blacklisted at creation
+    rows_in: int
+    kept: int
+    invalid: int
+    duplicates: int
+    blacklisted: int
+    estimate_segments: int
+    estimate_kopecks: int
+
+
+@dataclass(frozen=True)
+class NewRecipient:
+    msisdn: str
+    fields: Mapping[str, str]
+    #: the CSV line it came from (0: not from a file)
+    line: int
+    text: str
+    #: blacklisted when the campaign was made: stored as SKIPPED
+    #: ("blacklisted"), decided at creation
+    blacklisted: bool = False
+
+
+@dataclass(frozen=True)
+class NewCampaign:
+    name: str
+    system_id: str
+    sender: str
+    template: str
+    rate: float
+    phone_column: str
+    columns: tuple[str, ...]
+    rows_in: int
+    invalid: int
+    duplicates: int
+    estimate_segments: int
+    estimate_kopecks: int
+    recipients: tuple[NewRecipient, ...]
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """A recipient the runner took (now SENDING) to hand to the engine."""
+
+    campaign_id: int
+    seq: int
+    msisdn: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of a claimed recipient: ``status`` one of PENDING (try
+    again), SKIPPED, REFUSED, SENT."""
+
+    campaign_id: int
+    seq: int
+    status: str
+    message_int: int | None = None
+    message_id: str | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class CampaignTally:
+    """How many recipients of a campaign share a stored status and (for
+    SENT ones) their message's stat: what a campaign list counts."""
+
+    campaign_id: int
+    #: the stored status (PENDING ... SENT)
+    status: str
+    #: the message's stat, None when not sent or not final yet
+    stat: str | None
+    #: the message's done time (None: not final); one of the group's, all
+    #: are None or none is, as stat and done time are written together
+    done_time: float | None
+    recipients: int
+    #: kopecks charged for the group's messages
+    cost: int
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientState:
+    """One recipient as a report needs it: stored columns and its message's."""
+
+    seq: int
+    msisdn: str
+    #: the stored status (PENDING ... SENT)
+    status: str
+    message_id: str | None
+    text: str
+    detail: str
+    #: when the runner decided it (skipped, refused, sent), wall time
+    decided_at: float | None
+    #: its message's stat, done time (None until final) and cost (0: none)
+    stat: str | None
+    done_time: float | None
+    cost: int
+    #: the upload's cells of this number, by column (the phone column too)
+    fields: Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class BaseRecipient:
+    """One number of a campaign's base, with what cleaning filters on."""
+
+    seq: int
+    msisdn: str
+    fields: Mapping[str, str]
+    line: int
+    status: str
+    stat: str | None
+    done_time: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class SendingRecipient:
+    """A recipient left SENDING by a kill, with the messages that may be
+    its submit: the account's to the same number submitted since it was
+    claimed, oldest first."""
+
+    campaign_id: int
+    seq: int
+    msisdn: str
+    text: str
+    system_id: str
+    #: the account's message id options (None: the default; no account: None)
+    id_format: str | None
+    id_width: int | None
+    candidates: tuple[Message, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Unsettled:
+    """What settling SENDING recipients after a restart reads: them, and the
+    message ids their campaigns already recorded (not to be taken twice)."""
+
+    recipients: tuple[SendingRecipient, ...]
+    taken: frozenset[int]
+
+
+# --- the ports --------------------------------------------------------------------
+
+
+class MessageStore(Protocol):
+    """The synchronous store: every read and write of accounts, messages,
+    MO, API keys, dlr_url callbacks and campaigns, as named methods.
+
+    Not thread-safe: one thread uses it (the store thread in the server,
+    the main thread of a CLI command); another process may use the same
+    store at the same time. Writes commit before they return, but
+    ``write_batch`` commits a whole batch as one transaction.
+    """
+
+    # lifecycle and upkeep
+    def close(self) -> None: ...
+    def take_over_checkpoints(self) -> None:
+        """The server does the backend's upkeep (``checkpoint``) itself,
+        off the commit path; a backend with none ignores both."""
+    def checkpoint(self) -> None:
+        """Upkeep on a thread of its own (SQLite: a WAL checkpoint)."""
+    def probe_writable(self) -> None:
+        """Raise unless a write transaction can be opened now (health)."""
+
+    # accounts
+    def add_account(self, account: Account) -> None: ...
+    def get_account(self, system_id: str, blacklist: bool = False) -> Account | None: ...
+    def get_accounts(self, system_ids: Iterable[str]) -> dict[str, Account]: ...
+    def bind_account(self, system_id: str, day: int) -> tuple[Account | None, int]: ...
+    def list_accounts(self) -> list[Account]: ...
+    def count_accounts(self) -> int: ...
+    def accounts_usage(self, day: int) -> list[AccountUsage]: ...
+    def usage_today(self, system_id: str, day: int) -> int: ...
+    def add_balance(self, system_id: str, kopecks: int) -> None: ...
+    def set_password_hash(self, system_id: str, password_hash: str) -> None: ...
+    def set_mode(self, system_id: str, mode: str) -> None: ...
+    def set_limits(self, system_id: str, rate: float | None, max_binds: int | None) -> None: ...
+    def set_receipt_options(
+        self, system_id: str, id_format: str | None, id_width: int | None,
+        receipt_seconds: bool | None, receipt_tz: str | None,
+    ) -> None: ...
+    def add_alpha(self, system_id: str, name: str) -> None: ...
+    def remove_alpha(self, system_id: str, name: str) -> bool: ...
+    def blacklist(self, system_id: str) -> list[str]: ...
+    def add_blacklist(self, system_id: str, numbers: Iterable[str]) -> int: ...
+    def remove_blacklist(self, system_id: str, numbers: Iterable[str]) -> int: ...
+
+    # messages
+    def write_batch(self, batch: Batch) -> dict[str, Account]: ...
+    def max_message_id(self) -> int: ...
+    def unfinished_messages(self) -> list[Message]: ...
+    def owed_receipts(self) -> list[OwedReceipt]: ...
+    def expire_owed(self, before: float) -> int: ...
+    def get_message(self, message_id: int) -> StoredMessage | None: ...
+    def messages_to(self, msisdn: str, limit: int) -> list[StoredMessage]: ...
+
+    # MO, API keys, dlr_url callbacks
+    def add_mo(self, system_id: str, source_addr: str, destination_addr: str, text: str) -> int: ...
+    def pending_mo(self, after: int) -> list[MoRow]: ...
+    def mo_delivered(self, mo_id: int) -> None: ...
+    def set_api_key(self, system_id: str, key_sha256: str) -> None: ...
+    def api_key_owner(self, key_sha256: str) -> str | None: ...
+    def add_callback(self, message_id: int, public_id: str, url: str) -> None: ...
+    def pending_callbacks(self) -> list[PendingCallback]: ...
+    def end_callback(self, message_id: int, state: int) -> None: ...
+
+    # campaigns
+    def create_campaign(self, new: NewCampaign, now: float) -> int: ...
+    def get_campaign(self, campaign_id: int) -> Campaign | None: ...
+    def list_campaigns(self) -> list[Campaign]: ...
+    def running_campaigns(self) -> list[Campaign]: ...
+    def set_campaign_state(
+        self, campaign_id: int, allowed: Iterable[str], state: str, detail: str, now: float
+    ) -> bool: ...
+    def campaign_tallies(self) -> list[CampaignTally]: ...
+    def campaign_lines(self, campaign_id: int) -> list[RecipientState]: ...
+    def campaign_base(self, campaign_id: int) -> list[BaseRecipient]: ...
+    def remove_recipients(self, campaign_id: int, seqs: Iterable[int]) -> int: ...
+    def claim_recipients(self, wants: Mapping[int, int], now: float) -> list[Claimed]: ...
+    def record_outcomes(self, outcomes: Iterable[Outcome], pauses: Mapping[int, str] = {}) -> None: ...
+    def unsettled_sends(self) -> Unsettled: ...
+
+
+#: called as ``waiter(arg, failure)`` once a write is committed (failure
+#: None) or not; a function and its argument rather than a closure, because
+#: one is made per message and a closure over a dozen names is not cheap
+Waiter = Callable[[Any, "Failure | None"], None]
+
+
+class StorePort(Protocol):
+    """The store as the reactor thread sees it: nothing here blocks.
+
+    Hot writes (``insert`` ... ``replace``) join the batch being gathered
+    and are committed together; a ``waiter`` is called once its write is
+    committed. Every other method runs one ``MessageStore`` call on the
+    store thread, after the jobs queued before it, and returns a Deferred
+    of its result (failing with the store's exception).
+    """
+
+    #: accounts the server serves, read back after commits
+    tracked: set[str]
+    #: observers of each commit: (writes, seconds, accounts read back)
+    on_commit: list[Callable[[int, float, dict[str, Account]], None]]
+
+    def start(self) -> None: ...
+    def stop(self) -> Deferred[None]: ...
+
+    # group commit
+    def insert(self, message: Message, waiter: Waiter | None = None, arg: Any = None) -> None: ...
+    def finish(
+        self, values: tuple[int, str, int, float, int], message_id: int,
+        waiter: Waiter | None = None, arg: Any = None,
+    ) -> None: ...
+    def ack(self, message_id: int) -> None: ...
+    def charge(self, system_id: str, kopecks: int, day: int, segments: int, messages: int = 1) -> None: ...
+    def refund(self, message: Message, day: int) -> None: ...
+    def replace(
+        self, old: Message, new: Message, day: int, waiter: Waiter | None = None, arg: Any = None
+    ) -> None: ...
+    def pending_charge(self, system_id: str) -> int: ...
+    def refresh_soon(self) -> None: ...
+    def flushed(self) -> Deferred[None]: ...
+    def committed(self) -> Deferred[None]: ...
+
+    # messages and accounts the engine reads
+    def bind_account(self, system_id: str, day: int) -> Deferred[tuple[Account | None, int]]: ...
+    def committed_message(self, message_id: int) -> Deferred[StoredMessage | None]: ...
+    def message(self, message_id: int) -> Deferred[StoredMessage | None]: ...
+    def pending_mo(self, after: int) -> Deferred[list[MoRow]]: ...
+    def mo_delivered(self, mo_id: int) -> Deferred[None]: ...
+    def expire_owed(self, before: float) -> Deferred[int]: ...
+
+    # health, HTTP authentication, dlr_url callbacks
+    def probe_writable(self) -> Deferred[None]: ...
+    def account(self, system_id: str) -> Deferred[Account | None]: ...
+    def api_key_owner(self, key_sha256: str) -> Deferred[str | None]: ...
+    def add_callback(self, message_id: int, public_id: str, url: str) -> Deferred[None]: ...
+    def end_callback(self, message_id: int, state: int) -> Deferred[None]: ...
+
+    # the admin API
+    def list_accounts(self) -> Deferred[list[Account]]: ...
+    def add_account(self, account: Account) -> Deferred[None]: ...
+    def add_balance(self, system_id: str, kopecks: int) -> Deferred[None]: ...
+    def set_mode(self, system_id: str, mode: str) -> Deferred[None]: ...
+    def set_api_key(self, system_id: str, key_sha256: str) -> Deferred[None]: ...
+    def add_alpha(self, system_id: str, name: str) -> Deferred[None]: ...
+    def remove_alpha(self, system_id: str, name: str) -> Deferred[bool]: ...
+    def blacklist(self, system_id: str) -> Deferred[list[str]]: ...
+    def add_blacklist(self, system_id: str, numbers: Iterable[str]) -> Deferred[int]: ...
+    def remove_blacklist(self, system_id: str, numbers: Iterable[str]) -> Deferred[int]: ...
+    def add_mo(self, system_id: str, source_addr: str, destination_addr: str, text: str) -> Deferred[int]: ...
+
+    # the reports page
+    def accounts_usage(self, day: int) -> Deferred[list[AccountUsage]]: ...
+    def messages_to(self, msisdn: str, limit: int) -> Deferred[list[StoredMessage]]: ...
+    def list_campaigns(self) -> Deferred[list[Campaign]]: ...
+    def campaign_tallies(self) -> Deferred[list[CampaignTally]]: ...
+    def get_campaign(self, campaign_id: int) -> Deferred[Campaign | None]: ...
+    def campaign_lines(self, campaign_id: int) -> Deferred[list[RecipientState]]: ...
+
+    # the campaign runner
+    def running_campaigns(self) -> Deferred[list[Campaign]]: ...
+    def claim_recipients(self, wants: Mapping[int, int], now: float) -> Deferred[list[Claimed]]: ...
+    def record_outcomes(self, outcomes: Iterable[Outcome], pauses: Mapping[int, str] = {}) -> Deferred[None]: ...
+    def unsettled_sends(self) -> Deferred[Unsettled]: ...
