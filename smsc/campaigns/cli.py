@@ -353,7 +353,8 @@ def _clean(args: argparse.Namespace, cfg: Config, store: MessageStore) -> int:
         print(f"campaign {c.id}: {len(found)} numbers with status {what} written to {args.export}")
     if args.remove:
         removed = campaigns.remove_recipients(store, c.id)
-        print(f"campaign {c.id}: {removed} numbers with status {what} removed from its base")
+        print(f"campaign {c.id}: {removed} numbers with status {what} removed from its base "
+              f"(create --from-campaign {c.id} leaves them out; the campaign's report keeps them)")
     if not (args.export or args.remove):
         for msisdn, status, _ in found:
             print(f"{msisdn}\t{status}")

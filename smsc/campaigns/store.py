@@ -234,19 +234,24 @@ def clean_lines(
     return out
 
 
-def remove_recipients(store: MessageStore, campaign_id: int, statuses: Sequence[str] = CLEAN_STATUSES) -> int:
-    """Delete the numbers whose status is one of ``statuses`` from the
-    campaign's base; how many. Only final statuses make sense here: the
-    runner never touches those rows again, and a final status stays."""
-    return store.remove_recipients(campaign_id, [
-        r.seq for r in store.campaign_base(campaign_id) if report_status(r.status, r.stat, r.done_time) in statuses
-    ])
+def remove_recipients(
+    store: MessageStore, campaign_id: int, statuses: Sequence[str] = CLEAN_STATUSES, now: float | None = None,
+) -> int:
+    """Take the numbers whose status is one of ``statuses`` out of the
+    campaign's base (FAQ 13: the base for the next mailing); how many were
+    still in it. The campaign itself is history and stays as it was: its
+    report keeps those numbers, their statuses and their cost. Only final
+    statuses make sense here: a final status stays."""
+    return store.exclude_from_base(campaign_id, [
+        r.seq for r in store.campaign_base(campaign_id)
+        if r.removed_at is None and report_status(r.status, r.stat, r.done_time) in statuses
+    ], time.time() if now is None else now)
 
 
 def recipients_of(store: MessageStore, campaign_id: int) -> list[tuple[str, dict[str, str], int]]:
-    """(msisdn, fields, line) of a campaign's base, in upload order: a new
-    campaign to the same (cleaned) group."""
-    return [(r.msisdn, dict(r.fields), r.line) for r in store.campaign_base(campaign_id)]
+    """(msisdn, fields, line) of a campaign's base, in upload order, without
+    the numbers cleaning took out: a new campaign to the same (cleaned) group."""
+    return [(r.msisdn, dict(r.fields), r.line) for r in store.campaign_base(campaign_id) if r.removed_at is None]
 
 
 def recover_sending(store: MessageStore) -> tuple[int, int]:

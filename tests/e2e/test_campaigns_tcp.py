@@ -207,14 +207,20 @@ def test_campaign_from_csv_upload_to_report_and_clean(server_factory, tmp_path):
 
     # cleaning the base (a subprocess again: the command a user runs)
     export = tmp_path / "bad.csv"
+    sent_report = smsc(cfg, "campaign", "report", str(cid), "--json").stdout
     cleaned = server.cli("campaign", "clean", str(cid), "--export", str(export), "--remove").stdout
     assert "2 numbers with status REJECTD or UNDELIV written to" in cleaned
-    assert "2 numbers with status REJECTD or UNDELIV removed" in cleaned
+    assert "2 numbers with status REJECTD or UNDELIV removed from its base" in cleaned
     assert export.read_text(encoding="utf-8").splitlines() == [
         "phone,status,name", "380671000001,UNDELIV,Ivan", "380501000002,REJECTD,Олена"]
-    summary, lines, _ = report(server, cid)
-    assert summary.recipients == 3 and [x.msisdn for x in lines] == [
-        "380671000003", "380931000004", "380501000006"]
+    # the sent campaign is history: the money was spent, its report stays as it was
+    assert smsc(cfg, "campaign", "report", str(cid), "--json").stdout == sent_report
+    summary, after, _ = report(server, cid)
+    assert (summary.recipients, summary.cost_kopecks) == (5, CHARGE) and after == lines
+    assert (summary.counts["UNDELIV"], summary.counts["REJECTD"]) == (1, 1)
+    assert "charged 2.04 UAH" in smsc(cfg, "campaign", "status", str(cid)).stdout
+    again = server.cli("campaign", "clean", str(cid), "--remove").stdout
+    assert "0 numbers with status REJECTD or UNDELIV removed" in again
     # the cleaned base makes the next campaign
     again = smsc(cfg, "campaign", "create", "--account", sid, "--from-campaign", str(cid),
                  "--sender", "SMSClub", "--text", "Bye #name#").stdout
