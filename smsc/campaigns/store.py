@@ -89,7 +89,8 @@ class RecipientLine:
     message_id: str | None
     #: the personalised text
     text: str
-    #: "" or why: the refusal's status name, "blacklisted"
+    #: "" or why: the refusal's status name, "blacklisted", or a final
+    #: message's network error code as its receipt says it (``err:013``)
     detail: str
     #: when it became final: the message's done time (simulation seconds),
     #: or when it was skipped / refused; None while not final
@@ -147,8 +148,16 @@ def report(
         if status is None or st == status:
             done_at = r.done_time if r.done_time is not None else (
                 r.decided_at if st in (SKIPPED, REFUSED) else None)
-            lines.append(RecipientLine(r.msisdn, st, r.message_id, r.text, r.detail, done_at, r.fields))
+            lines.append(RecipientLine(r.msisdn, st, r.message_id, r.text, _detail(r), done_at, r.fields))
     return _summary(c, counts, cost), lines
+
+
+def _detail(r: RecipientState) -> str:
+    """Why a number ended as it did: the runner's word (a refusal, the
+    blacklist), else its message's network error code, as the receipt has it."""
+    if r.detail or not r.error or r.done_time is None:
+        return r.detail
+    return f"err:{r.error:03d}"
 
 
 # --- settling SENDING recipients after a restart ------------------------------------------

@@ -285,6 +285,8 @@ class RecipientState:
     cost: int
     #: the upload's cells of this number, by column (the phone column too)
     fields: Mapping[str, str]
+    #: its message's network error code (the receipt's err:), None until final
+    error: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

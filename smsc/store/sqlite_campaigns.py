@@ -158,9 +158,10 @@ class CampaignTables:
     def campaign_lines(self, campaign_id: int) -> list[RecipientState]:
         """Every recipient of the campaign with its message's state, in upload order."""
         return [RecipientState(r[0], r[1], r[2], r[3], r[4], r[5] or "", r[6], r[7], r[8], r[9],
-                               json.loads(r[10] or "{}")) for r in self._db.execute(
+                               json.loads(r[10] or "{}"), r[11]) for r in self._db.execute(
             f"SELECT r.seq, r.msisdn, r.status, r.message_id, r.text, r.detail, r.decided_at, m.stat, "
-            f"m.done_time, coalesce(m.cost, 0), r.fields FROM {_JOIN} WHERE r.campaign_id = ? ORDER BY r.seq",
+            f"m.done_time, coalesce(m.cost, 0), r.fields, m.error FROM {_JOIN} "
+            f"WHERE r.campaign_id = ? ORDER BY r.seq",
             [campaign_id],
         )]
 

@@ -6,6 +6,7 @@ import pytest
 
 from smsc.campaigns import store as campaigns
 from smsc.campaigns.store import NewCampaign, NewRecipient, Outcome
+from smsc.operators.spec import DEFAULT_ERRORS
 from smsc.pdu.text import text_coding
 from smsc.records import Account, Message
 from smsc.store.sqlite import Batch, Store
@@ -42,7 +43,7 @@ def message(n: int, msisdn: str, text: str, submit_time: float = 2000.0, cost: i
 def store_messages(store: Store, *messages: Message, finals: dict[int, str] = {}) -> None:
     batch = Batch(inserts=list(messages))
     for n, stat in finals.items():
-        batch.finishes.setdefault((5, stat, 1, 2100.0, 0), []).append(n)
+        batch.finishes.setdefault((5, stat, DEFAULT_ERRORS[stat], 2100.0, 0), []).append(n)
     store.write_batch(batch)
 
 
@@ -112,7 +113,8 @@ def test_report_reads_final_states_and_cost_from_the_messages_table(store):
     summary, lines = campaigns.campaign_report(store, cid)
     assert [(x.msisdn, x.status, x.message_id, x.text, x.detail) for x in lines] == [
         (NUMBERS[0], "DELIVRD", "65", "Hi N0", ""),
-        (NUMBERS[1], "UNDELIV", "66", "Hi N1", ""),  # the FAQ's FAILED is UNDELIV in a report
+        # the FAQ's FAILED is UNDELIV in a report; detail: its error code, as the receipt has it
+        (NUMBERS[1], "UNDELIV", "66", "Hi N1", "err:034"),
         (NUMBERS[2], "REFUSED", None, "Hi N2", "ESME_RINVDSTADR"),
         (NUMBERS[3], "SKIPPED", None, "Hi N3", "blacklisted"),
     ]
