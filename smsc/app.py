@@ -175,7 +175,7 @@ def build(config: Config, reactor: Any, out: TextIO = sys.stdout) -> Server:
     callbacks = CallbackSender(
         watchers=engine.final_watchers, worker=worker, reactor=reactor, now=engine.sim.now,
         retries=config.http.callback_retries, backoff=config.http.callback_backoff,
-        timeout=config.http.callback_timeout, default_alphabet=config.messages.default_alphabet,
+        timeout=config.http.callback_timeout,
     )
     callbacks.recover(store)  # before the engine resumes (and may finish) messages
     resumed, owed = engine.recover(store)

@@ -13,7 +13,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from ..pdu.errors import SmppError
-from ..pdu.text import decode
+from ..pdu.text import stored_text
 from ..status import ACCEPTED, message_status
 from ..store.port import StoredMessage
 
@@ -29,7 +29,7 @@ def iso_utc(ts: float | None) -> str | None:
 
 
 def message_view(
-    found: StoredMessage, public_id: str, now: float, *, held: bool = False, default_alphabet: str = "gsm"
+    found: StoredMessage, public_id: str, now: float, *, held: bool = False
 ) -> dict[str, Any]:
     """``now``: simulation time; ``held``: its operator has not handed it
     to the network yet."""
@@ -39,7 +39,7 @@ def message_view(
     if done_time is not None:
         history.append({"status": stat, "at": iso_utc(done_time)})
     try:
-        text = decode(m.short_message, m.data_coding, default_alphabet)
+        text = stored_text(m.short_message, m.data_coding)
     except (SmppError, ValueError):
         text = None
     return {

@@ -283,6 +283,10 @@ class RecipientState:
     stat: str | None
     done_time: float | None
     cost: int
+    #: the upload's cells of this number, by column (the phone column too)
+    fields: Mapping[str, str]
+    #: its message's network error code (the receipt's err:), None until final
+    error: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -296,6 +300,9 @@ class BaseRecipient:
     status: str
     stat: str | None
     done_time: float | None
+    #: when ``campaign clean --remove`` took it out of the base (wall time;
+    #: None: in it). Its report line stays: the message was sent and paid.
+    removed_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -400,7 +407,7 @@ class MessageStore(Protocol):
     def campaign_tallies(self) -> list[CampaignTally]: ...
     def campaign_lines(self, campaign_id: int) -> list[RecipientState]: ...
     def campaign_base(self, campaign_id: int) -> list[BaseRecipient]: ...
-    def remove_recipients(self, campaign_id: int, seqs: Iterable[int]) -> int: ...
+    def exclude_from_base(self, campaign_id: int, seqs: Iterable[int], now: float) -> int: ...
     def claim_recipients(self, wants: Mapping[int, int], now: float) -> list[Claimed]: ...
     def record_outcomes(self, outcomes: Iterable[Outcome], pauses: Mapping[int, str] = {}) -> None: ...
     def unsettled_sends(self) -> Unsettled: ...

@@ -129,7 +129,6 @@ def get_message(server: "Server", call: Call) -> Any:
     def view(info: MessageInfo) -> Reply:
         return Reply(200, message_view(
             info.stored, info.public_id, server.engine.sim.now(), held=info.held,
-            default_alphabet=server.config.messages.default_alphabet,
         ))
 
     def not_found(failure: Failure) -> None:

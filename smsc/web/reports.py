@@ -198,7 +198,7 @@ class ReportsResource(Resource):
         store = self._server.worker
         found = await store.messages_to(msisdn, MESSAGE_LIMIT)
         accounts = {sid: await store.account(sid) for sid in {f.message.system_id for f in found}}
-        return message_rows(found, accounts, self._server.config.messages.default_alphabet)
+        return message_rows(found, accounts)
 
     def _read(self, request: Request, render: Callable[[Any], bytes], read: Coroutine[Any, Any, Any]) -> Any:
         """Run ``read`` (store reads), then write ``render(result)``; a
