@@ -42,7 +42,8 @@ def submit_sm_of(
     ton, npi = _NUMERIC if sender.lstrip("+").isdigit() else _ALPHA
     long_body = len(body) > _SHORT_MESSAGE_MAX
     return SubmitSm(
-        sequence_number=0, source_addr_ton=ton, source_addr_npi=npi, source_addr=sender.lstrip("+") if ton == 1 else sender,
+        sequence_number=0, source_addr_ton=ton, source_addr_npi=npi,
+        source_addr=sender.lstrip("+") if ton == 1 else sender,
         dest_addr_ton=0, dest_addr_npi=1, destination_addr=to,
         registered_delivery=registered_delivery, data_coding=data_coding,
         validity_period=relative_validity(validity_seconds),

@@ -482,7 +482,7 @@ def recover_sending(store: Store) -> tuple[int, int]:
         )
     )
     formats: dict[str, MessageIdFormat] = {}
-    for campaign_id, seq, msisdn, text, claimed_at, system_id, sender in rows:
+    for campaign_id, seq, msisdn, text, claimed_at, system_id, _sender in rows:
         if system_id not in formats:
             account = store.get_account(system_id)
             formats[system_id] = MessageIdFormat.of(

@@ -103,7 +103,7 @@ class ReceiptHub:
         sessions get it at the end of this turn, together with every other
         receipt that became due in it."""
         system_id = receipt.message.system_id
-        own = self._own.get(prefer) if prefer is not None else None  # type: ignore[arg-type]
+        own = self._own.get(prefer) if prefer is not None else None
         (own if own is not None else self._queue(system_id)).append(receipt)
         if system_id in self._sinks:
             first = not self._due

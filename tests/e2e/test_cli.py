@@ -116,7 +116,7 @@ def test_admin_token_and_api_key(tmp_path):
     r = run(cfg, "admin", "token")
     assert r.returncode == 0, r.stderr
     token = r.stdout.split("admin token: ")[1].split()[0]
-    line = next(l for l in r.stdout.splitlines() if l.startswith("admin_token_sha256"))
+    line = next(out for out in r.stdout.splitlines() if out.startswith("admin_token_sha256"))
     assert line == f'admin_token_sha256 = "{hashlib.sha256(token.encode()).hexdigest()}"'
     assert len(token) >= 32 and run(cfg, "admin", "token").stdout != r.stdout
 

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from clients import PW, RawConn, balance, bound, cstr, new_user, parse_deliver_sm, raw_pdu
+from clients import PW, RawConn, balance, bound, cstr, new_user, parse_deliver_sm
 from smsc.pdu.constants import CommandId as C
 from smsc.pdu.constants import CommandStatus as S
 from smsc.pdu.receipt import parse_receipt_text
@@ -193,7 +193,7 @@ def test_mo_multipart_held_until_bind_then_reassembled(srv):
     assert all(p.esm_class == 0x40 for p in parts) and codings == [0, 0, 0]
     assert [(p.short_message[4], p.short_message[5]) for p in parts] == [(3, 1), (3, 2), (3, 3)]
     assert len({p.short_message[3] for p in parts}) == 1  # one reference
-    assert mo_text(list(zip(parts, codings))) == text
+    assert mo_text(list(zip(parts, codings, strict=True))) == text
     c.drain(1.5)
     assert len(c.delivered) == 3  # acknowledged: not again
 
