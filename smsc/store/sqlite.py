@@ -26,9 +26,8 @@ import sqlite_utils
 
 from ..records import Account, Message
 from .port import (
-    CALLBACK_DONE, CALLBACK_GIVEN_UP, CALLBACK_PENDING, RECEIPT_DONE, RECEIPT_EXPIRED, RECEIPT_NONE,
-    RECEIPT_OWED, AccountExists, AccountUsage, Batch, MoRow, NoSuchAccount, NotBlacklisted, OwedReceipt,
-    MessageStore, PendingCallback, StoredMessage,
+    CALLBACK_PENDING, RECEIPT_EXPIRED, AccountExists, AccountUsage, Batch, MoRow, NoSuchAccount,
+    NotBlacklisted, OwedReceipt, MessageStore, PendingCallback, StoredMessage,
 )
 from .sqlite_campaigns import CampaignTables
 

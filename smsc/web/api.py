@@ -146,7 +146,7 @@ class Route:
         if len(segments) != len(self.path):
             return None
         params = {}
-        for want, got in zip(self.path, segments):
+        for want, got in zip(self.path, segments, strict=True):
             if want.startswith("{"):
                 if not got:
                     return None

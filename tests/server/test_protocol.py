@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import struct
-from collections import deque
 
 from twisted.internet.defer import fail, succeed
 from twisted.internet.task import Clock

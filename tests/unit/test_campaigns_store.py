@@ -2,6 +2,8 @@
 messages table, cleaning, and settling SENDING rows after a kill (SQLite, no server)."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pytest
 
 from smsc.campaigns import store as campaigns
@@ -41,7 +43,7 @@ def message(n: int, msisdn: str, text: str, submit_time: float = 2000.0, cost: i
                    "kyivstar", 1, cost)
 
 
-def store_messages(store: Store, *messages: Message, finals: dict[int, str] = {}) -> None:
+def store_messages(store: Store, *messages: Message, finals: Mapping[int, str] = {}) -> None:
     batch = Batch(inserts=list(messages))
     for n, stat in finals.items():
         batch.finishes.setdefault((5, stat, DEFAULT_ERRORS[stat], 2100.0, 0), []).append(n)
