@@ -34,6 +34,7 @@ from .operators.sim import build_operators
 from .records import Account
 from .server.protocol import SmppFactory
 from .store.sqlite import Store
+from .store.id_blocks import MessageIds
 from .store.port import StorePort
 from .store.worker import StoreWorker
 
@@ -54,12 +55,6 @@ def expire_receipts(engine: Engine, worker: StoreWorker, retention: float) -> No
     before = engine.sim.now() - retention
     if engine.receipts.expire(before):
         worker.expire_owed(before)
-
-
-def first_message_id(store: Store, now: float) -> int:
-    """Ids only grow, across restarts too: past both the largest stored id
-    and a time-based floor (so a purged table never brings old ids back)."""
-    return max(store.max_message_id() + 1, int(now) << 20)
 
 
 def ensure_first_account(store: Store, config: Config, out: TextIO) -> None:
@@ -137,7 +132,7 @@ class Server:
 
 
 def build_engine(
-    config: Config, store: StorePort, reactor: Any, first_id: int, metrics: Metrics,
+    config: Config, store: StorePort, reactor: Any, ids: MessageIds, metrics: Metrics,
     verify: Verify | None = None,
 ) -> Engine:
     """The engine and what it is made of: the simulation clock, the
@@ -158,7 +153,7 @@ def build_engine(
             max_per_account=config.accounts.max_account_failures, lockout=config.accounts.account_lockout,
             on_lockout=metrics.lockout,
         ),
-        first_id=first_id, metrics=metrics, verify=verify,
+        ids=ids, metrics=metrics, verify=verify,
     )
 
 
@@ -167,7 +162,8 @@ def build(config: Config, reactor: Any, out: TextIO = sys.stdout) -> Server:
     ensure_first_account(store, config, out)
     worker = StoreWorker(store, reactor)
     metrics = Metrics()
-    engine = build_engine(config, worker, reactor, first_message_id(store, time.time()), metrics)
+    ids = MessageIds(store.message_ids(time.time()), worker, time.time)
+    engine = build_engine(config, worker, reactor, ids, metrics)
     retention = config.receipts.retention
     expired = store.expire_owed(engine.sim.now() - retention)
     if expired:

@@ -28,6 +28,7 @@ from ..operators.clock import SimClock
 from ..operators.scheduler import Scheduler
 from ..operators.sim import SimOperator
 from ..records import Receipt
+from ..store.id_blocks import MessageIds
 from ..store.port import MessageStore, StorePort
 from .auth import Accounts, Verify
 from .lifecycle import Lifecycle
@@ -60,7 +61,7 @@ class Engine:
         receipts: DeliveryHub[Receipt],
         mo: DeliveryHub[MoPart],
         throttle: LoginThrottle,
-        first_id: int,
+        ids: MessageIds,
         metrics: Metrics,
         verify: Verify | None = None,
     ) -> None:
@@ -85,7 +86,7 @@ class Engine:
         )
         submitter = Submitter(
             config=config, store=store, clock=clock, sim=sim, operators=operators,
-            lifecycle=self.lifecycle, metrics=metrics, first_id=first_id, withdraw=queries.withdraw_held,
+            lifecycle=self.lifecycle, metrics=metrics, ids=ids, withdraw=queries.withdraw_held,
         )
         #: failed logins of every door (binds, HTTP Basic, API keys, admin token)
         self.throttle = throttle
