@@ -22,6 +22,7 @@ from .accounts.throttle import BindThrottle
 from .campaigns.runner import TICK as CAMPAIGN_TICK, CampaignRunner
 from .config import Config
 from .dlr.callbacks import CallbackSender
+from .dlr.deliveries import Deliveries
 from .engine import Engine
 from .metrics import GaugeCollector, Metrics
 from .records import Account
@@ -172,7 +173,7 @@ def build(config: Config, reactor: Any, out: TextIO = sys.stdout) -> Server:
         every(reactor, CAMPAIGN_TICK, True, CampaignRunner(
             engine, worker, config.billing.insufficient_funds_status, reactor.seconds).tick),
     ]
-    factory = SmppFactory(engine, config.smpp, reactor, metrics)
+    factory = SmppFactory(engine, config.smpp, reactor, metrics, deliveries=Deliveries(engine.receipts, engine.mo))
     worker.on_commit.append(lambda writes, seconds, accounts: metrics.commit_latency.observe(seconds))
     watch_state(metrics, engine, factory)
     return Server(config, store, worker, engine, factory, metrics, callbacks=callbacks, timers=timers)
