@@ -232,9 +232,16 @@ def serve(config: Config, reactor: Any = None, out: TextIO = sys.stdout) -> Serv
         if config.http.enabled:
             from twisted.web.server import Site
 
+            from .web.deps import WebDeps
             from .web.root import http_root
 
-            site = Site(http_root(server))
+            engine, callbacks = server.engine, server.callbacks
+            assert callbacks is not None  # build makes one
+            site = Site(http_root(WebDeps(
+                engine=engine, store=server.worker, config=config, metrics=server.metrics,
+                health=server.health, watch_dlr=callbacks.watch, sim_now=engine.sim.now,
+                held=lambda n: any(op.holds(n) for op in engine.operators.values()),
+            )))
             site.noisy = False
             server.http_port = _listen(reactor, config.http.host, config.http.port, site, "[http]")
             h = server.http_port.getHost()

@@ -25,7 +25,7 @@ from .api import ApiError, Call, Reply, bad_field, route
 from .api_status import ACCEPTED, message_view
 
 if TYPE_CHECKING:
-    from ..app import Server
+    from .deps import WebDeps
 
 
 @dataclass(frozen=True)
@@ -72,7 +72,7 @@ def refusal_error(exc: SmppError, funds_status: int) -> ApiError:
 
 
 @route("POST", "/v1/messages", auth="account")
-def send_message(server: "Server", call: Call) -> Any:
+def send_message(deps: "WebDeps", call: Call) -> Any:
     sender = call.value("from", str)
     to = call.value("to", str)
     text = call.value("text", str)
@@ -99,8 +99,8 @@ def send_message(server: "Server", call: Call) -> Any:
         if dlr_url is not None:
             # watched before the operator can finish it (this runs in the
             # commit's callback, before the hand-off)
-            server.callbacks.watch(n, message_id, dlr_url)
-        return server.worker.run(_record, n, message_id, dlr_url).addCallback(answer, message_id)
+            deps.watch_dlr(n, message_id, dlr_url)
+        return deps.store.run(_record, n, message_id, dlr_url).addCallback(answer, message_id)
 
     def answer(found: tuple, message_id: str) -> Reply:
         m = found[0]
@@ -108,9 +108,9 @@ def send_message(server: "Server", call: Call) -> Any:
 
     def refused(failure: Failure) -> None:
         failure.trap(SmppError)
-        raise refusal_error(failure.value, server.config.billing.insufficient_funds_status)
+        raise refusal_error(failure.value, deps.config.billing.insufficient_funds_status)
 
-    return submit(server.engine, live, pdu).addCallbacks(accepted, refused)
+    return submit(deps.engine, live, pdu).addCallbacks(accepted, refused)
 
 
 def _record(store: Store, n: int, message_id: str, dlr_url: str | None) -> tuple:
@@ -121,7 +121,7 @@ def _record(store: Store, n: int, message_id: str, dlr_url: str | None) -> tuple
 
 
 @route("GET", "/v1/messages/{id}", auth="account")
-def get_message(server: "Server", call: Call) -> Any:
+def get_message(deps: "WebDeps", call: Call) -> Any:
     live = call.account
     assert live is not None
     message_id = call.params["id"]
@@ -135,18 +135,17 @@ def get_message(server: "Server", call: Call) -> Any:
         if found is None or found[0].system_id != live.system_id:
             raise not_found
         m = found[0]
-        operator = server.engine.operators.get(m.operator)
-        held = found[4] is None and operator is not None and operator.holds(n)
+        held = found[4] is None and deps.held(n)
         return Reply(200, message_view(
-            found, live.format_id(n), server.engine.sim.now(), held=held,
-            default_alphabet=server.config.messages.default_alphabet,
+            found, live.format_id(n), deps.sim_now(), held=held,
+            default_alphabet=deps.config.messages.default_alphabet,
         ))
 
-    return server.worker.read_committed(Store.get_message, n).addCallback(view)
+    return deps.store.read_committed(Store.get_message, n).addCallback(view)
 
 
 @route("GET", "/v1/balance", auth="account")
-def get_balance(server: "Server", call: Call) -> Reply:
+def get_balance(deps: "WebDeps", call: Call) -> Reply:
     live = call.account
     assert live is not None
     return Reply(200, {

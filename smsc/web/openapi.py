@@ -208,7 +208,7 @@ def document() -> dict[str, Any]:
 
 
 @route("GET", "/v1/openapi.json", auth="none")
-def openapi(server: Any, call: Call) -> Reply:
+def openapi(deps: Any, call: Call) -> Reply:
     return Reply(200, document())
 
 

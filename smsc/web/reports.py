@@ -46,7 +46,7 @@ from .reports_pages import (
 )
 
 if TYPE_CHECKING:
-    from ..app import Server
+    from .deps import WebDeps
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +76,9 @@ class ReportsResource(Resource):
 
     isLeaf = True
 
-    def __init__(self, server: "Server") -> None:
+    def __init__(self, deps: "WebDeps") -> None:
         super().__init__()
-        self._server = server
+        self._deps = deps
 
     # --- routing ----------------------------------------------------------
 
@@ -91,7 +91,7 @@ class ReportsResource(Resource):
         while len(path) > 1 and path[-1] == "":
             path.pop()  # /reports/accounts/ is /reports/accounts
         method = request.method.decode("ascii", "replace")
-        expected = self._server.config.http.admin_token_sha256
+        expected = self._deps.config.http.admin_token_sha256
         if not expected:
             request.setResponseCode(403)
             return message_page(
@@ -175,7 +175,7 @@ class ReportsResource(Resource):
             return messages_page(typed, error=f"number: {exc.detail}")
         return self._read(
             request, lambda rows: messages_page(typed, msisdn, rows),
-            messages_to, msisdn, MESSAGE_LIMIT, self._server.config.messages.default_alphabet,
+            messages_to, msisdn, MESSAGE_LIMIT, self._deps.config.messages.default_alphabet,
         )
 
     def _read(self, request: Request, render: Callable[[Any], bytes], fn: Callable[..., Any], *args: Any) -> Any:
@@ -194,7 +194,7 @@ class ReportsResource(Resource):
             request.setResponseCode(503)
             write(message_page("Store unavailable", f"Reading the store failed: {failure.getErrorMessage()}"))
 
-        d = self._server.worker.run(fn, *args)
+        d = self._deps.store.run(fn, *args)
         d.addCallback(render).addCallbacks(write, failed)
         return NOT_DONE_YET
 
