@@ -25,6 +25,7 @@ from .dlr.callbacks import CallbackSender
 from .dlr.hub import DeliveryHub
 from .dlr.mo import MoPart
 from .records import Receipt
+from .dlr.deliveries import Deliveries
 from .engine import Engine
 from .engine.auth import Verify
 from .metrics import GaugeCollector, Metrics
@@ -186,7 +187,7 @@ def build(config: Config, reactor: Any, out: TextIO = sys.stdout) -> Server:
         every(reactor, CAMPAIGN_TICK, True, CampaignRunner(
             engine, worker, config.billing.insufficient_funds_status, reactor.seconds, engine.sim.now).tick),
     ]
-    factory = SmppFactory(engine, config.smpp, reactor, metrics)
+    factory = SmppFactory(engine, config.smpp, reactor, metrics, deliveries=Deliveries(engine.receipts, engine.mo))
     worker.on_commit.append(lambda writes, seconds, accounts: metrics.commit_latency.observe(seconds))
     watch_state(metrics, engine, factory)
     return Server(config, store, worker, engine, factory, metrics, callbacks=callbacks, timers=timers)
@@ -245,9 +246,15 @@ def serve(config: Config, reactor: Any = None, out: TextIO = sys.stdout) -> Serv
         if config.http.enabled:
             from twisted.web.server import Site
 
+            from .web.deps import WebDeps
             from .web.root import http_root
 
-            site = Site(http_root(server))
+            engine, callbacks = server.engine, server.callbacks
+            assert callbacks is not None  # build makes one
+            site = Site(http_root(WebDeps(
+                engine=engine, store=server.worker, config=config, metrics=server.metrics,
+                health=server.health, watch_dlr=callbacks.watch, sim_now=engine.sim.now,
+            )))
             site.noisy = False
             server.http_port = _listen(reactor, config.http.host, config.http.port, site, "[http]")
             h = server.http_port.getHost()

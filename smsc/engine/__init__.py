@@ -15,7 +15,6 @@ knows about sockets or PDU bytes, or which store backend is behind the port.
 """
 from __future__ import annotations
 
-from typing import Any
 
 from twisted.internet.interfaces import IReactorTime
 
@@ -102,17 +101,6 @@ class Engine:
         self.cancel = queries.cancel
         self.replace = queries.replace
         self.poll_mo = MoPickup(store=store, hub=mo).poll
-
-    # TEMPORARY (lead): until the protocol talks to the Deliveries port
-    def attach_receiver(self, live: Any, sink: Any) -> None:
-        self.receipts.attach(live.system_id, sink)
-        self.mo.attach(live.system_id, sink)
-
-    def detach_receiver(self, live: Any, sink: Any, unanswered: list[Any]) -> None:
-        from ..dlr.mo import MoPart
-
-        self.receipts.detach(live.system_id, sink, [r for r in unanswered if type(r) is not MoPart])
-        self.mo.detach(live.system_id, sink, [r for r in unanswered if type(r) is MoPart])
 
     def recover(self, store: MessageStore) -> tuple[int, int]:
         """After a restart, before the listeners open: (resumed, receipts)."""
