@@ -43,7 +43,11 @@ class SmppConfig:
 
 @dataclass(frozen=True)
 class StoreConfig:
+    #: the SQLite file, the default store; ignored when ``url`` is set
     path: str = "smsc.db"
+    #: ``postgresql://USER[:PASSWORD]@HOST:PORT/DB``: the store is that
+    #: PostgreSQL database (several nodes may share it); "" for SQLite
+    url: str = ""
     #: SQLite synchronous pragma: NORMAL survives kill -9 of the server (WAL),
     #: FULL also survives power loss, at a cost per commit
     synchronous: str = "NORMAL"
@@ -255,6 +259,8 @@ def parse(raw: dict[str, Any], source: str) -> Config:
         raise ConfigError(f"{source}: [smpp].window: must be at least 1")
     if cfg.smpp.max_pdu_length < 16:
         raise ConfigError(f"{source}: [smpp].max_pdu_length: must be at least 16")
+    if cfg.store.url and not cfg.store.url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError(f"{source}: [store].url: a postgresql://USER[:PASSWORD]@HOST:PORT/DB URL")
     return cfg
 
 

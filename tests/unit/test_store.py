@@ -1,4 +1,5 @@
-"""The store's blacklist tables, refunds and message reads (SQLite, no server)."""
+"""The store's blacklist tables, refunds, refusals and message reads, on
+each backend (SQLite, PostgreSQL; no server)."""
 from __future__ import annotations
 
 import pytest
@@ -8,12 +9,11 @@ from smsc.store.sqlite import Batch, NoSuchAccount, NotBlacklisted, Store
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = Store(str(tmp_path / "s.db"))
+def store(open_store):
+    s = open_store()
     s.add_account(Account("shop", "hash", "user", 1000))
     s.add_account(Account("other", "hash", "user", 1000))
-    yield s
-    s.close()
+    return s
 
 
 def test_blacklist_add_list_remove(store):
@@ -40,10 +40,10 @@ def test_blacklist_of_no_account(store):
         store.remove_blacklist("ghost", ["380671234567"])
 
 
-def test_accounts_carry_their_blacklist_reread_only_when_it_changed(store, tmp_path):
+def test_accounts_carry_their_blacklist_reread_only_when_it_changed(store, open_store):
     first = store.get_accounts(["shop", "other"])
     assert first["shop"].blacklist == frozenset() == first["other"].blacklist
-    cli = Store(str(tmp_path / "s.db"))  # another connection, as the CLI has
+    cli = open_store()  # another connection, as the CLI has
     cli.add_blacklist("shop", ["380671234567"])
     second = store.get_accounts(["shop", "other"])
     assert second["shop"].blacklist == {"380671234567"}
@@ -80,11 +80,10 @@ def test_refund_gives_the_charge_back_and_zeroes_the_cost(store):
     assert store.get_message(8) is None
 
 
-def test_expire_owed_gives_up_only_old_owed_receipts(tmp_path):
-    from smsc.records import Message
-    from smsc.store.sqlite import RECEIPT_OWED, Batch, Store
+def test_expire_owed_gives_up_only_old_owed_receipts(open_store):
+    from smsc.store.port import RECEIPT_OWED
 
-    s = Store(str(tmp_path / "r.db"))
+    s = open_store()
     b = Batch()
     for n in (1, 2, 3):
         b.inserts.append(Message(n, "a", 5, 0, "S", 1, 1, "380671234567", 0, 0, 1, b"x", 0.0))
@@ -128,9 +127,38 @@ def test_a_batch_whose_submits_the_balance_cannot_cover_leaves_them_out(store):
     assert store.get_message(5) is not None
 
 
-def test_message_ids_are_past_the_stored_ones_and_the_time_floor(store):
+def test_message_ids_are_never_handed_out_twice(store, open_store):
+    other = open_store()  # another process (a second node)
+    blocks = [store.message_ids(1000.0), other.message_ids(1000.0), store.message_ids(1000.0)]
+    assert all(len(b) >= 1000 for b in blocks)
+    store.write_batch(Batch(inserts=[_message(blocks[-1].start + 5)]))
+    again = other.message_ids(1000.0)
+    assert again.start > blocks[-1].start + 5
+    # SQLite's single writer owns every id past the stored ones; PostgreSQL's
+    # blocks of one sequence never overlap
+    if len(blocks[0]) < 1 << 40:
+        ranges = sorted(blocks + [again], key=lambda b: b.start)
+        assert all(a.stop <= b.start for a, b in zip(ranges, ranges[1:]))
+
+
+def test_sqlite_message_ids_are_past_the_stored_ones_and_the_time_floor(tmp_path):
+    store = Store(str(tmp_path / "ids.db"))
     first = store.message_ids(1000.0)
     assert first.start == 1000 << 20 and len(first) > 1 << 40
     store.write_batch(Batch(inserts=[_message(first.start + 5)]))
     assert store.message_ids(1000.0).start == first.start + 6
     assert store.message_ids(2000.0).start == 2000 << 20
+    store.close()
+
+
+def test_the_message_ids_of_a_new_postgresql_store_start_at_the_time_floor(pg_url):
+    from smsc.store.postgres import PgStore
+
+    store = PgStore(pg_url, now=1000.0)
+    try:
+        assert store.message_ids(5000.0) == range(1000 << 20, (1000 << 20) + 1000)
+        again = PgStore(pg_url, now=9000.0)  # the sequence is made once
+        assert again.message_ids(9000.0).start == (1000 << 20) + 1000
+        again.close()
+    finally:
+        store.close()
