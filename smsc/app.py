@@ -33,7 +33,8 @@ from .operators.scheduler import Scheduler, bucket_seconds
 from .operators.sim import build_operators
 from .records import Account
 from .server.protocol import SmppFactory
-from .store.sqlite import Store
+from .store.open import display_target, open_store, target_of
+from .store.port import MessageStore
 from .store.id_blocks import MessageIds
 from .store.port import StorePort
 from .store.worker import StoreWorker
@@ -57,7 +58,7 @@ def expire_receipts(engine: Engine, worker: StoreWorker, retention: float) -> No
         worker.expire_owed(before)
 
 
-def ensure_first_account(store: Store, config: Config, out: TextIO) -> None:
+def ensure_first_account(store: MessageStore, config: Config, out: TextIO) -> None:
     """On a first start with an empty store, create a test account and print
     its credentials once (the password is not kept anywhere in clear)."""
     if store.count_accounts():
@@ -78,7 +79,7 @@ def ensure_first_account(store: Store, config: Config, out: TextIO) -> None:
 @dataclass
 class Server:
     config: Config
-    store: Store
+    store: MessageStore
     worker: StoreWorker
     engine: Engine
     factory: SmppFactory
@@ -156,7 +157,7 @@ def build_engine(
 
 
 def build(config: Config, reactor: Any, out: TextIO = sys.stdout) -> Server:
-    store = Store(config.store.path, config.store.synchronous)
+    store = open_store(config.store)
     ensure_first_account(store, config, out)
     worker = StoreWorker(store, reactor)
     metrics = Metrics()
@@ -239,7 +240,8 @@ def serve(config: Config, reactor: Any = None, out: TextIO = sys.stdout) -> Serv
     try:
         server.smpp_port = _listen(reactor, config.smpp.host, config.smpp.port, server.factory, "[smpp]")
         host = server.smpp_port.getHost()
-        print(f"smsc: SMPP listening on {host.host}:{host.port} (store {config.store.path})", file=out, flush=True)
+        print(f"smsc: SMPP listening on {host.host}:{host.port} (store {display_target(target_of(config.store))})",
+              file=out, flush=True)
         if config.http.enabled:
             from twisted.web.server import Site
 

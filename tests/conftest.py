@@ -18,7 +18,7 @@ def server_factory(tmp_path: Path) -> Iterator:
     """Start servers on a temporary store; all are stopped at the end."""
     started: list[ServerProcess] = []
 
-    def make(store: Path | None = None, rules: list | None = None, **sections: dict) -> ServerProcess:
+    def make(store: Path | str | None = None, rules: list | None = None, **sections: dict) -> ServerProcess:
         cfg = write_config(
             tmp_path / f"smsc{len(started)}.toml", store or tmp_path / "smsc.db", rules, **sections
         )

@@ -19,6 +19,11 @@ if TYPE_CHECKING:
 URL_SCHEMES = ("postgresql://", "postgres://")
 
 
+class StoreUnavailable(Exception):
+    """The store cannot be opened (PostgreSQL down, wrong password, no such
+    database); the message names the store with its password hidden."""
+
+
 def is_url(target: str) -> bool:
     return target.startswith(URL_SCHEMES)
 

@@ -187,7 +187,13 @@ class PgStore(PgCampaignTables):
         if conn is None or conn.closed or conn.broken:
             if conn is not None:
                 conn.close()
-            conn = self._conn_ = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
+            try:
+                conn = self._conn_ = psycopg.connect(self.url, autocommit=True, connect_timeout=10)
+            except psycopg.OperationalError as exc:
+                from .open import StoreUnavailable
+
+                detail = " ".join(str(exc).split())
+                raise StoreUnavailable(f"cannot open the store {self.display}: {detail}") from None
         return conn
 
     @contextlib.contextmanager
@@ -233,6 +239,52 @@ class PgStore(PgCampaignTables):
         from .open import display_target
 
         return display_target(self.url)
+
+    # --- whole tables (smsc store copy) --------------------------------------
+
+    def load_tables(
+        self, tables: dict[str, tuple[Sequence[str], Iterable[Sequence[Any]]]], id_floor: int
+    ) -> dict[str, int]:
+        """Copy rows into these (empty) tables in one transaction; the rows
+        per table. The sequences move past what came in: identity columns
+        to their max, ``message_ids`` past the largest message id and
+        ``id_floor``, so no copied id is handed out again."""
+        counts: dict[str, int] = {}
+        with self._transaction() as conn:
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", [_SCHEMA_LOCK])
+            for table in tables:
+                if conn.execute(sql.SQL("SELECT 1 FROM {} LIMIT 1").format(sql.Identifier(table))).fetchone():
+                    raise ValueError(f"store copy: {self.display}: table {table} is not empty")
+            for table, (columns, rows) in tables.items():
+                n = 0
+                query = sql.SQL("COPY {} ({}) FROM STDIN").format(
+                    sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns)))
+                bools = [i for i, c in enumerate(columns) if c == "receipt_seconds"]
+                with conn.cursor().copy(query) as copy:
+                    for row in rows:
+                        if bools:  # SQLite keeps a boolean as 0/1
+                            row = [None if v is None else bool(v) if i in bools else v for i, v in enumerate(row)]
+                        copy.write_row(row)
+                        n += 1
+                counts[table] = n
+            for table in ("mo_queue", "campaigns"):
+                conn.execute(sql.SQL(
+                    "SELECT setval(pg_get_serial_sequence({t}, 'id'), coalesce(max(id), 0) + 1, false) FROM {i}"
+                ).format(t=sql.Literal(table), i=sql.Identifier(table)))
+            conn.execute(
+                "SELECT setval('message_ids', greatest(coalesce(max(id), 0) + 1, %s), false) FROM messages",
+                [id_floor],
+            )
+        return counts
+
+    def count_rows(self, tables: Iterable[str]) -> dict[str, int]:
+        conn = self._conn
+        counts = {}
+        for table in tables:
+            row = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(table))).fetchone()
+            assert row is not None
+            counts[table] = int(row[0])
+        return counts
 
     # --- accounts ---------------------------------------------------------
 

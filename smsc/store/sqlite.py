@@ -242,6 +242,20 @@ class Store(CampaignTables):
         # index would cost every final state and every acknowledgement.
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
+    # --- whole tables (smsc store copy) --------------------------------------
+
+    def table_columns(self) -> dict[str, list[str]]:
+        """Every table of the file with its columns."""
+        return {name: list(self._db.table(name).columns_dict) for name in self._db.table_names()}
+
+    def rows(self, table: str, columns: Iterable[str]) -> Iterator[tuple[Any, ...]]:
+        """Every row of ``table`` (one of ``table_columns``), in rowid order."""
+        cols = ", ".join(f'"{c}"' for c in columns)
+        yield from self._db.execute(f'SELECT {cols} FROM "{table}" ORDER BY rowid')
+
+    def count_rows(self, table: str) -> int:
+        return int(self._db.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0])
+
     # --- accounts ---------------------------------------------------------
 
     def add_account(self, account: Account) -> None:

@@ -1,4 +1,5 @@
-"""The CLI contract: account commands, errors as one line and non-zero exit."""
+"""The CLI contract: account commands, errors as one line and non-zero exit
+(the first two on both stores: a SQLite file and a PostgreSQL URL)."""
 from __future__ import annotations
 
 import json
@@ -15,8 +16,8 @@ def run(cfg, *args):
     )
 
 
-def test_account_lifecycle(tmp_path):
-    cfg = write_config(tmp_path / "c.toml", tmp_path / "s.db")
+def test_account_lifecycle(tmp_path, store_target):
+    cfg = write_config(tmp_path / "c.toml", store_target)
     r = run(cfg, "account", "add", "shop", "--password", "pw123", "--mode", "user",
             "--balance", "12.34", "--alpha", "MyShop", "--alpha", "Shop2")
     assert r.returncode == 0, r.stderr
@@ -53,8 +54,8 @@ def test_test_account_defaults_and_promote(tmp_path):
     assert json.loads(run(cfg, "account", "show", "trial", "--json").stdout)["mode"] == "user"
 
 
-def test_errors_are_one_line_and_nonzero(tmp_path):
-    cfg = write_config(tmp_path / "c.toml", tmp_path / "s.db")
+def test_errors_are_one_line_and_nonzero(tmp_path, store_target):
+    cfg = write_config(tmp_path / "c.toml", store_target)
     assert run(cfg, "account", "add", "dup", "--password", "x").returncode == 0
     for args, needle in [
         (("account", "add", "dup", "--password", "x"), "already exists"),
