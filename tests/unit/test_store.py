@@ -162,3 +162,53 @@ def test_the_message_ids_of_a_new_postgresql_store_start_at_the_time_floor(pg_ur
         again.close()
     finally:
         store.close()
+
+
+def test_postgresql_nodes_starting_at_once_make_the_schema_once(pg_url):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from smsc.store.postgres import PgStore
+
+    with ThreadPoolExecutor(6) as pool:
+        stores = list(pool.map(lambda _: PgStore(pg_url), range(6)))
+    try:
+        stores[0].add_account(Account("shop", "hash", "user", 1))
+        assert [s.count_accounts() for s in stores] == [1] * 6
+    finally:
+        for s in stores:
+            s.close()
+
+
+def test_postgresql_two_nodes_spending_one_balance_at_once_never_overdraw_it(pg_store_url):
+    """Each node believes the 100 kopecks are there; their batches commit
+    at the same moment: one is charged, the other refused."""
+    import threading
+
+    from smsc.store.postgres import PgStore
+
+    nodes = [PgStore(pg_store_url) for _ in range(2)]
+    try:
+        nodes[0].add_account(Account("shop", "hash", "user", 100))
+        start = threading.Barrier(2)
+        results = {}
+
+        def spend(i: int) -> None:
+            m = _message(10 + i, cost=60)
+            start.wait()
+            results[i] = nodes[i].write_batch(Batch(
+                inserts=[m], charges={"shop": 60}, usage={("shop", 1): [1, 2, 60]},
+                debits={("shop", 1): [1, 2, 60]}, read_accounts=frozenset({"shop"}), size=1))
+
+        threads = [threading.Thread(target=spend, args=(i,)) for i in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert sorted(len(r.refused) for r in results.values()) == [0, 1]
+        assert nodes[0].get_account("shop").balance_kopecks == 40
+        stored = [nodes[0].get_message(n) for n in (10, 11)]
+        assert sum(s is not None for s in stored) == 1
+        assert nodes[0].usage_today("shop", 1) == 1
+    finally:
+        for n in nodes:
+            n.close()
