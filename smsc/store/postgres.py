@@ -42,7 +42,7 @@ from psycopg import sql
 from ..records import Account, Message
 from .port import (
     CALLBACK_PENDING, RECEIPT_EXPIRED, AccountExists, AccountUsage, Batch, BatchResult, MessageStore, MoRow,
-    NoSuchAccount, NotBlacklisted, OwedReceipt, PendingCallback, StoredMessage, debit_due, without,
+    NodeState, NoSuchAccount, NotBlacklisted, OwedReceipt, PendingCallback, StoredMessage, debit_due, without,
 )
 from .postgres_campaigns import PgCampaignTables
 
@@ -95,6 +95,9 @@ CREATE TABLE IF NOT EXISTS campaign_recipients (
     campaign_id bigint, seq integer, msisdn text, fields text, line integer, text text, status text,
     message_int bigint, message_id text, detail text, claimed_at double precision,
     decided_at double precision, PRIMARY KEY (campaign_id, seq));
+CREATE TABLE IF NOT EXISTS nodes (
+    name text PRIMARY KEY, started_at timestamptz NOT NULL DEFAULT now(), heartbeat_at timestamptz NOT NULL,
+    stopped boolean NOT NULL DEFAULT false);
 CREATE INDEX IF NOT EXISTS campaign_recipients_status ON campaign_recipients (campaign_id, status, seq);
 CREATE OR REPLACE FUNCTION smsc_charge(sids text[], amounts bigint[], checked boolean[]) RETURNS void
 LANGUAGE plpgsql AS $$
@@ -219,6 +222,23 @@ class PgStore(PgCampaignTables):
         with self._conn.transaction(force_rollback=True) as tx:
             tx.connection.execute("SET TRANSACTION READ WRITE")
             tx.connection.execute("SELECT pg_current_xact_id()")
+
+    def heartbeat(self, node: str, lease: float, stopped: bool = False) -> list[NodeState]:
+        """Record ``node``'s heartbeat (the database's clock, so the boxes'
+        clocks need not agree) and read every node back, in one round trip."""
+        conn = self._conn
+        with conn.pipeline():
+            conn.execute(
+                "INSERT INTO nodes (name, heartbeat_at, stopped) VALUES (%s, now(), %s) "
+                "ON CONFLICT (name) DO UPDATE SET heartbeat_at = now(), stopped = excluded.stopped",
+                [node, stopped],
+            )
+            cur = conn.execute(
+                "SELECT name, extract(epoch FROM heartbeat_at)::float8, "
+                "NOT stopped AND heartbeat_at >= now() - make_interval(secs => %s) FROM nodes ORDER BY name",
+                [lease],
+            )
+        return [NodeState(*r) for r in cur.fetchall()]
 
     def _create_schema(self, now: float) -> None:
         with self._transaction() as conn:

@@ -28,7 +28,7 @@ from ..records import Account, Message
 from .port import (
     CALLBACK_DONE, CALLBACK_GIVEN_UP, CALLBACK_PENDING, RECEIPT_DONE, RECEIPT_EXPIRED, RECEIPT_NONE,
     RECEIPT_OWED, AccountExists, AccountUsage, Batch, BatchResult, MoRow, NoSuchAccount, NotBlacklisted, OwedReceipt,
-    MessageStore, PendingCallback, StoredMessage, debit_due, without,
+    MessageStore, NodeState, PendingCallback, StoredMessage, debit_due, without,
 )
 from ..accounts.ids import ID_LIMIT
 from .sqlite_campaigns import CampaignTables
@@ -149,6 +149,10 @@ class Store(CampaignTables):
         when run on the store thread)."""
         self._db.execute("BEGIN IMMEDIATE")
         self._db.execute("ROLLBACK")
+
+    def heartbeat(self, node: str, lease: float, stopped: bool = False) -> list[NodeState]:
+        """One process writes a SQLite file: this node is the cluster."""
+        return [NodeState(node, time.time(), not stopped)]
 
     def close(self) -> None:
         if self._checkpointer is not None:

@@ -2,6 +2,8 @@
 each backend (SQLite, PostgreSQL; no server)."""
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from smsc.records import Account, Message
@@ -212,3 +214,19 @@ def test_postgresql_two_nodes_spending_one_balance_at_once_never_overdraw_it(pg_
     finally:
         for n in nodes:
             n.close()
+
+
+def test_heartbeats_list_the_nodes_of_the_store(store, open_store, backend):
+    [me] = [n for n in store.heartbeat("a:2775", 10.0) if n.name == "a:2775"]
+    assert me.alive and abs(me.heartbeat_at - time.time()) < 60
+    if backend == "sqlite":  # one process: the only node
+        assert [n.name for n in store.heartbeat("a:2775", 10.0)] == ["a:2775"]
+        assert not store.heartbeat("a:2775", 10.0, stopped=True)[0].alive
+        return
+    other = open_store()
+    assert [(n.name, n.alive) for n in other.heartbeat("b:2775", 10.0)] == [("a:2775", True), ("b:2775", True)]
+    other.heartbeat("b:2775", 10.0, stopped=True)  # a graceful stop: gone at once
+    assert [(n.name, n.alive) for n in store.heartbeat("a:2775", 10.0)] == [("a:2775", True), ("b:2775", False)]
+    time.sleep(0.3)
+    assert [(n.name, n.alive) for n in other.heartbeat("c:2775", 0.2)] == [
+        ("a:2775", False), ("b:2775", False), ("c:2775", True)]  # a silent past the lease: dead
