@@ -33,7 +33,7 @@ from .operators.scheduler import Scheduler, bucket_seconds
 from .operators.sim import build_operators
 from .records import Account
 from .server.protocol import SmppFactory
-from .store.open import display_target, open_store, target_of
+from .store.open import display_target, is_url, open_store, target_of
 from .store.port import MessageStore, NodeState
 from .store.id_blocks import MessageIds
 from .store.port import StorePort
@@ -101,6 +101,8 @@ class Server:
         """This node's heartbeat every third of the lease (``[cluster]``):
         other nodes see it alive; the answer lists the cluster."""
         self.node = node
+        if is_url(target_of(self.config.store)):  # nodes sharing a store scrape apart
+            self.metrics.node = node
 
         def beat() -> None:
             def seen(nodes: list[NodeState]) -> None:

@@ -198,6 +198,9 @@ def test_a_node_on_postgresql_killed_9_under_load_loses_no_receipt(server_factor
     health = http_call("GET", http_base(srv) + "/health").body
     assert (health["status"], health["store_writable"], health["node"]) == ("ok", True, "node-a")
     assert [(n["node"], n["alive"]) for n in health["cluster"]] == [("node-a", True)]
+    metrics = http_call("GET", http_base(srv) + "/metrics").body
+    samples = [line for line in metrics.decode().splitlines() if line and not line.startswith("#")]
+    assert samples and all('node="node-a"' in line for line in samples)
     sid = new_user(srv, balance="100")
 
     esme = Esme(srv.port)
