@@ -27,7 +27,7 @@ class MetricsResource(Resource):
     def render_GET(self, request: Request) -> bytes:
         request.setHeader(b"content-type", CONTENT_TYPE_LATEST.encode())
         m = self._metrics
-        return generate_latest(NodeLabelled(m.registry, m.node) if m.node else m.registry)  # type: ignore[arg-type]
+        return generate_latest(NodeLabelled(m.registry, m.node) if m.node else m.registry)
 
 
 class HealthResource(Resource):
