@@ -20,7 +20,7 @@ from twisted.internet.task import LoopingCall
 from .accounts.passwords import generate_password, hash_password
 from .accounts.throttle import LoginThrottle
 from .campaigns.runner import TICK as CAMPAIGN_TICK, CampaignRunner
-from .config import Config
+from .config import Config, node_name
 from .dlr.callbacks import CallbackSender
 from .dlr.hub import DeliveryHub
 from .dlr.mo import MoPart
@@ -34,7 +34,8 @@ from .operators.scheduler import Scheduler, bucket_seconds
 from .operators.sim import build_operators
 from .records import Account
 from .server.protocol import SmppFactory
-from .store.sqlite import Store
+from .store.open import display_target, is_url, open_store, target_of
+from .store.port import MessageStore, NodeState
 from .store.id_blocks import MessageIds
 from .store.port import StorePort
 from .store.worker import StoreWorker
@@ -58,7 +59,7 @@ def expire_receipts(engine: Engine, worker: StoreWorker, retention: float) -> No
         worker.expire_owed(before)
 
 
-def ensure_first_account(store: Store, config: Config, out: TextIO) -> None:
+def ensure_first_account(store: MessageStore, config: Config, out: TextIO) -> None:
     """On a first start with an empty store, create a test account and print
     its credentials once (the password is not kept anywhere in clear)."""
     if store.count_accounts():
@@ -79,7 +80,7 @@ def ensure_first_account(store: Store, config: Config, out: TextIO) -> None:
 @dataclass
 class Server:
     config: Config
-    store: Store
+    store: MessageStore
     worker: StoreWorker
     engine: Engine
     factory: SmppFactory
@@ -92,6 +93,28 @@ class Server:
     callbacks: CallbackSender | None = None
     #: a listener could not be opened: the process stops and exits 1
     failed: bool = False
+    #: this node's name ([cluster] node), set once the SMPP port is known
+    node: str = ""
+    #: every node of the store as the last heartbeat read them (``/health``)
+    cluster: list[NodeState] = field(default_factory=list)
+
+    def start_heartbeat(self, reactor: Any, node: str) -> None:
+        """This node's heartbeat every third of the lease (``[cluster]``):
+        other nodes see it alive; the answer lists the cluster."""
+        self.node = node
+        if is_url(target_of(self.config.store)):  # nodes sharing a store scrape apart
+            self.metrics.node = node
+
+        def beat() -> None:
+            def seen(nodes: list[NodeState]) -> None:
+                self.cluster = nodes
+
+            def lost(failure: Any) -> None:
+                log.warning("heartbeat of node %s failed: %s", node, failure.getErrorMessage())
+
+            self.worker.heartbeat(node, self.config.cluster.lease).addCallbacks(seen, lost)
+
+        self.timers.append(every(reactor, self.config.cluster.lease / 3, True, beat))
 
     def health(self) -> Deferred:
         """Listeners up and the store writable (a write transaction opened
@@ -102,6 +125,12 @@ class Server:
                 "smpp_listening": self.smpp_port is not None and self.smpp_port.connected,
                 "store_writable": ok,
                 "sessions": len(self.factory.connections),
+                "node": self.node,
+                "cluster": [
+                    {"node": n.name, "alive": n.alive,
+                     "last_heartbeat": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(n.heartbeat_at))}
+                    for n in self.cluster
+                ],
             }
 
         return self.worker.probe_writable().addCallbacks(lambda _: report(True), lambda _: report(False))
@@ -127,6 +156,11 @@ class Server:
                 call.cancel()
             for p in list(self.factory.connections):
                 p.transport.abortConnection()
+        if self.node:  # gone at once, not after the lease
+            try:
+                yield self.worker.heartbeat(self.node, self.config.cluster.lease, True)
+            except Exception as exc:
+                log.warning("could not mark node %s stopped: %s", self.node, exc)
         yield self.worker.stop()
         self.store.close()
         log.info("stopped")
@@ -159,7 +193,7 @@ def build_engine(
 
 
 def build(config: Config, reactor: Any, out: TextIO = sys.stdout) -> Server:
-    store = Store(config.store.path, config.store.synchronous)
+    store = open_store(config.store)
     ensure_first_account(store, config, out)
     worker = StoreWorker(store, reactor)
     metrics = Metrics()
@@ -242,7 +276,9 @@ def serve(config: Config, reactor: Any = None, out: TextIO = sys.stdout) -> Serv
     try:
         server.smpp_port = _listen(reactor, config.smpp.host, config.smpp.port, server.factory, "[smpp]")
         host = server.smpp_port.getHost()
-        print(f"smsc: SMPP listening on {host.host}:{host.port} (store {config.store.path})", file=out, flush=True)
+        server.start_heartbeat(reactor, node_name(config, host.port))
+        print(f"smsc: SMPP listening on {host.host}:{host.port} (store {display_target(target_of(config.store))})",
+              file=out, flush=True)
         if config.http.enabled:
             from twisted.web.server import Site
 

@@ -1,6 +1,6 @@
 """``smsc``: serve, manage accounts, generate load.
 
-    smsc [--config FILE] [--store PATH] [-v] COMMAND ...   (the three also after COMMAND)
+    smsc [--config FILE] [--store PATH|URL] [-v] COMMAND ...   (the three also after COMMAND)
     smsc [--config FILE] serve [--host H] [--port P]
     smsc [--config FILE] account add SYSTEM_ID [--password P] [--mode test|user]
                                      [--balance UAH] [--alpha NAME ...]
@@ -16,13 +16,16 @@
                          [--id-width N] [--seconds|--minutes] [--tz NAME] [--default]
     smsc [--config FILE] account apikey SYSTEM_ID
     smsc admin token
+    smsc store copy --from PATH --to URL
     smsc load ...            (see ``smsc load --help``)
 
-Account commands work while the server runs: they write the same SQLite
-file (WAL), and the server reads accounts at bind time. Errors print one
-line and exit 1. Only ``serve`` makes a store; the other commands refuse
-one that does not exist (a command run from the wrong directory would
-otherwise start an empty store and report from it).
+Account commands work while the server runs: they write the same store
+(the SQLite file in WAL mode, or the PostgreSQL database of ``[store] url``,
+from any machine), and the server reads accounts at bind time. Errors print
+one line and exit 1; only ``serve`` makes a store:
+the other commands refuse a SQLite file that does not exist (a command run
+from the wrong directory would otherwise start an empty store and report
+from it).
 """
 from __future__ import annotations
 
@@ -41,7 +44,8 @@ from .accounts import admin, ids, validation
 from .accounts.money import format_uah, parse_uah
 from .campaigns import cli as campaign_cli
 from .records import Account
-from .store.sqlite import Store
+from .store.open import StoreUnavailable, display_target, is_url, open_store
+from .store.port import MessageStore
 
 
 class CliError(Exception):
@@ -53,8 +57,9 @@ def _common_options(p: argparse.ArgumentParser, default: Any) -> None:
     (``smsc serve --config X`` as well as ``smsc --config X serve``)."""
     p.add_argument("--config", metavar="FILE", default=default,
                    help="TOML config (default: the shipped config/smsc.toml)")
-    p.add_argument("--store", metavar="PATH", default=default,
-                   help="SQLite file ([store] path; relative to the working directory)")
+    p.add_argument("--store", metavar="PATH|URL", default=default,
+                   help="SQLite file ([store] path; relative to the working directory) or "
+                        "postgresql://USER[:PASSWORD]@HOST:PORT/DB ([store] url)")
     p.add_argument("-v", "--verbose", action="store_true", default=default, help="debug logging")
 
 
@@ -143,6 +148,12 @@ def _parser() -> argparse.ArgumentParser:
     adm = sub.add_parser("admin", help="HTTP admin access").add_subparsers(dest="action", required=True)
     adm.add_parser("token", help="print a new admin token and the [http] admin_token_sha256 line")
 
+    st = sub.add_parser("store", help="the store itself").add_subparsers(dest="action", required=True)
+    cp = st.add_parser("copy", help="copy an embedded SQLite store into an empty PostgreSQL database")
+    cp.add_argument("--from", dest="source", required=True, metavar="PATH", help="the SQLite file")
+    cp.add_argument("--to", dest="dest", required=True, metavar="URL",
+                    help="postgresql://USER[:PASSWORD]@HOST:PORT/DB (its schema is made if missing)")
+
     campaign_cli.add_parser(sub)
     sub.add_parser("load", help="SMPP load generator (smsc load --help)", add_help=False)
     _everywhere(p)
@@ -163,14 +174,23 @@ def _print_password(pw: admin.NewPassword) -> None:
         print(f"password: {pw.password}")
 
 
-def _open_store(cfg: config_mod.Config) -> Store:
+def _open_store(cfg: config_mod.Config) -> MessageStore:
     """The store of every command but ``serve``, which alone makes one: a
-    command run from the wrong directory must not start an empty store and
-    report from it."""
-    path = cfg.store.path
-    if not os.path.exists(path):
-        raise CliError(f"no store at {os.path.abspath(path)}: start the server first, or pass --store")
-    return Store(path, cfg.store.synchronous)
+    command run from the wrong directory must not start an empty SQLite
+    store and report from it (a PostgreSQL URL names a database that exists)."""
+    if not cfg.store.url and not os.path.exists(cfg.store.path):
+        raise CliError(f"no store at {os.path.abspath(cfg.store.path)}: start the server first, or pass --store")
+    return open_store(cfg.store)
+
+
+def _store_copy(args: argparse.Namespace) -> int:
+    """``smsc store copy``: every row of a SQLite store into PostgreSQL."""
+    from .store.copy import copy_store
+
+    counts = copy_store(args.source, args.dest)
+    shown = ", ".join(f"{n} {table}" for table, n in counts.items())
+    print(f"copied {args.source} to {display_target(args.dest)}: {shown}")
+    return 0
 
 
 def _mo_inject(args: argparse.Namespace, cfg: config_mod.Config) -> int:
@@ -215,7 +235,7 @@ def _campaign_cmd(args: argparse.Namespace, cfg: config_mod.Config) -> int:
         store.close()
 
 
-def _add(args: argparse.Namespace, cfg: config_mod.Config, store: Store) -> int:
+def _add(args: argparse.Namespace, cfg: config_mod.Config, store: MessageStore) -> int:
     balance = None if args.balance is None else parse_uah(args.balance)
     a, pw = admin.create_account(
         store, cfg.accounts, args.system_id, password=args.password, mode=args.mode,
@@ -226,7 +246,7 @@ def _add(args: argparse.Namespace, cfg: config_mod.Config, store: Store) -> int:
     return 0
 
 
-def _show(args: argparse.Namespace, cfg: config_mod.Config, store: Store) -> int:
+def _show(args: argparse.Namespace, cfg: config_mod.Config, store: MessageStore) -> int:
     a = admin.get_account(store, args.system_id)
     if args.json:
         print(json.dumps(admin.account_json(a, cfg.accounts.universal_alpha)))
@@ -235,7 +255,7 @@ def _show(args: argparse.Namespace, cfg: config_mod.Config, store: Store) -> int
     return 0
 
 
-def _list(args: argparse.Namespace, cfg: config_mod.Config, store: Store) -> int:
+def _list(args: argparse.Namespace, cfg: config_mod.Config, store: MessageStore) -> int:
     accounts = store.list_accounts()
     if args.json:
         print(json.dumps([admin.account_json(a, cfg.accounts.universal_alpha) for a in accounts]))
@@ -245,27 +265,27 @@ def _list(args: argparse.Namespace, cfg: config_mod.Config, store: Store) -> int
     return 0
 
 
-def _topup(args: argparse.Namespace, cfg: config_mod.Config, store: Store) -> int:
+def _topup(args: argparse.Namespace, cfg: config_mod.Config, store: MessageStore) -> int:
     a = admin.topup(store, args.system_id, parse_uah(args.amount))
     print(f"{a.system_id}: balance {format_uah(a.balance_kopecks)} UAH")
     return 0
 
 
-def _passwd(args: argparse.Namespace, cfg: config_mod.Config, store: Store) -> int:
+def _passwd(args: argparse.Namespace, cfg: config_mod.Config, store: MessageStore) -> int:
     pw = admin.set_password(store, args.system_id, args.password)
     print(f"{args.system_id}: password changed")
     _print_password(pw)
     return 0
 
 
-def _limits(args: argparse.Namespace, cfg: config_mod.Config, store: Store) -> int:
+def _limits(args: argparse.Namespace, cfg: config_mod.Config, store: MessageStore) -> int:
     rate, max_binds = admin.set_limits(store, args.system_id, args.rate, args.max_binds, args.default)
     print(f"{args.system_id}: rate={'default' if rate is None else rate} "
           f"max_binds={'default' if max_binds is None else max_binds}")
     return 0
 
 
-def _receipts(args: argparse.Namespace, cfg: config_mod.Config, store: Store) -> int:
+def _receipts(args: argparse.Namespace, cfg: config_mod.Config, store: MessageStore) -> int:
     id_format, width, seconds, tz = admin.set_receipt_options(
         store, args.system_id, args.id_format, args.id_width, args.seconds, args.tz, args.default,
     )
@@ -274,13 +294,13 @@ def _receipts(args: argparse.Namespace, cfg: config_mod.Config, store: Store) ->
     return 0
 
 
-def _promote(args: argparse.Namespace, cfg: config_mod.Config, store: Store) -> int:
+def _promote(args: argparse.Namespace, cfg: config_mod.Config, store: MessageStore) -> int:
     admin.promote(store, args.system_id)
     print(f"{args.system_id}: mode user")
     return 0
 
 
-def _alpha(args: argparse.Namespace, cfg: config_mod.Config, store: Store) -> int:
+def _alpha(args: argparse.Namespace, cfg: config_mod.Config, store: MessageStore) -> int:
     if args.op == "add":
         name = admin.add_alpha(store, args.system_id, args.name)
         print(f"{args.system_id}: alpha-name {name} registered")
@@ -290,7 +310,7 @@ def _alpha(args: argparse.Namespace, cfg: config_mod.Config, store: Store) -> in
     return 0
 
 
-def _blacklist(args: argparse.Namespace, cfg: config_mod.Config, store: Store) -> int:
+def _blacklist(args: argparse.Namespace, cfg: config_mod.Config, store: MessageStore) -> int:
     """Numbers are normalised to E.164 digits as a person writes them; a
     running server picks a change up within a second (it rereads a
     blacklist when its version changed). remove is all or nothing."""
@@ -315,14 +335,14 @@ def _blacklist(args: argparse.Namespace, cfg: config_mod.Config, store: Store) -
     return 0
 
 
-def _apikey(args: argparse.Namespace, cfg: config_mod.Config, store: Store) -> int:
+def _apikey(args: argparse.Namespace, cfg: config_mod.Config, store: MessageStore) -> int:
     key = admin.new_api_key(store, args.system_id)
     print(f"{args.system_id}: new HTTP API key (shown once; the old one no longer works)")
     print(f"api key: {key}")
     return 0
 
 
-_ACTIONS: dict[str, Callable[[argparse.Namespace, config_mod.Config, Store], int]] = {
+_ACTIONS: dict[str, Callable[[argparse.Namespace, config_mod.Config, MessageStore], int]] = {
     "add": _add, "show": _show, "list": _list, "topup": _topup,
     "passwd": _passwd, "promote": _promote, "alpha": _alpha, "limits": _limits,
     "blacklist": _blacklist, "receipts": _receipts, "apikey": _apikey,
@@ -401,17 +421,22 @@ def _main(argv: Sequence[str] | None) -> int:
         stream=sys.stderr,
     )
     try:
-        cfg = config_mod.with_overrides(config_mod.load(args.config), store={"path": args.store})
+        store: dict[str, str | None] = {}
+        if args.store is not None:  # a path overrides a configured URL, and a URL a path
+            store = {"url": args.store} if is_url(args.store) else {"path": args.store, "url": ""}
+        cfg = config_mod.with_overrides(config_mod.load(args.config), store=store)
         if args.command == "serve":
             return _serve(args, cfg)
         if args.command == "mo":
             return _mo_inject(args, cfg)
         if args.command == "admin":
             return _admin_token(args, cfg)
+        if args.command == "store":
+            return _store_copy(args)
         if args.command == "campaign":
             return _campaign_cmd(args, cfg)
         return _account_cmd(args, cfg)
-    except (CliError, admin.AdminError, ValueError, config_mod.ConfigError) as exc:
+    except (CliError, admin.AdminError, ValueError, config_mod.ConfigError, StoreUnavailable) as exc:
         print(f"smsc: error: {exc}", file=sys.stderr)
         return 1
 

@@ -43,7 +43,11 @@ class SmppConfig:
 
 @dataclass(frozen=True)
 class StoreConfig:
+    #: the SQLite file, the default store; ignored when ``url`` is set
     path: str = "smsc.db"
+    #: ``postgresql://USER[:PASSWORD]@HOST:PORT/DB``: the store is that
+    #: PostgreSQL database (several nodes may share it); "" for SQLite
+    url: str = ""
     #: SQLite synchronous pragma: NORMAL survives kill -9 of the server (WAL),
     #: FULL also survives power loss, at a cost per commit
     synchronous: str = "NORMAL"
@@ -157,6 +161,22 @@ class CampaignsConfig:
 
 
 @dataclass(frozen=True)
+class ClusterConfig:
+    #: this node's name, unique among the nodes of one store; "" is
+    #: hostname:[smpp] port (``node_name``)
+    node: str = ""
+    #: seconds: a node whose heartbeat is older is dead (its work taken over)
+    lease: float = 10.0
+
+
+def node_name(cfg: "Config", smpp_port: int) -> str:
+    """``[cluster] node``, or hostname:port of the SMPP listener."""
+    import socket
+
+    return cfg.cluster.node or f"{socket.gethostname()}:{smpp_port}"
+
+
+@dataclass(frozen=True)
 class Config:
     smpp: SmppConfig = field(default_factory=SmppConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
@@ -170,6 +190,7 @@ class Config:
     simulation: SimulationConfig = field(default_factory=SimulationConfig)
     mo: MoConfig = field(default_factory=MoConfig)
     campaigns: CampaignsConfig = field(default_factory=CampaignsConfig)
+    cluster: ClusterConfig = field(default_factory=ClusterConfig)
     #: [operators.KEY] tables applied to the shipped operators
     operators: Mapping[str, OperatorSpec] = field(default_factory=lambda: dict(DEFAULT_OPERATORS))
     #: [[rules]]: deterministic outcomes by destination
@@ -260,6 +281,10 @@ def parse(raw: dict[str, Any], source: str) -> Config:
         raise ConfigError(f"{source}: [smpp].window: must be at least 1")
     if cfg.smpp.max_pdu_length < 16:
         raise ConfigError(f"{source}: [smpp].max_pdu_length: must be at least 16")
+    if cfg.cluster.lease <= 0:
+        raise ConfigError(f"{source}: [cluster].lease: must be above 0")
+    if cfg.store.url and not cfg.store.url.startswith(("postgresql://", "postgres://")):
+        raise ConfigError(f"{source}: [store].url: a postgresql://USER[:PASSWORD]@HOST:PORT/DB URL")
     return cfg
 
 

@@ -63,9 +63,26 @@ class Histogram:
         return HistogramMetricFamily(name, doc, buckets=buckets, sum_value=self.sum)
 
 
+class NodeLabelled:
+    """A registry's metrics with a ``node`` label on every sample: what
+    ``/metrics`` exposes, so the nodes of one store scrape apart
+    (prometheus-client has no registry-wide constant label)."""
+
+    def __init__(self, registry: CollectorRegistry, node: str) -> None:
+        self._registry = registry
+        self._node = node
+
+    def collect(self) -> Any:
+        for family in self._registry.collect():
+            family.samples = [s._replace(labels={**s.labels, "node": self._node}) for s in family.samples]
+            yield family
+
+
 class Metrics(Collector):
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
+        #: this node's name ([cluster] node), a label on every sample once set
+        self.node = ""
         #: (direction "in"/"out", command_id, command_status) -> count
         self.pdus: dict[tuple[str, int, int], int] = {}
         #: command_status -> submits answered with it

@@ -10,7 +10,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from server_process import ServerProcess, write_config  # noqa: E402
-from pg import pg_server, pg_url  # noqa: E402,F401 (fixtures)
+from pg import pg_server, pg_store_url, pg_url  # noqa: E402,F401 (fixtures)
 
 
 @pytest.fixture
@@ -18,7 +18,7 @@ def server_factory(tmp_path: Path) -> Iterator:
     """Start servers on a temporary store; all are stopped at the end."""
     started: list[ServerProcess] = []
 
-    def make(store: Path | None = None, rules: list | None = None, **sections: dict) -> ServerProcess:
+    def make(store: Path | str | None = None, rules: list | None = None, **sections: dict) -> ServerProcess:
         cfg = write_config(
             tmp_path / f"smsc{len(started)}.toml", store or tmp_path / "smsc.db", rules, **sections
         )
@@ -35,6 +35,39 @@ def server_factory(tmp_path: Path) -> Iterator:
 @pytest.fixture
 def server(server_factory) -> ServerProcess:
     return server_factory()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def backend(request) -> str:
+    """The store backend a store test runs on: each such test runs on both."""
+    return request.param
+
+
+@pytest.fixture
+def store_target(backend: str, tmp_path: Path, request) -> str:
+    """Where this test's store lives: a SQLite path, or the URL of an emptied
+    database on the session's PostgreSQL (started on first use)."""
+    if backend == "sqlite":
+        return str(tmp_path / "s.db")
+    return request.getfixturevalue("pg_store_url")
+
+
+@pytest.fixture
+def open_store(store_target: str) -> Iterator:
+    """Opens ``MessageStore``s on the test's target (another one: another
+    connection, as the CLI or a second node has); all closed at the end."""
+    from smsc.store.open import open_target
+
+    opened: list = []
+
+    def open_(target: str | None = None):
+        s = open_target(target or store_target)
+        opened.append(s)
+        return s
+
+    yield open_
+    for s in opened:
+        s.close()
 
 
 # CI runs the same examples every time: a property test that finds a new

@@ -49,12 +49,14 @@ def _toml_value(v: object) -> str:
     raise TypeError(v)
 
 
-def write_config(path: Path, store: Path, rules: list[dict] | None = None, **sections: dict) -> Path:
-    """A config on port 0 and ``store``: TEST_DEFAULTS with ``sections``
+def write_config(path: Path, store: Path | str, rules: list[dict] | None = None, **sections: dict) -> Path:
+    """A config on port 0 and ``store`` (a SQLite path, or a postgresql:// URL
+    for ``[store] url``): TEST_DEFAULTS with ``sections``
     (``limits={...}``, ``operators_kyivstar={...}`` for ``[operators.kyivstar]``)
     merged over them, and ``rules`` as [[rules]]."""
     merged = {k: dict(v) for k, v in TEST_DEFAULTS.items()}
-    merged["store"] = {"path": str(store)}
+    url = str(store).startswith("postgresql://")
+    merged["store"] = {"url": str(store)} if url else {"path": str(store)}
     for name, keys in sections.items():
         merged.setdefault(name.replace("operators_", "operators."), {}).update(keys)
     lines = []

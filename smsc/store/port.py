@@ -222,6 +222,17 @@ class PendingCallback(NamedTuple):
 
 
 @dataclass(frozen=True, slots=True)
+class NodeState:
+    """A node of the store as its last heartbeat left it (``/health``)."""
+
+    name: str
+    #: wall time of its last heartbeat (the database's clock)
+    heartbeat_at: float
+    #: heartbeat within the lease and not stopped
+    alive: bool
+
+
+@dataclass(frozen=True, slots=True)
 class AccountUsage:
     """An account with the messages it was charged for on one UTC day."""
 
@@ -419,6 +430,10 @@ class MessageStore(Protocol):
         """Upkeep on a thread of its own (SQLite: a WAL checkpoint)."""
     def probe_writable(self) -> None:
         """Raise unless a write transaction can be opened now (health)."""
+    def heartbeat(self, node: str, lease: float, stopped: bool = False) -> list[NodeState]:
+        """``node`` is alive now (``stopped``: it stops, gracefully); every
+        node of the store, by name, as seen by a node alive within ``lease``
+        seconds. SQLite's one process is the only node and keeps no table."""
 
     # accounts
     def add_account(self, account: Account) -> None: ...
@@ -540,6 +555,7 @@ class StorePort(Protocol):
 
     # health, HTTP authentication, dlr_url callbacks
     def probe_writable(self) -> Deferred[None]: ...
+    def heartbeat(self, node: str, lease: float, stopped: bool = False) -> Deferred[list[NodeState]]: ...
     def account(self, system_id: str) -> Deferred[Account | None]: ...
     def api_key_owner(self, key_sha256: str) -> Deferred[str | None]: ...
     def add_callback(self, message_id: int, public_id: str, url: str) -> Deferred[None]: ...

@@ -27,8 +27,8 @@ import sqlite_utils
 from ..records import Account, Message
 from .port import (
     CALLBACK_PENDING, RECEIPT_EXPIRED, AccountExists, AccountUsage, Batch, BatchResult, MoRow,
-    NoSuchAccount, NotBlacklisted, OwedReceipt, MessageStore, PendingCallback, StoredMessage, debit_due,
-    without,
+    NoSuchAccount, NotBlacklisted, OwedReceipt, MessageStore, NodeState, PendingCallback, StoredMessage,
+    debit_due, without,
 )
 from ..accounts.ids import ID_LIMIT
 from .sqlite_campaigns import CampaignTables
@@ -146,6 +146,10 @@ class Store(CampaignTables):
         self._db.execute("BEGIN IMMEDIATE")
         self._db.execute("ROLLBACK")
 
+    def heartbeat(self, node: str, lease: float, stopped: bool = False) -> list[NodeState]:
+        """One process writes a SQLite file: this node is the cluster."""
+        return [NodeState(node, time.time(), not stopped)]
+
     def close(self) -> None:
         if self._checkpointer is not None:
             self._checkpointer.close()
@@ -237,6 +241,20 @@ class Store(CampaignTables):
         # owed receipts): they run once per start as a table scan, while an
         # index would cost every final state and every acknowledgement.
         db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    # --- whole tables (smsc store copy) --------------------------------------
+
+    def table_columns(self) -> dict[str, list[str]]:
+        """Every table of the file with its columns."""
+        return {name: list(self._db.table(name).columns_dict) for name in self._db.table_names()}
+
+    def rows(self, table: str, columns: Iterable[str]) -> Iterator[tuple[Any, ...]]:
+        """Every row of ``table`` (one of ``table_columns``), in rowid order."""
+        cols = ", ".join(f'"{c}"' for c in columns)
+        yield from self._db.execute(f'SELECT {cols} FROM "{table}" ORDER BY rowid')
+
+    def count_rows(self, table: str) -> int:
+        return int(self._db.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0])
 
     # --- accounts ---------------------------------------------------------
 

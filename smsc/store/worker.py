@@ -25,7 +25,7 @@ from twisted.python.threadpool import ThreadPool
 from ..records import Account, Message
 from .port import (
     AccountUsage, Batch, BatchResult, Campaign, CampaignTally, Claimed, InsufficientFunds, MessageStore, MoRow,
-    Outcome, RecipientState, StoredMessage, StorePort, Unsettled, Waiter,
+    NodeState, Outcome, RecipientState, StoredMessage, StorePort, Unsettled, Waiter,
 )
 
 log = logging.getLogger(__name__)
@@ -173,6 +173,10 @@ class StoreWorker:
         """Fails unless the store can open a write transaction (behind any
         commit in progress)."""
         return self._call(self._store.probe_writable)
+
+    def heartbeat(self, node: str, lease: float, stopped: bool = False) -> "Deferred[list[NodeState]]":
+        """This node is alive (or stops); every node of the store."""
+        return self._call(self._store.heartbeat, node, lease, stopped)
 
     def account(self, system_id: str) -> "Deferred[Account | None]":
         """The account as stored, without its blacklist."""

@@ -14,7 +14,7 @@ from twisted.internet.defer import Deferred
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request
 
-from ..metrics import Metrics
+from ..metrics import Metrics, NodeLabelled
 
 
 class MetricsResource(Resource):
@@ -26,7 +26,8 @@ class MetricsResource(Resource):
 
     def render_GET(self, request: Request) -> bytes:
         request.setHeader(b"content-type", CONTENT_TYPE_LATEST.encode())
-        return generate_latest(self._metrics.registry)
+        m = self._metrics
+        return generate_latest(NodeLabelled(m.registry, m.node) if m.node else m.registry)
 
 
 class HealthResource(Resource):

@@ -1,4 +1,6 @@
-"""The CLI contract: account commands, errors as one line and non-zero exit.
+"""The CLI contract: account commands, errors as one line and non-zero exit
+(the account lifecycle and the errors on both stores: a SQLite file and a
+PostgreSQL URL).
 
 What each command does runs through ``smsc.cli.main`` in this process (the
 same code, stdout, stderr and log lines; no interpreter start per call);
@@ -13,6 +15,7 @@ import sys
 
 from server_process import REPO, cli_in_process, write_config
 
+from smsc.store.open import is_url
 from smsc.store.sqlite import Store
 
 
@@ -31,10 +34,13 @@ def smsc(*args, cwd):
                           capture_output=True, text=True, cwd=cwd, timeout=60)
 
 
-def fresh(tmp_path, **sections):
-    """A config and its store, as a first ``smsc serve`` leaves them (without running one)."""
-    cfg = write_config(tmp_path / "c.toml", tmp_path / "s.db", **sections)
-    Store(str(tmp_path / "s.db")).close()
+def fresh(tmp_path, store=None, **sections):
+    """A config and its store, as a first ``smsc serve`` leaves them (without
+    running one): a SQLite file, or ``store``, a PostgreSQL URL."""
+    target = store or str(tmp_path / "s.db")
+    cfg = write_config(tmp_path / "c.toml", target, **sections)
+    if not is_url(target):
+        Store(target).close()
     return cfg
 
 
@@ -118,8 +124,8 @@ def test_a_relative_store_path_is_relative_to_the_config_file(tmp_path):
     assert r.returncode == 1 and r.stderr.strip() == no_store(work / "data.db")
 
 
-def test_account_lifecycle(tmp_path):
-    cfg = fresh(tmp_path)
+def test_account_lifecycle(tmp_path, store_target):
+    cfg = fresh(tmp_path, store_target)
     r = run(cfg, "account", "add", "shop", "--password", "pw123", "--mode", "user",
             "--balance", "12.34", "--alpha", "MyShop", "--alpha", "Shop2", process=True)
     assert r.returncode == 0, r.stderr
@@ -179,8 +185,8 @@ def test_test_account_defaults_and_promote(tmp_path):
     assert json.loads(run(cfg, "account", "show", "trial", "--json").stdout)["mode"] == "user"
 
 
-def test_errors_are_one_line_and_nonzero(tmp_path):
-    cfg = fresh(tmp_path)
+def test_errors_are_one_line_and_nonzero(tmp_path, store_target):
+    cfg = fresh(tmp_path, store_target)
     assert run(cfg, "account", "add", "dup", "--password", "x", process=True).returncode == 0
     for args, needle in [
         (("account", "add", "dup", "--password", "x"), "already exists"),

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from collections.abc import Callable
 
@@ -11,11 +10,13 @@ from .rig import Rig
 
 
 @pytest.fixture
-def make_rig(tmp_path: Path) -> Iterator[Callable[..., Rig]]:
+def make_rig(store_target: str) -> Iterator[Callable[..., Rig]]:
+    """Rigs on the test's store (each engine test runs on SQLite and on
+    PostgreSQL); a second rig is a restart on the same store."""
     rigs: list[Rig] = []
 
     def make(**sections: Any) -> Rig:
-        rig = Rig(tmp_path / "smsc.db", **sections)
+        rig = Rig(store_target, **sections)
         rigs.append(rig)
         return rig
 

@@ -1,11 +1,11 @@
-"""The real engine on a task.Clock, over a temporary SQLite store through
-the store port (inline: no thread), with a receiver that records what it is
-offered. The graph is the server's own (``smsc.app.build_engine``)."""
+"""The real engine on a task.Clock, over a temporary store (SQLite or
+PostgreSQL) through the store port (inline: no thread), with a receiver that
+records what it is offered. The graph is the server's own
+(``smsc.app.build_engine``)."""
 from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from twisted.internet.defer import Deferred, succeed
@@ -19,7 +19,7 @@ from smsc.metrics import Metrics
 from smsc.pdu.constants import CommandStatus as S
 from smsc.records import Account, BindInfo, Receipt, Submission
 from smsc.store.id_blocks import MessageIds
-from smsc.store.sqlite import Store
+from smsc.store.open import open_target
 from smsc.store.worker import StoreWorker
 from smsc.submission import of_text
 
@@ -60,15 +60,16 @@ class Receiver:
 
 
 class Rig:
-    def __init__(self, path: Path, **sections: Any) -> None:
+    def __init__(self, target: str, **sections: Any) -> None:
+        """``target``: a SQLite path or a PostgreSQL URL (``smsc.store.open``)."""
         raw: dict[str, Any] = {"simulation": {"seed": 7}}
         for name, keys in sections.items():
             raw.setdefault(name, {}).update(keys) if isinstance(keys, dict) else raw.__setitem__(name, keys)
         self.config = config_mod.parse(raw, "<engine test>")
-        self.path = path
+        self.target = target
         self.clock = Clock()
         self.clock.advance(START)
-        self.store = Store(str(path), "NORMAL")
+        self.store = open_target(target)
         self.worker = StoreWorker(self.store, self.clock, threaded=False)
         self.metrics = Metrics()
         self.engine: Engine = build_engine(

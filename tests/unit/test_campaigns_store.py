@@ -1,5 +1,6 @@
 """Campaign tables: claims, outcomes, the report statuses read from the
-messages table, cleaning, and settling SENDING rows after a kill (SQLite, no server)."""
+messages table, cleaning, and settling SENDING rows after a kill, on each
+backend (SQLite, PostgreSQL; no server)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -18,11 +19,10 @@ NUMBERS = ("380671000001", "380501000002", "380931000003", "380671000004")
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = Store(str(tmp_path / "s.db"))
+def store(open_store):
+    s = open_store()
     s.add_account(Account("shop", "hash", "user", 10_000))
-    yield s
-    s.close()
+    return s
 
 
 def new_campaign(store: Store, numbers=NUMBERS, blacklisted=(), name="spring") -> int:
@@ -193,13 +193,10 @@ def test_sending_rows_are_settled_after_a_kill_without_sending_twice(store):
     assert campaigns.recover_sending(store) == (0, 3)
 
 
-def test_the_tables_appear_for_a_reader_of_a_fresh_store(tmp_path):
-    s = Store(str(tmp_path / "fresh.db"))
-    try:
-        assert campaigns.list_campaigns(s) == []
-        assert s.running_campaigns() == []
-    finally:
-        s.close()
+def test_the_tables_appear_for_a_reader_of_a_fresh_store(open_store):
+    s = open_store()
+    assert campaigns.list_campaigns(s) == []
+    assert s.running_campaigns() == []
 
 
 def test_the_campaigns_config_section():

@@ -1,5 +1,8 @@
-"""The store's blacklist tables, refunds and message reads (SQLite, no server)."""
+"""The store's blacklist tables, refunds, refusals and message reads, on
+each backend (SQLite, PostgreSQL; no server)."""
 from __future__ import annotations
+
+import time
 
 import pytest
 
@@ -9,12 +12,11 @@ from smsc.store.sqlite import Store
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = Store(str(tmp_path / "s.db"))
+def store(open_store):
+    s = open_store()
     s.add_account(Account("shop", "hash", "user", 1000))
     s.add_account(Account("other", "hash", "user", 1000))
-    yield s
-    s.close()
+    return s
 
 
 def test_blacklist_add_list_remove(store):
@@ -41,10 +43,10 @@ def test_blacklist_of_no_account(store):
         store.remove_blacklist("ghost", ["380671234567"])
 
 
-def test_accounts_carry_their_blacklist_reread_only_when_it_changed(store, tmp_path):
+def test_accounts_carry_their_blacklist_reread_only_when_it_changed(store, open_store):
     first = store.get_accounts(["shop", "other"])
     assert first["shop"].blacklist == frozenset() == first["other"].blacklist
-    cli = Store(str(tmp_path / "s.db"))  # another connection, as the CLI has
+    cli = open_store()  # another connection, as the CLI has
     cli.add_blacklist("shop", ["380671234567"])
     second = store.get_accounts(["shop", "other"])
     assert second["shop"].blacklist == {"380671234567"}
@@ -81,12 +83,10 @@ def test_refund_gives_the_charge_back_and_zeroes_the_cost(store):
     assert store.get_message(8) is None
 
 
-def test_expire_owed_gives_up_only_old_owed_receipts(tmp_path):
-    from smsc.records import Message
-    from smsc.store.port import RECEIPT_OWED, Batch
-    from smsc.store.sqlite import Store
+def test_expire_owed_gives_up_only_old_owed_receipts(open_store):
+    from smsc.store.port import RECEIPT_OWED
 
-    s = Store(str(tmp_path / "r.db"))
+    s = open_store()
     b = Batch()
     for n in (1, 2, 3):
         b.inserts.append(Message(n, "a", 5, 0, "S", 1, 1, "380671234567", 0, 0, 1, b"x", 0.0))
@@ -130,9 +130,104 @@ def test_a_batch_whose_submits_the_balance_cannot_cover_leaves_them_out(store):
     assert store.get_message(5) is not None
 
 
-def test_message_ids_are_past_the_stored_ones_and_the_time_floor(store):
+def test_message_ids_are_never_handed_out_twice(store, open_store):
+    other = open_store()  # another process (a second node)
+    blocks = [store.message_ids(1000.0), other.message_ids(1000.0), store.message_ids(1000.0)]
+    assert all(len(b) >= 1000 for b in blocks)
+    store.write_batch(Batch(inserts=[_message(blocks[-1].start + 5)]))
+    again = other.message_ids(1000.0)
+    assert again.start > blocks[-1].start + 5
+    # SQLite's single writer owns every id past the stored ones; PostgreSQL's
+    # blocks of one sequence never overlap
+    if len(blocks[0]) < 1 << 40:
+        ranges = sorted(blocks + [again], key=lambda b: b.start)
+        assert all(a.stop <= b.start for a, b in zip(ranges, ranges[1:], strict=False))
+
+
+def test_sqlite_message_ids_are_past_the_stored_ones_and_the_time_floor(tmp_path):
+    store = Store(str(tmp_path / "ids.db"))
     first = store.message_ids(1000.0)
     assert first.start == 1000 << 20 and len(first) > 1 << 40
     store.write_batch(Batch(inserts=[_message(first.start + 5)]))
     assert store.message_ids(1000.0).start == first.start + 6
     assert store.message_ids(2000.0).start == 2000 << 20
+    store.close()
+
+
+def test_the_message_ids_of_a_new_postgresql_store_start_at_the_time_floor(pg_url):
+    from smsc.store.postgres import PgStore
+
+    store = PgStore(pg_url, now=1000.0)
+    try:
+        assert store.message_ids(5000.0) == range(1000 << 20, (1000 << 20) + 1000)
+        again = PgStore(pg_url, now=9000.0)  # the sequence is made once
+        assert again.message_ids(9000.0).start == (1000 << 20) + 1000
+        again.close()
+    finally:
+        store.close()
+
+
+def test_postgresql_nodes_starting_at_once_make_the_schema_once(pg_url):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from smsc.store.postgres import PgStore
+
+    with ThreadPoolExecutor(6) as pool:
+        stores = list(pool.map(lambda _: PgStore(pg_url), range(6)))
+    try:
+        stores[0].add_account(Account("shop", "hash", "user", 1))
+        assert [s.count_accounts() for s in stores] == [1] * 6
+    finally:
+        for s in stores:
+            s.close()
+
+
+def test_postgresql_two_nodes_spending_one_balance_at_once_never_overdraw_it(pg_store_url):
+    """Each node believes the 100 kopecks are there; their batches commit
+    at the same moment: one is charged, the other refused."""
+    import threading
+
+    from smsc.store.postgres import PgStore
+
+    nodes = [PgStore(pg_store_url) for _ in range(2)]
+    try:
+        nodes[0].add_account(Account("shop", "hash", "user", 100))
+        start = threading.Barrier(2)
+        results = {}
+
+        def spend(i: int) -> None:
+            m = _message(10 + i, cost=60)
+            start.wait()
+            results[i] = nodes[i].write_batch(Batch(
+                inserts=[m], charges={"shop": 60}, usage={("shop", 1): [1, 2, 60]},
+                debits={("shop", 1): [1, 2, 60]}, read_accounts=frozenset({"shop"}), size=1))
+
+        threads = [threading.Thread(target=spend, args=(i,)) for i in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        assert sorted(len(r.refused) for r in results.values()) == [0, 1]
+        assert nodes[0].get_account("shop").balance_kopecks == 40
+        stored = [nodes[0].get_message(n) for n in (10, 11)]
+        assert sum(s is not None for s in stored) == 1
+        assert nodes[0].usage_today("shop", 1) == 1
+    finally:
+        for n in nodes:
+            n.close()
+
+
+def test_heartbeats_list_the_nodes_of_the_store(store, open_store, backend):
+    [me] = [n for n in store.heartbeat("a:2775", 10.0) if n.name == "a:2775"]
+    assert me.alive and abs(me.heartbeat_at - time.time()) < 60
+    if backend == "sqlite":  # one process: the only node
+        assert [n.name for n in store.heartbeat("a:2775", 10.0)] == ["a:2775"]
+        assert not store.heartbeat("a:2775", 10.0, stopped=True)[0].alive
+        return
+    other = open_store()
+    assert [(n.name, n.alive) for n in other.heartbeat("b:2775", 10.0)] == [("a:2775", True), ("b:2775", True)]
+    other.heartbeat("b:2775", 10.0, stopped=True)  # a graceful stop: gone at once
+    assert [(n.name, n.alive) for n in store.heartbeat("a:2775", 10.0)] == [("a:2775", True), ("b:2775", False)]
+    time.sleep(0.3)
+    assert [(n.name, n.alive) for n in other.heartbeat("c:2775", 0.2)] == [
+        ("a:2775", False), ("b:2775", False), ("c:2775", True)]  # a silent past the lease: dead

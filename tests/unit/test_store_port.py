@@ -1,5 +1,6 @@
 """The store port's named async methods (``StoreWorker``) over a temporary
-SQLite store: a real store thread, a fake clock for the reactor side."""
+store, SQLite and PostgreSQL: a real store thread, a fake clock for the
+reactor side."""
 from __future__ import annotations
 
 import queue
@@ -51,11 +52,10 @@ def message(n: int, system_id: str = "shop") -> Message:
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = Store(str(tmp_path / "s.db"))
+def store(open_store):
+    s = open_store()
     s.add_account(Account("shop", "hash", "user", 1000))
-    yield s
-    s.close()
+    return s
 
 
 @pytest.fixture
@@ -150,9 +150,12 @@ def test_message_rows_use_each_accounts_id_format_and_say_enroute_until_final():
 # --- health --------------------------------------------------------------------------------
 
 
-def test_probe_writable_fails_while_another_connection_holds_the_write_lock(store, reactor, worker, tmp_path):
+def test_probe_writable_fails_while_another_connection_holds_the_write_lock(reactor, tmp_path):
     import sqlite3
 
+    store = Store(str(tmp_path / "s.db"))
+    worker = StoreWorker(store, reactor)
+    worker.start()
     assert reactor.wait(worker.probe_writable()) is None
     store._db.execute("PRAGMA busy_timeout = 50")  # not the 10 s a server waits
     other = sqlite3.connect(str(tmp_path / "s.db"), isolation_level=None)
@@ -164,3 +167,24 @@ def test_probe_writable_fails_while_another_connection_holds_the_write_lock(stor
         other.execute("ROLLBACK")
         other.close()
     store.probe_writable()  # and again once the lock is gone
+    reactor.wait(worker.stop())
+    store.close()
+
+
+def test_postgresql_probe_fails_when_the_connection_is_gone_and_the_next_call_reconnects(pg_url):
+    import psycopg
+
+    from smsc.store.postgres import PgStore
+
+    store = PgStore(pg_url)
+    try:
+        store.probe_writable()
+        pid = store._conn.info.backend_pid
+        with psycopg.connect(pg_url, autocommit=True) as admin:
+            admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+        with pytest.raises(psycopg.OperationalError):
+            store.probe_writable()
+        store.probe_writable()  # a new connection
+        assert store._conn.info.backend_pid != pid
+    finally:
+        store.close()
