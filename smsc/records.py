@@ -14,6 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import NamedTuple
 
+#: message ids are below this (an int64 column; what every id format writes)
+ID_LIMIT = 1 << 63
+
 
 @dataclass(frozen=True, slots=True)
 class Account:

@@ -109,7 +109,7 @@ class ServerProcess:
         self.first_account: tuple[str, str] | None = None
         self.output: list[str] = []
 
-    def start(self, timeout: float = 20.0) -> "ServerProcess":
+    def start(self, timeout: float = 60.0) -> "ServerProcess":
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "smsc", "--config", str(self.config), "serve"],

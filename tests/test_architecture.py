@@ -291,11 +291,6 @@ def _by_place(finding: str) -> tuple[str, int, str]:
 CLIENT_PACKAGES = ("smsc.web", "smsc.campaigns", "smsc.dlr", "smsc.engine")
 
 
-def until_issue_11(what: str) -> pytest.MarkDecorator:
-    """Today's code breaks these rules; issue 11's redesign fixes it. Strict:
-    the day a rule holds the test passes, the suite fails on the XPASS, and
-    the marker must go in that commit, so the rule is enforced from then on."""
-    return pytest.mark.xfail(strict=True, raises=AssertionError, reason=f"issue 11 pending: {what}")
 
 
 def test_the_sources_are_found() -> None:
@@ -304,20 +299,17 @@ def test_the_sources_are_found() -> None:
     assert engine_sources(SOURCES)
 
 
-@until_issue_11("SQL in campaigns/store.py, web/reports_data.py, app.py")
 def test_no_sql_outside_smsc_store() -> None:
     outside = [s for s in SOURCES if not is_or_inside(s.module, "smsc.store")]
     assert sql_findings(outside) == []
 
 
-@until_issue_11("web handlers take Server; store.sqlite imported by web, dlr, campaigns, engine.py")
 def test_web_campaigns_dlr_and_the_engine_import_neither_app_nor_sqlite() -> None:
     clients = under(SOURCES, *CLIENT_PACKAGES)
     assert clients
     assert banned_imports(clients, ("smsc.app", "smsc.store.sqlite")) == []
 
 
-@until_issue_11("dlr -> web (api_status), web -> app (Server), accounts -> dlr")
 def test_no_import_cycle_between_packages() -> None:
     graph = package_graph(SOURCES)
     assert {"smsc.pdu", "smsc.web", "smsc.store", "smsc.app"} <= graph.keys()
@@ -331,7 +323,6 @@ def test_the_session_state_machine_imports_no_twisted() -> None:
     assert banned_imports(session, ("twisted",)) == []
 
 
-@until_issue_11("engine.py imports store.sqlite")
 def test_the_engine_imports_no_reactor_sockets_or_edges() -> None:
     engine = engine_sources(SOURCES)
     assert engine

@@ -14,9 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from uuid import UUID
 
+#: ids are stored as 63-bit INTEGERs; the store allocates below it too
+from ..records import ID_LIMIT
+
 FORMATS = ("hex", "decimal", "uuid")
-#: ids are stored as SQLite INTEGERs: 63 bits
-ID_LIMIT = 1 << 63
 #: digits of the largest id, per padded format
 _DIGITS = {"hex": len(format(ID_LIMIT - 1, "x")), "decimal": len(str(ID_LIMIT - 1))}
 #: a message_id is a C-Octet String of 65 octets: 64 characters

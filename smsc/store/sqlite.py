@@ -24,13 +24,12 @@ from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
-from ..records import Account, Message
+from ..records import ID_LIMIT, Account, Message
 from .port import (
     CALLBACK_PENDING, RECEIPT_EXPIRED, AccountExists, AccountUsage, Batch, BatchResult, MoRow,
     NoSuchAccount, NotBlacklisted, OwedReceipt, MessageStore, NodeState, PendingCallback, StoredMessage,
     debit_due, without,
 )
-from ..accounts.ids import ID_LIMIT
 from .sqlite_campaigns import CampaignTables
 
 __all__ = ["SCHEMA_VERSION", "Store"]
