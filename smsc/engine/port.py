@@ -20,6 +20,8 @@ from .submit import MultiReply, SubmitReply
 class SmscEngine(Protocol):
     #: failed logins of every door: binds, HTTP Basic, API keys, admin token
     throttle: LoginThrottle
+    #: receipts say the FAQ's FAILED / NOREPORT ([receipts] faq_words)
+    faq_words: bool
 
     # --- who is asking
     def authenticate(self, bind: BindInfo) -> "Deferred[LiveAccount]": ...

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any, ClassVar
 
 from twisted.internet.defer import Deferred, maybeDeferred
-from twisted.internet.interfaces import IReactorTime
+from twisted.internet.interfaces import IReactorTime, ITCPTransport
 from twisted.internet.protocol import Protocol, ServerFactory, connectionDone
 from twisted.internet.task import LoopingCall
 from twisted.python.failure import Failure
@@ -64,6 +64,8 @@ class SmppProtocol(Protocol):
     #: the method answering each request the session hands on; together
     #: with the session's own answers (``session.ANSWERED_HERE``) exactly
     #: what ``states.ACCEPTS`` lets in (tests/server/test_states.py)
+    #: set by makeConnection before any callback here runs: a TCP (or TLS) transport
+    transport: ITCPTransport
     HANDLERS: ClassVar[Mapping[type, str]] = {
         SubmitSm: "_on_submit",
         DataSm: "_on_data_sm",
@@ -100,7 +102,7 @@ class SmppProtocol(Protocol):
         self._probing = False
         self._init_timer: Any = None
         self._ticker: LoopingCall | None = None
-        self._unbound: Deferred | None = None
+        self._unbound: Deferred[None] | None = None
         self._flush_scheduled = False
         self._handlers = {cls: getattr(self, name) for cls, name in self.HANDLERS.items()}
 
@@ -140,8 +142,7 @@ class SmppProtocol(Protocol):
         self._last_heard = self.clock.seconds()
         answered = False
         for event in self.session.receive_data(data):
-            kind = type(event)
-            if kind is RequestReceived:
+            if type(event) is RequestReceived:
                 handler = self._handlers.get(type(event.pdu))
                 if handler is None:
                     self.session.send(error_response(
@@ -149,13 +150,13 @@ class SmppProtocol(Protocol):
                     ))
                 else:
                     handler(event.pdu)
-            elif kind is ResponseReceived:
+            elif type(event) is ResponseReceived:
                 if event.context is not None:  # a receipt's or MO part's deliver_sm
                     self.deliveries.answered(event.context, event.pdu.command_status == _ROK)
                     answered = True
                 elif event.request_id is CommandId.ENQUIRE_LINK:
                     self._probing = False
-            elif kind is SessionClosed:
+            elif type(event) is SessionClosed:
                 log.info("session %s closed: %s", self._who(), event.reason)
         if answered and self.receiving:
             self.deliveries.pump(self.account.system_id)  # type: ignore[union-attr]
@@ -240,7 +241,7 @@ class SmppProtocol(Protocol):
             self.deliveries.attach(account.system_id, self)
 
     def _bind_refused(self, failure: Failure, pdu: Any, resp_cls: type) -> None:
-        if failure.check(SmppError):
+        if isinstance(failure.value, SmppError):
             status = failure.value.status
             log.info("bind refused for %r from %s: %s", pdu.system_id, self._who(), failure.value.detail)
         else:
@@ -292,7 +293,7 @@ class SmppProtocol(Protocol):
         self, pdu: SubmitMulti, status: int, message_id: str, refused: tuple[tuple[int, int], ...]
     ) -> None:
         unsuccess = tuple(
-            UnsuccessSme(*pdu.dest_addresses[index][1:], error) for index, error in refused  # type: ignore[call-arg]
+            UnsuccessSme(*pdu.dest_addresses[index][1:], error) for index, error in refused
         )
         self._answer(SubmitMultiResp(
             sequence_number=pdu.sequence_number, command_status=status, message_id=message_id,
@@ -372,7 +373,7 @@ class SmppProtocol(Protocol):
     def _refused(self, failure: Failure, pdu: Any) -> None:
         """A query_sm / cancel_sm the engine refused: its status, or
         ESME_RSYSERR for a fault of ours."""
-        if failure.check(SmppError):
+        if isinstance(failure.value, SmppError):
             status = failure.value.status
             log.info("%s: %s refused: %s", self._who(), pdu.command_id.name, failure.value.detail)
         else:
@@ -393,7 +394,7 @@ class SmppProtocol(Protocol):
         self.session.send(UnbindResp(sequence_number=pdu.sequence_number))
         # _flush sees the CLOSED state and closes; connectionLost detaches.
 
-    def unbind(self) -> Deferred:
+    def unbind(self) -> Deferred[None]:
         """Server-initiated unbind (shutdown): fires when the link is gone."""
         self._unbound = Deferred()
         if self.gone:

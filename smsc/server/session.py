@@ -93,6 +93,9 @@ class Session:
 
     # --- inbound ------------------------------------------------------------
 
+    def _closed(self) -> bool:
+        return self.state is State.CLOSED
+
     def receive_data(self, data: bytes) -> list[Event]:
         if self.state is State.CLOSED:
             return []
@@ -113,7 +116,7 @@ class Session:
                 self._response(pdu, events)
             else:
                 self._request(pdu, events)
-            if self.state is State.CLOSED:
+            if self._closed():  # the request just handled may have closed it
                 break
         return events
 

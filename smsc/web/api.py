@@ -176,7 +176,7 @@ class ApiResource(Resource):
 
     def render(self, request: Request) -> Any:
         try:
-            segments = [s.decode("utf-8") for s in request.postpath]
+            segments = [s.decode("utf-8") for s in request.postpath or ()]
         except UnicodeDecodeError:
             segments = None
         if segments and segments[-1] == "":
