@@ -259,11 +259,10 @@ def serve(config: Config, reactor: Any = None, out: TextIO = sys.stdout) -> Serv
     host = server.smpp_port.getHost()
     print(f"smsc: SMPP listening on {host.host}:{host.port} (store {config.store.path})", file=out, flush=True)
     if config.http.enabled:
-        from twisted.web.server import Site
-
+        from .web.ops import QuietScrapeSite
         from .web.root import http_root
 
-        site = Site(http_root(server))
+        site = QuietScrapeSite(http_root(server))
         site.noisy = False
         server.http_port = _adopt(reactor, sockets[1], site)
         h = server.http_port.getHost()

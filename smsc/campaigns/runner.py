@@ -179,7 +179,7 @@ class CampaignRunner:
         if r.msisdn in live.blacklist:
             return campaigns.Outcome(c.id, r.seq, campaigns.SKIPPED, detail="blacklisted")
         try:
-            message_id: str = await self._engine.send(live, of_text(c.sender, r.msisdn, r.text))
+            message_id: str = await self._engine.send(live, of_text(c.sender, r.msisdn, r.text), door="campaign")
         except SmppError as exc:
             return self._refused(c, live, r, exc, pauses)
         n = live.id_format.parse(message_id)

@@ -225,14 +225,17 @@ class Submitter:
                 # the per-destination token is its index
                 self.submit(live, sub, collect.answered, index, origin)
 
-    def send(self, live: LiveAccount, sub: Submission) -> "Deferred[str]":
+    def send(self, live: LiveAccount, sub: Submission, door: str = "http") -> "Deferred[str]":
         """``submit`` as a Deferred: fires with the message id once the
         message and its charge are committed, or fails with the SmppError
         of the rule that refused it (its status and its sentence; a limit or
-        the balance: the status alone)."""
+        the balance: the status alone). Counted in ``smsc_submits`` under
+        ``door`` (``http``, ``campaign``)."""
         d: Deferred[str] = Deferred()
+        count = self._metrics.door_submit
 
         def reply(token: _Refusal, status: int, message_id: str) -> None:
+            count(door, status)
             if status == CommandStatus.ESME_ROK:
                 d.callback(message_id)
             else:
