@@ -17,13 +17,14 @@ from twisted.internet.defer import Deferred, DeferredList, inlineCallbacks
 from twisted.internet.task import LoopingCall
 
 from .accounts.passwords import generate_password, hash_password
-from .accounts.throttle import BindThrottle
+from .accounts.throttle import LoginThrottle
 from .campaigns.runner import TICK as CAMPAIGN_TICK, CampaignRunner
 from .config import Config
 from .dlr.callbacks import CallbackSender
 from .dlr.hub import DeliveryHub
 from .dlr.mo import MoPart
 from .records import Receipt
+from .dlr.deliveries import Deliveries
 from .engine import Engine
 from .engine.auth import Verify
 from .metrics import GaugeCollector, Metrics
@@ -34,6 +35,7 @@ from .records import Account
 from .server.protocol import SmppFactory
 from .startup import StartupError, StoreLock, bind, lock_store
 from .store.sqlite import Store
+from .store.id_blocks import MessageIds
 from .store.port import StorePort
 from .store.worker import StoreWorker
 
@@ -54,12 +56,6 @@ def expire_receipts(engine: Engine, worker: StoreWorker, retention: float) -> No
     before = engine.sim.now() - retention
     if engine.receipts.expire(before):
         worker.expire_owed(before)
-
-
-def first_message_id(store: Store, now: float) -> int:
-    """Ids only grow, across restarts too: past both the largest stored id
-    and a time-based floor (so a purged table never brings old ids back)."""
-    return max(store.max_message_id() + 1, int(now) << 20)
 
 
 def ensure_first_account(store: Store, config: Config, out: TextIO) -> None:
@@ -137,7 +133,7 @@ class Server:
 
 
 def build_engine(
-    config: Config, store: StorePort, reactor: Any, first_id: int, metrics: Metrics,
+    config: Config, store: StorePort, reactor: Any, ids: MessageIds, metrics: Metrics,
     verify: Verify | None = None,
 ) -> Engine:
     """The engine and what it is made of: the simulation clock, the
@@ -153,10 +149,12 @@ def build_engine(
         config=config, store=store, clock=reactor, sim=sim, scheduler=scheduler, operators=operators,
         receipts=DeliveryHub[Receipt](None, call_soon=lambda fn: reactor.callLater(0, fn)),
         mo=DeliveryHub[MoPart](None, call_soon=lambda fn: reactor.callLater(0, fn)),
-        throttle=BindThrottle(
-            config.accounts.max_bind_failures, config.accounts.bind_failure_window, reactor.seconds
+        throttle=LoginThrottle(
+            config.accounts.max_bind_failures, config.accounts.bind_failure_window, reactor.seconds,
+            max_per_account=config.accounts.max_account_failures, lockout=config.accounts.account_lockout,
+            on_lockout=metrics.lockout,
         ),
-        first_id=first_id, metrics=metrics, verify=verify,
+        ids=ids, metrics=metrics, verify=verify,
     )
 
 
@@ -165,7 +163,8 @@ def build(config: Config, reactor: Any, out: TextIO = sys.stdout) -> Server:
     ensure_first_account(store, config, out)
     worker = StoreWorker(store, reactor)
     metrics = Metrics()
-    engine = build_engine(config, worker, reactor, first_message_id(store, time.time()), metrics)
+    ids = MessageIds(store.message_ids(time.time()), worker, time.time)
+    engine = build_engine(config, worker, reactor, ids, metrics)
     retention = config.receipts.retention
     expired = store.expire_owed(engine.sim.now() - retention)
     if expired:
@@ -188,7 +187,7 @@ def build(config: Config, reactor: Any, out: TextIO = sys.stdout) -> Server:
         every(reactor, CAMPAIGN_TICK, True, CampaignRunner(
             engine, worker, config.billing.insufficient_funds_status, reactor.seconds, engine.sim.now).tick),
     ]
-    factory = SmppFactory(engine, config.smpp, reactor, metrics)
+    factory = SmppFactory(engine, config.smpp, reactor, metrics, deliveries=Deliveries(engine.receipts, engine.mo))
     worker.on_commit.append(lambda writes, seconds, accounts: metrics.commit_latency.observe(seconds))
     watch_state(metrics, engine, factory)
     return Server(config, store, worker, engine, factory, metrics, callbacks=callbacks, timers=timers)
@@ -259,10 +258,16 @@ def serve(config: Config, reactor: Any = None, out: TextIO = sys.stdout) -> Serv
     host = server.smpp_port.getHost()
     print(f"smsc: SMPP listening on {host.host}:{host.port} (store {config.store.path})", file=out, flush=True)
     if config.http.enabled:
+        from .web.deps import WebDeps
         from .web.ops import QuietScrapeSite
         from .web.root import http_root
 
-        site = QuietScrapeSite(http_root(server))
+        engine, callbacks = server.engine, server.callbacks
+        assert callbacks is not None  # build makes one
+        site = QuietScrapeSite(http_root(WebDeps(
+            engine=engine, store=server.worker, config=config, metrics=server.metrics,
+            health=server.health, watch_dlr=callbacks.watch, sim_now=engine.sim.now,
+        )))
         site.noisy = False
         server.http_port = _adopt(reactor, sockets[1], site)
         h = server.http_port.getHost()

@@ -76,8 +76,13 @@ class AccountsConfig:
     first_account: str = "test"
     #: failed binds from one address before further binds are refused
     max_bind_failures: int = 5
-    #: seconds a failed bind counts against its address
+    #: seconds a failed bind counts against its address (and its account)
     bind_failure_window: float = 60.0
+    #: failed logins against one account within the window before it is
+    #: locked, from every address (0: never)
+    max_account_failures: int = 10
+    #: seconds such an account stays locked
+    account_lockout: float = 300.0
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,7 @@ class Histogram:
 
     def family(self, name: str, doc: str) -> HistogramMetricFamily:
         buckets, running = [], 0
-        for bound, n in zip((*map(str, self.bounds), "+Inf"), self.counts):
+        for bound, n in zip((*map(str, self.bounds), "+Inf"), self.counts, strict=True):
             running += n
             buckets.append((bound, running))
         return HistogramMetricFamily(name, doc, buckets=buckets, sum_value=self.sum)
@@ -92,6 +92,8 @@ class Metrics(Collector):
         #: (operator, stat) -> final states
         self.finals: dict[tuple[str, str], int] = {}
         self.balance_refusals = 0
+        #: accounts locked after too many failed logins
+        self.lockouts = 0
         self.submit_latency = Histogram()
         self.commit_latency = Histogram()
         self.registry.register(self)
@@ -116,6 +118,9 @@ class Metrics(Collector):
 
     def bind(self, status: int) -> None:
         self.binds[status] = self.binds.get(status, 0) + 1
+
+    def lockout(self, system_id: str) -> None:
+        self.lockouts += 1
 
     def segment(self, operator: str, encoding: str, n: int) -> None:
         key = (operator, encoding)
@@ -155,6 +160,8 @@ class Metrics(Collector):
         yield c
         yield CounterMetricFamily("smsc_balance_refusals", "Submits refused for a short balance.",
                                   value=self.balance_refusals)
+        yield CounterMetricFamily("smsc_login_lockouts", "Accounts locked after too many failed logins "
+                                  "([accounts] max_account_failures).", value=self.lockouts)
         yield self.submit_latency.family("smsc_submit_latency_seconds",
                                          "submit_sm received -> submit_sm_resp queued.")
         yield self.commit_latency.family("smsc_store_commit_seconds",

@@ -208,7 +208,7 @@ def _nearest(word: str, candidates: Sequence[str]) -> str | None:
     close = difflib.get_close_matches(key, folded, n=1, cutoff=_NEAR)
     if close:
         return candidates[folded.index(close[0])]
-    inside = [c for c, f in zip(candidates, folded) if len(f) >= 3 and (f in key or key in f)]
+    inside = [c for c, f in zip(candidates, folded, strict=True) if len(f) >= 3 and (f in key or key in f)]
     return max(inside, key=len) if inside else None
 
 

@@ -9,7 +9,7 @@ sender (smsc.dlr.callbacks) needs it, and dlr imports nothing from web.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from ..pdu.errors import SmppError
@@ -25,7 +25,7 @@ def iso_utc(ts: float | None) -> str | None:
     """Simulation seconds as ISO 8601 UTC (``2026-11-25T05:42:00Z``)."""
     if ts is None:
         return None
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def message_view(

@@ -15,11 +15,10 @@ knows about sockets or PDU bytes, or which store backend is behind the port.
 """
 from __future__ import annotations
 
-from typing import Any
 
 from twisted.internet.interfaces import IReactorTime
 
-from ..accounts.throttle import BindThrottle
+from ..accounts.throttle import LoginThrottle
 from ..config import Config
 from ..dlr.hub import DeliveryHub
 from ..dlr.mo import MoPart
@@ -28,6 +27,7 @@ from ..operators.clock import SimClock
 from ..operators.scheduler import Scheduler
 from ..operators.sim import SimOperator
 from ..records import Receipt
+from ..store.id_blocks import MessageIds
 from ..store.port import MessageStore, StorePort
 from .auth import Accounts, Verify
 from .lifecycle import Lifecycle
@@ -59,8 +59,8 @@ class Engine:
         operators: dict[str, SimOperator],
         receipts: DeliveryHub[Receipt],
         mo: DeliveryHub[MoPart],
-        throttle: BindThrottle,
-        first_id: int,
+        throttle: LoginThrottle,
+        ids: MessageIds,
         metrics: Metrics,
         verify: Verify | None = None,
     ) -> None:
@@ -85,8 +85,10 @@ class Engine:
         )
         submitter = Submitter(
             config=config, store=store, clock=clock, sim=sim, operators=operators,
-            lifecycle=self.lifecycle, metrics=metrics, first_id=first_id, withdraw=queries.withdraw_held,
+            lifecycle=self.lifecycle, metrics=metrics, ids=ids, withdraw=queries.withdraw_held,
         )
+        #: failed logins of every door (binds, HTTP Basic, API keys, admin token)
+        self.throttle = throttle
         self.authenticate = accounts.authenticate
         self.login = accounts.login
         self.account = accounts.account
@@ -99,17 +101,6 @@ class Engine:
         self.cancel = queries.cancel
         self.replace = queries.replace
         self.poll_mo = MoPickup(store=store, hub=mo).poll
-
-    # TEMPORARY (lead): until the protocol talks to the Deliveries port
-    def attach_receiver(self, live: Any, sink: Any) -> None:
-        self.receipts.attach(live.system_id, sink)
-        self.mo.attach(live.system_id, sink)
-
-    def detach_receiver(self, live: Any, sink: Any, unanswered: list[Any]) -> None:
-        from ..dlr.mo import MoPart
-
-        self.receipts.detach(live.system_id, sink, [r for r in unanswered if type(r) is not MoPart])
-        self.mo.detach(live.system_id, sink, [r for r in unanswered if type(r) is MoPart])
 
     def recover(self, store: MessageStore) -> tuple[int, int]:
         """After a restart, before the listeners open: (resumed, receipts)."""

@@ -19,7 +19,7 @@ from twisted.internet.threads import deferToThread
 
 from ..accounts.live import LiveAccount
 from ..accounts.passwords import verify_password
-from ..accounts.throttle import BindThrottle
+from ..accounts.throttle import LoginThrottle
 from ..config import LimitsConfig
 from ..pdu.constants import CommandStatus
 from ..pdu.errors import SmppError
@@ -43,7 +43,7 @@ _MAX_REMEMBERED = 10_000
 
 class Accounts:
     def __init__(
-        self, *, store: StorePort, clock: IReactorTime, limits: LimitsConfig, throttle: BindThrottle,
+        self, *, store: StorePort, clock: IReactorTime, limits: LimitsConfig, throttle: LoginThrottle,
         verify: Verify | None = None,
     ) -> None:
         self._store = store
@@ -83,15 +83,16 @@ class Accounts:
         return self._check(system_id, password, host, remember=True).addCallback(self._kept)
 
     def _check(self, system_id: str, password: str, host: str, remember: bool) -> "Deferred[LiveAccount]":
-        if self.throttle.blocked(host):
-            return fail(SmppError(CommandStatus.ESME_RBINDFAIL, "too many failed logins"))
+        why = self.throttle.blocked(host, system_id)
+        if why is not None:
+            return fail(SmppError(CommandStatus.ESME_RBINDFAIL, f"too many failed logins ({why} locked for now)"))
         day = utc_day(self._clock.seconds())
         mark = hmac.new(self._key, f"{system_id}\0{password}".encode(), hashlib.sha256).digest()
 
         def check(found: tuple[Account | None, int]) -> Any:
             account, used = found
             if account is None:
-                self.throttle.failed(host)
+                self.throttle.failed(host)  # no account to lock: the address only
                 raise SmppError(CommandStatus.ESME_RINVSYSID, f"no account {system_id!r}")
             if remember and self._verified.get(mark) == account.password_hash:
                 return self._live(account, used, day)
@@ -100,9 +101,9 @@ class Accounts:
 
         def decide(ok: bool, account: Account, used: int) -> LiveAccount:
             if not ok:
-                self.throttle.failed(host)
+                self.throttle.failed(host, system_id)
                 raise SmppError(CommandStatus.ESME_RINVPASWD, "wrong password")
-            self.throttle.succeeded(host)
+            self.throttle.succeeded(host, system_id)
             if remember:
                 if len(self._verified) >= _MAX_REMEMBERED:
                     self._verified.clear()

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from twisted.internet.defer import Deferred
 
 from ..accounts.live import LiveAccount
+from ..accounts.throttle import LoginThrottle
 from ..dlr.hub import DeliverySink
 from ..records import BindInfo, Receipt, Replacement, Submission
 from .query import MessageInfo
@@ -17,6 +18,9 @@ from .submit import MultiReply, SubmitReply
 
 
 class SmscEngine(Protocol):
+    #: failed logins of every door: binds, HTTP Basic, API keys, admin token
+    throttle: LoginThrottle
+
     # --- who is asking
     def authenticate(self, bind: BindInfo) -> "Deferred[LiveAccount]": ...
     def release(self, live: LiveAccount) -> None: ...

@@ -17,14 +17,12 @@ from zoneinfo import ZoneInfo
 from typing import TYPE_CHECKING
 
 from .constants import (
-    ESM_CLASS_DELIVERY_RECEIPT, ESM_CLASS_INTERMEDIATE_NOTIFICATION, STAT_MESSAGE_STATE, MessageState, Tag,
+    ESM_CLASS_DELIVERY_RECEIPT, ESM_CLASS_INTERMEDIATE_NOTIFICATION, STAT_MESSAGE_STATE, Tag,
 )
 
 if TYPE_CHECKING:
     from .pdus import DeliverSm
 
-#: going away: the engine's import until it takes ``smsc.status.STAT_STATE``
-STAT_STATE: dict[str, MessageState] = STAT_MESSAGE_STATE
 
 TEXT_SAMPLE_LENGTH = 20
 #: network_error_code TLV network type: GSM

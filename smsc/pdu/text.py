@@ -518,7 +518,7 @@ def _analyse_client_segment(
         raise TextError(
             TOO_LONG_STATUS, f"client segment: {units} {encoding} units, {fits} fit beside its UDH"
         )
-    text = None if encoding == BINARY else decoded
+    text = decoded if isinstance(decoded, str) else None  # None for BINARY
     return Analysis(text, encoding, units, 1, segment, udh, payload, _leg_coding(encoding, data_coding))
 
 

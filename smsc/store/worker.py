@@ -24,8 +24,8 @@ from twisted.python.threadpool import ThreadPool
 
 from ..records import Account, Message
 from .port import (
-    AccountUsage, Batch, Campaign, CampaignTally, Claimed, MessageStore, MoRow, Outcome, RecipientState,
-    StoredMessage, StorePort, Unsettled, Waiter,
+    AccountUsage, Batch, BatchResult, Campaign, CampaignTally, Claimed, InsufficientFunds, MessageStore, MoRow,
+    Outcome, RecipientState, StoredMessage, StorePort, Unsettled, Waiter,
 )
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,8 @@ class StoreWorker:
         self._threaded = threaded
         self._pool = ThreadPool(1, 1, name="smsc-store")
         self._batch = Batch()
-        self._waiters: list[tuple[Waiter, Any]] = []
+        #: (waiter, arg, system_id of the insert or None)
+        self._waiters: list[tuple[Waiter, Any, str | None]] = []
         self._committing = False
         self._idle: list[Deferred[None]] = []
         #: observers of each commit: called with (writes, seconds, accounts read back)
@@ -124,14 +125,6 @@ class StoreWorker:
         d.addBoth(_stop)
         return d
 
-    def run(self, fn: Callable[..., T], *args: Any) -> "Deferred[T]":
-        """Run ``fn(store, *args)`` on the store thread.
-
-        Going away: callers use the named methods below (the store port)
-        instead of closures over the SQLite ``Store``; only the engine
-        still calls this until it switches."""
-        return self._call(fn, self._store, *args)
-
     def _call(self, method: Callable[..., T], *args: Any) -> "Deferred[T]":
         """``method(*args)``, a bound method of the store, on the store thread."""
         if not self._threaded:
@@ -147,9 +140,9 @@ class StoreWorker:
 
     def committed_message(self, message_id: int) -> "Deferred[StoredMessage | None]":
         """The stored message once every write queued before this call is
-        committed (see ``read_committed``): query_sm, cancel_sm, replace_sm
+        committed (see ``_read_committed``): query_sm, cancel_sm, replace_sm
         and dlr_url callbacks see what the client has been told."""
-        return self.read_committed(_get_message, message_id)
+        return self._read_committed(_get_message, message_id)
 
     def pending_mo(self, after: int) -> "Deferred[list[MoRow]]":
         """Undelivered MO messages with an id above ``after``, oldest first."""
@@ -167,7 +160,7 @@ class StoreWorker:
         """Fires after a commit that read the tracked accounts back, once
         every write queued before this call is in (``Engine.account(fresh=True)``
         asks for the read-back with ``refresh_soon`` first)."""
-        return self.read_committed(_nothing)
+        return self._read_committed(_nothing)
 
     def message(self, message_id: int) -> "Deferred[StoredMessage | None]":
         """The stored message as committed so far (writes still being
@@ -266,8 +259,16 @@ class StoreWorker:
     # --- group commit -----------------------------------------------------
 
     def insert(self, message: Message, waiter: Waiter | None = None, arg: Any = None) -> None:
+        """Store a submit (its charge came just before, ``charge``); the
+        waiter fails with ``InsufficientFunds`` when the store refuses the
+        account's charge at commit."""
         self._batch.inserts.append(message)
-        self._queued(waiter, arg)
+        self._batch.size += 1
+        if waiter is not None:
+            self._waiters.append((waiter, arg, message.system_id))
+        if not self._committing:
+            self._committing = True
+            self._reactor.callLater(0, self._commit)
 
     def finish(
         self, values: tuple[int, str, int, float, int], message_id: int, waiter: Waiter | None = None, arg: Any = None
@@ -297,6 +298,14 @@ class StoreWorker:
             u[0] += messages
             u[1] += segments
             u[2] += kopecks
+        if messages == 1:  # a submit's charge (refunds pass -1, replaces 0)
+            d = b.debits.get((system_id, day))
+            if d is None:
+                b.debits[(system_id, day)] = [1, segments, kopecks]
+            else:
+                d[0] += 1
+                d[1] += segments
+                d[2] += kopecks
 
     def refund(self, message: Message, day: int) -> None:
         """Give back a cancelled message's charge (usage of ``day`` too) and
@@ -318,6 +327,10 @@ class StoreWorker:
         ))
         self._queued(waiter, arg)
 
+    def message_ids(self, now: float) -> "Deferred[range]":
+        """A block of message ids for this process (``MessageStore.message_ids``)."""
+        return self._call(self._store.message_ids, now)
+
     def pending_charge(self, system_id: str) -> int:
         """Kopecks charged to ``system_id`` and not yet committed."""
         return self._batch.charges.get(system_id, 0)
@@ -325,7 +338,7 @@ class StoreWorker:
     def _queued(self, waiter: Waiter | None, arg: Any) -> None:
         self._batch.size += 1
         if waiter is not None:
-            self._waiters.append((waiter, arg))
+            self._waiters.append((waiter, arg, None))
         if not self._committing:
             self._committing = True
             # Let the rest of this reactor turn add to the batch first.
@@ -354,31 +367,36 @@ class StoreWorker:
             failure = result if isinstance(result, Failure) else None
             if failure is not None:
                 log.error("store commit of %d writes failed: %s", len(batch), failure.getErrorMessage())
-            accounts = {} if failure is not None else result
+            written = BatchResult({}) if failure is not None else result
+            assert isinstance(written, BatchResult)
             for obs in self.on_commit:
-                obs(len(batch), elapsed, accounts)  # type: ignore[arg-type]
-            for w, arg in waiters:
+                obs(len(batch), elapsed, written.accounts)
+            refused = written.refused
+            if refused:
+                log.warning("store refused the submits of %s: balance short at commit", ", ".join(sorted(refused)))
+            for w, arg, sid in waiters:
                 try:
-                    w(arg, failure)
+                    if refused and sid in refused:
+                        w(arg, Failure(InsufficientFunds(sid)))  # type: ignore[no-untyped-call]
+                    else:
+                        w(arg, failure)
                 except Exception:
                     log.exception("store waiter failed")
             self._commit()
 
         d.addBoth(_done)
 
-    def read_committed(self, fn: Callable[..., T], *args: Any) -> "Deferred[T]":
-        """``run(fn, *args)`` once every write queued so far is committed:
-        a read that sees what the reactor thread has already decided (e.g.
-        an acknowledged receipt's final state). Costs one commit (empty if
-        nothing is pending), so it is for rare reads: query_sm, cancel_sm.
-
-        Going away as a public method, with ``run``: callers use
-        ``committed_message`` and ``committed``."""
+    def _read_committed(self, fn: Callable[..., T], *args: Any) -> "Deferred[T]":
+        """``fn(store, *args)`` on the store thread once every write queued so
+        far is committed: a read that sees what the reactor thread has
+        already decided (e.g. an acknowledged receipt's final state). Costs
+        one commit (empty if nothing is pending), so it is for rare reads:
+        query_sm, cancel_sm."""
         d: Deferred[T] = Deferred()
 
         def go(_: Any, failure: Failure | None) -> None:
             # called before the next batch is written: this read runs first
-            self.run(fn, *args).chainDeferred(d)
+            self._call(fn, self._store, *args).chainDeferred(d)
 
         self._queued(go, None)
         return d

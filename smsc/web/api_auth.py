@@ -28,10 +28,16 @@ from ..pdu.constants import CommandStatus
 from ..pdu.errors import SmppError
 from ..store.port import StorePort
 from .api import ApiError, Call
+from ..accounts.throttle import ADMIN
 from .auth import bearer_token, token_matches
 
 def unauthorized(message: str) -> ApiError:
     return ApiError(401, "unauthorized", message, headers=((b"www-authenticate", b'Basic realm="smsc"'),))
+
+
+def throttled() -> ApiError:
+    return ApiError(429, "throttled", "too many failed logins from this address or against this account; "
+                    "try again later")
 
 
 def basic_credentials(header: str | None) -> tuple[str, str] | None:
@@ -67,29 +73,39 @@ class ApiAuth:
             raise ApiError(403, "admin_disabled",
                            "admin routes are off: no [http] admin_token_sha256 is configured "
                            "(make one with 'smsc admin token')")
+        host = call.request.getClientAddress().host
+        throttle = self._engine.throttle
+        if throttle.blocked(host, ADMIN) is not None:
+            raise throttled()
         # the header only, not the reports page's cookie: a cookie rides
         # along on cross-site requests (CSRF), a header does not
         if not token_matches(bearer_token(call.request), self._admin_sha256):
+            throttle.failed(host, ADMIN)
             raise ApiError(401, "unauthorized", "admin routes need 'Authorization: Bearer ADMIN_TOKEN'",
                            headers=((b"www-authenticate", b'Bearer realm="smsc"'),))
+        throttle.succeeded(host, ADMIN)
 
     def _account(self, call: Call) -> Deferred:
         key = call.request.getHeader("x-api-key")
+        host = call.request.getClientAddress().host
         if key is None:
             creds = basic_credentials(call.request.getHeader("authorization"))
             if creds is None:
                 raise unauthorized("credentials needed: HTTP Basic (system_id, password) or X-API-Key")
-            d = self._password(*creds, call.request.getClientAddress().host)
+            d = self._password(*creds, host)
         else:
-            d = self._worker.api_key_owner(api_key_sha256(key)).addCallback(self._key_owner)
+            if self._engine.throttle.blocked(host) is not None:
+                raise throttled()
+            d = self._worker.api_key_owner(api_key_sha256(key)).addCallback(self._key_owner, host)
 
         def found(account: Any) -> None:
             call.account = account
 
         return d.addCallback(found)
 
-    def _key_owner(self, system_id: str | None) -> Deferred:
+    def _key_owner(self, system_id: str | None, host: str) -> Deferred:
         if system_id is None:
+            self._engine.throttle.failed(host)  # a key names no account: the address only
             raise unauthorized("unknown API key")
 
         def found(account: Any) -> Any:
@@ -108,7 +124,7 @@ class ApiAuth:
         def refused(failure: Failure) -> None:
             failure.trap(SmppError)
             if failure.value.status == CommandStatus.ESME_RBINDFAIL:
-                raise ApiError(429, "throttled", "too many failed logins from this address; try again later")
+                raise throttled()
             raise unauthorized("wrong system_id or password")
 
         return self._engine.login(system_id, password, host).addErrback(refused)

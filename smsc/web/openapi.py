@@ -13,8 +13,8 @@ from typing import Any
 from .api import Call, Reply, route
 from .api_messages import INSUFFICIENT_FUNDS, OTHER_REFUSAL, REFUSALS
 
-_ACCOUNT_AUTH = [{"basicAuth": []}, {"apiKey": []}]
-_ADMIN_AUTH = [{"adminToken": []}]
+_ACCOUNT_AUTH: list[dict[str, list[str]]] = [{"basicAuth": []}, {"apiKey": []}]
+_ADMIN_AUTH: list[dict[str, list[str]]] = [{"adminToken": []}]
 
 _ERROR_TEXT = {
     400: "Bad request: not JSON, a missing field, a field of the wrong type or value (`field` names it)",
@@ -46,7 +46,8 @@ def _op(summary: str, ok: int, schema: str, errors: tuple[int, ...], *, auth: li
         "responses": {
             str(ok): {"description": "OK", "content": _json(_ref(schema))},
             **{str(code): {"description": _ERROR_TEXT[code], "content": _json(_ref("Error"))}
-               for code in sorted({*errors, 400} if body else set(errors))},
+               # 400: a bad body; 429: too many failed logins from the address, on every route behind a secret
+               for code in sorted({*errors, *((400,) if body else ()), *((429,) if auth is not None else ())})},
         },
     }
     if auth is not None:
@@ -208,7 +209,7 @@ def document() -> dict[str, Any]:
 
 
 @route("GET", "/v1/openapi.json", auth="none")
-def openapi(server: Any, call: Call) -> Reply:
+def openapi(deps: Any, call: Call) -> Reply:
     return Reply(200, document())
 
 

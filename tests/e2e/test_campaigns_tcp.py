@@ -140,7 +140,7 @@ def test_campaign_from_csv_upload_to_report_and_clean(server_factory, tmp_path):
 
     # the user's steps as a subprocess: python -m smsc campaign create / start
     out = server.cli("campaign", "create", "--account", sid, "--csv", str(upload),
-                     "--sender", "SMSClub", "--text", TEMPLATE).stdout
+                     "--sender", "SMSClub", "--text", TEMPLATE, process=True).stdout
     assert "8 in, 5 kept (2 duplicates removed, 1 invalid)" in out
     assert re.search(r"invalid line 7: .*'12345'", out), out
     assert "estimate: 5 recipients: 4 to send (5 segments, 2.04 UAH), 1 blacklisted" in out
@@ -153,7 +153,7 @@ def test_campaign_from_csv_upload_to_report_and_clean(server_factory, tmp_path):
     assert report(server, cid)[0].counts["PENDING"] == 4  # a draft is not sent
     before = balance(cfg, sid)
 
-    assert "running" in server.cli("campaign", "start", str(cid)).stdout
+    assert "running" in server.cli("campaign", "start", str(cid), process=True).stdout
     summary, lines = wait_final(server, cid)
 
     by_number = {x.msisdn: x for x in lines}
@@ -208,7 +208,7 @@ def test_campaign_from_csv_upload_to_report_and_clean(server_factory, tmp_path):
     # cleaning the base (a subprocess again: the command a user runs)
     export = tmp_path / "bad.csv"
     sent_report = smsc(cfg, "campaign", "report", str(cid), "--json").stdout
-    cleaned = server.cli("campaign", "clean", str(cid), "--export", str(export), "--remove").stdout
+    cleaned = server.cli("campaign", "clean", str(cid), "--export", str(export), "--remove", process=True).stdout
     assert "2 numbers with status REJECTD or UNDELIV written to" in cleaned
     assert "2 numbers with status REJECTD or UNDELIV removed from its base" in cleaned
     assert export.read_text(encoding="utf-8").splitlines() == [

@@ -1,16 +1,24 @@
-"""The CLI contract: account commands, errors as one line and non-zero exit."""
+"""The CLI contract: account commands, errors as one line and non-zero exit.
+
+What each command does runs through ``smsc.cli.main`` in this process (the
+same code, stdout, stderr and log lines; no interpreter start per call);
+the process contract itself (``python -m smsc``, exit status, one-line
+errors, ``serve``) runs real processes: ``process=True``.
+"""
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
 
-from server_process import REPO, write_config
+from server_process import REPO, cli_in_process, write_config
 
 from smsc.store.sqlite import Store
 
 
-def run(cfg, *args, cwd=REPO):
+def run(cfg, *args, cwd=REPO, process: bool = False):
+    if not process and cwd == REPO:
+        return cli_in_process(["--config", str(cfg), *args])
     return subprocess.run(
         [sys.executable, "-m", "smsc", "--config", str(cfg), *args],
         capture_output=True, text=True, cwd=cwd, timeout=60,
@@ -113,9 +121,9 @@ def test_a_relative_store_path_is_relative_to_the_config_file(tmp_path):
 def test_account_lifecycle(tmp_path):
     cfg = fresh(tmp_path)
     r = run(cfg, "account", "add", "shop", "--password", "pw123", "--mode", "user",
-            "--balance", "12.34", "--alpha", "MyShop", "--alpha", "Shop2")
+            "--balance", "12.34", "--alpha", "MyShop", "--alpha", "Shop2", process=True)
     assert r.returncode == 0, r.stderr
-    shown = json.loads(run(cfg, "account", "show", "shop", "--json").stdout)
+    shown = json.loads(run(cfg, "account", "show", "shop", "--json", process=True).stdout)
     assert shown == {
         "system_id": "shop", "mode": "user", "balance_kopecks": 1234,
         "balance_uah": "12.34", "alpha_names": ["MyShop", "Shop2"], "rate": None, "max_binds": None,
@@ -173,7 +181,7 @@ def test_test_account_defaults_and_promote(tmp_path):
 
 def test_errors_are_one_line_and_nonzero(tmp_path):
     cfg = fresh(tmp_path)
-    assert run(cfg, "account", "add", "dup", "--password", "x").returncode == 0
+    assert run(cfg, "account", "add", "dup", "--password", "x", process=True).returncode == 0
     for args, needle in [
         (("account", "add", "dup", "--password", "x"), "already exists"),
         (("account", "show", "ghost"), "no account ghost"),
@@ -183,7 +191,7 @@ def test_errors_are_one_line_and_nonzero(tmp_path):
         (("account", "alpha", "add", "dup", "Way2LongAlphaName"), "alpha-name"),
         (("account", "alpha", "remove", "dup", "Nope"), "has no alpha-name"),
     ]:
-        r = run(cfg, *args)
+        r = run(cfg, *args, process=True)
         assert r.returncode == 1, args
         lines = r.stderr.strip().splitlines()
         assert len(lines) == 1 and needle in lines[0], (args, r.stderr)
@@ -192,7 +200,7 @@ def test_errors_are_one_line_and_nonzero(tmp_path):
 def test_bad_config_names_file_and_key(tmp_path):
     cfg = tmp_path / "bad.toml"
     cfg.write_text("[smpp]\nport = -5\n")
-    r = run(cfg, "account", "list")
+    r = run(cfg, "account", "list", process=True)
     assert r.returncode == 1
     assert str(cfg) in r.stderr and "[smpp].port" in r.stderr
 
@@ -231,10 +239,10 @@ def test_admin_token_and_api_key(tmp_path):
     import hashlib
 
     cfg = fresh(tmp_path)
-    r = run(cfg, "admin", "token")
+    r = run(cfg, "admin", "token", process=True)
     assert r.returncode == 0, r.stderr
     token = r.stdout.split("admin token: ")[1].split()[0]
-    line = next(l for l in r.stdout.splitlines() if l.startswith("admin_token_sha256"))
+    line = next(out for out in r.stdout.splitlines() if out.startswith("admin_token_sha256"))
     assert line == f'admin_token_sha256 = "{hashlib.sha256(token.encode()).hexdigest()}"'
     assert len(token) >= 32 and run(cfg, "admin", "token").stdout != r.stdout
 
@@ -264,7 +272,7 @@ def test_serve_names_the_port_it_cannot_open_and_exits_1(tmp_path):
             port = busy.getsockname()[1]
             other = {"http": {"enabled": True, "port": port}} if section == "http" else {"smpp": {"port": port}}
             cfg = write_config(tmp_path / f"{section}.toml", tmp_path / f"{section}.db", **other)
-            r = run(cfg, "serve")
+            r = run(cfg, "serve", process=True)
         assert (r.returncode, r.stdout) == (1, ""), (section, r.stdout, r.stderr)
         [line] = r.stderr.splitlines()
         assert line.startswith(f"smsc: error: cannot listen on 127.0.0.1:{port} ([{section}] host, port): "), line
@@ -296,7 +304,7 @@ def test_a_second_serve_on_a_live_store_is_refused_in_one_line(server_factory, t
     esme.pump_until(lambda: esme.message_ids())
     store = tmp_path / "smsc.db"
     for args in (("serve",), ("serve", "--port", "0")):  # the same port, and a free one
-        r = run(first.config, *args)
+        r = run(first.config, *args, process=True)
         assert (r.returncode, r.stdout) == (1, ""), (args, r.stdout, r.stderr)
         assert r.stderr.splitlines() == [
             f"smsc: error: store {store} is in use by another smsc serve (pid {first.proc.pid})"], args

@@ -3,7 +3,7 @@ import pytest
 from smsc.accounts import validation
 from smsc.accounts.money import format_uah, parse_uah
 from smsc.accounts.passwords import generate_password, hash_password, verify_password
-from smsc.accounts.throttle import BindThrottle
+from smsc.accounts.throttle import LoginThrottle
 
 
 def test_password_hash_roundtrip_and_salt():
@@ -47,15 +47,35 @@ def test_alpha_rules(bad):
     assert validation.check_alpha("SMSClub") == "SMSClub"
 
 
-def test_bind_throttle_window():
+def test_login_throttle_window_per_address():
     now = [100.0]
-    t = BindThrottle(3, 60.0, lambda: now[0])
+    t = LoginThrottle(3, 60.0, lambda: now[0])
     for _ in range(3):
-        assert not t.blocked("h")
-        t.failed("h")
-    assert t.blocked("h") and not t.blocked("other")
+        assert t.blocked("h") is None
+        t.failed("h", "acc")
+    assert t.blocked("h") == "address" and t.blocked("other") is None
     now[0] += 61
-    assert not t.blocked("h")
-    t.failed("h")
-    t.succeeded("h")
-    assert not t.blocked("h")
+    assert t.blocked("h") is None
+
+
+def test_a_success_clears_only_its_own_account():
+    t = LoginThrottle(3, 60.0, lambda: 100.0, max_per_account=3, lockout=10.0)
+    t.failed("h", "victim")
+    t.failed("h", "victim")
+    t.succeeded("h", "mine")
+    t.failed("h", "victim")
+    assert t.blocked("h", "mine") == "address"  # mine's success did not clear the address
+
+
+def test_an_account_is_locked_from_every_address_for_the_lockout():
+    now = [100.0]
+    locked = []
+    t = LoginThrottle(100, 60.0, lambda: now[0], max_per_account=2, lockout=30.0, on_lockout=locked.append)
+    t.failed("a", "acc")
+    t.failed("b", "acc")
+    assert t.blocked("c", "acc") == "account" and t.blocked("c", "other") is None
+    assert locked == ["acc"]
+    now[0] += 31
+    assert t.blocked("c", "acc") is None
+    t.failed("a")  # no account named: the address only, nothing to lock
+    assert t.blocked("a", "acc") is None

@@ -2,6 +2,8 @@
 messages table, cleaning, and settling SENDING rows after a kill (SQLite, no server)."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pytest
 
 from smsc.campaigns import store as campaigns
@@ -9,7 +11,8 @@ from smsc.campaigns.store import NewCampaign, NewRecipient, Outcome
 from smsc.operators.spec import DEFAULT_ERRORS
 from smsc.pdu.text import text_coding
 from smsc.records import Account, Message
-from smsc.store.sqlite import Batch, Store
+from smsc.store.port import Batch
+from smsc.store.sqlite import Store
 
 NUMBERS = ("380671000001", "380501000002", "380931000003", "380671000004")
 
@@ -40,7 +43,7 @@ def message(n: int, msisdn: str, text: str, submit_time: float = 2000.0, cost: i
                    "kyivstar", 1, cost)
 
 
-def store_messages(store: Store, *messages: Message, finals: dict[int, str] = {}) -> None:
+def store_messages(store: Store, *messages: Message, finals: Mapping[int, str] = {}) -> None:
     batch = Batch(inserts=list(messages))
     for n, stat in finals.items():
         batch.finishes.setdefault((5, stat, DEFAULT_ERRORS[stat], 2100.0, 0), []).append(n)

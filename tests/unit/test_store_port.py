@@ -11,7 +11,8 @@ from twisted.internet.task import Clock
 
 from smsc.records import Account, Message
 from smsc.store.port import MoRow, StoredMessage
-from smsc.store.sqlite import RECEIPT_OWED, Batch, Store
+from smsc.store.port import RECEIPT_OWED, Batch
+from smsc.store.sqlite import Store
 from smsc.store.worker import StoreWorker
 
 

@@ -640,7 +640,8 @@ UDH = bytes([5, 0, 3, 9, 2, 1])  # concatenation IE: ref 9, part 1 of 2
     # the client's Latin-1 "@" goes to the network (and the store) as GSM septet 00
     (UDH + "Hi @ {all}".encode("latin-1"), 0, "latin1", "Hi @ {all}"),
     (UDH + "Hi @ {all}".encode("latin-1"), 3, "gsm", "Hi @ {all}"),
-])
+], ids=["smpplib-ucs2-part1", "smpplib-ucs2-part2", "gsm", "latin1-default", "latin1-dc3"])  # make_parts draws
+# a random reference: ids fixed, so both xdist workers collect the same tests
 def test_what_the_engine_stores_of_a_clients_own_part_reads_back_as_its_text(part, data_coding, alphabet, text):
     """The one rule the HTTP API and the reports page read stored bodies by:
     the stored payload has no UDH and is in the leg's coding."""

@@ -109,7 +109,8 @@ def test_refusals_name_the_field(server_factory):
 
 
 def test_credentials(server_factory):
-    srv, api = api_server(server_factory)
+    # a dozen failed logins on purpose: more than the default throttle allows
+    srv, api = api_server(server_factory, accounts={"max_bind_failures": 100})
     system_id, password = srv.first_account
     body = {"from": "SMSClub", "to": "380671234567", "text": "hi"}
     for headers in ({}, basic_auth(system_id, "wrong"), basic_auth("ghost", password),
@@ -163,11 +164,9 @@ def test_failed_logins_are_throttled_with_smpp_binds(server_factory):
     for _ in range(2):
         assert_error(http_call("GET", f"{api}/balance", headers=basic_auth(system_id, "wrong")),
                      401, "unauthorized")
-    # a success forgives, as it does for binds
+    # a success does not forgive the address (it would make guessing free)
     assert http_call("GET", f"{api}/balance", headers=basic_auth(system_id, password)).status == 200
-    for _ in range(3):
-        assert_error(http_call("GET", f"{api}/balance", headers=basic_auth("ghost", password)),
-                     401, "unauthorized")
+    assert_error(http_call("GET", f"{api}/balance", headers=basic_auth("ghost", password)), 401, "unauthorized")
     # now even the right password is refused from this address, over HTTP and SMPP
     assert_error(http_call("GET", f"{api}/balance", headers=basic_auth(system_id, password)), 429, "throttled")
     c = RawConn(srv.connect_raw())
@@ -255,6 +254,17 @@ def test_admin_routes_are_off_without_a_token(server_factory):
     assert "admin_token_sha256" in r.body["error"]["message"]
     doc = http_call("GET", f"{api}/openapi.json")
     assert doc.status == 200 and doc.body["openapi"].startswith("3.")
+
+
+def test_admin_token_and_api_key_guesses_share_the_login_throttle(server_factory):
+    srv, api = api_server(server_factory, accounts={"max_bind_failures": 3, "bind_failure_window": 60})
+    wrong = {"Authorization": "Bearer not-the-token"}
+    for _ in range(2):
+        assert_error(http_call("GET", f"{api}/admin/accounts", headers=wrong), 401, "unauthorized")
+    assert_error(http_call("GET", f"{api}/balance", headers={"X-API-Key": "guess"}), 401, "unauthorized")
+    # three failures from this address: the right token is refused too, for now
+    assert_error(http_call("GET", f"{api}/admin/accounts", headers=ADMIN), 429, "throttled")
+    assert_error(http_call("GET", f"{api}/balance", headers={"X-API-Key": "guess"}), 429, "throttled")
 
 
 def raw_post(api: str, path: str, body: dict, headers: dict) -> tuple[int, str, dict]:

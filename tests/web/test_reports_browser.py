@@ -95,7 +95,7 @@ def test_login_filter_search_screenshot(server_factory, browser, tmp_path):
     assert column(page, "campaigns", 8) == ["DELIVRD 2, UNDELIV 1, REJECTD 1"]
     page.click(f"#campaigns >> text='{campaign_id}'")
     page.wait_for_url(f"{base}/reports/campaigns/{campaign_id}")
-    counts = dict(zip(column(page, "counts", 1), map(int, column(page, "counts", 2))))
+    counts = dict(zip(column(page, "counts", 1), map(int, column(page, "counts", 2)), strict=True))
     assert {s: n for s, n in counts.items() if n} == {"DELIVRD": 2, "UNDELIV": 1, "REJECTD": 1}
     assert column(page, "recipients", 1) == ["380671110001", "380671110002", "380671110003", "380671110004"]
 
