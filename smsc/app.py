@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from twisted.internet.defer import Deferred, DeferredList, inlineCallbacks
-from twisted.internet.error import CannotListenError
 from twisted.internet.task import LoopingCall
 
 from .accounts.passwords import generate_password, hash_password
@@ -36,6 +35,7 @@ from .records import Account
 from .server.protocol import SmppFactory
 from .store.open import display_target, is_url, open_store, target_of
 from .store.port import MessageStore, NodeState
+from .startup import StartupError, StoreLock, bind, lock_store
 from .store.id_blocks import MessageIds
 from .store.port import StorePort
 from .store.worker import StoreWorker
@@ -91,8 +91,6 @@ class Server:
     timers: list[LoopingCall] = field(default_factory=list)
     #: dlr_url callbacks of HTTP messages (smsc.dlr.callbacks)
     callbacks: CallbackSender | None = None
-    #: a listener could not be opened: the process stops and exits 1
-    failed: bool = False
     #: this node's name ([cluster] node), set once the SMPP port is known
     node: str = ""
     #: every node of the store as the last heartbeat read them (``/health``)
@@ -115,6 +113,8 @@ class Server:
             self.worker.heartbeat(node, self.config.cluster.lease).addCallbacks(seen, lost)
 
         self.timers.append(every(reactor, self.config.cluster.lease / 3, True, beat))
+    #: the store's lock (smsc.startup), held for the life of the process
+    store_lock: StoreLock | None = None
 
     def health(self) -> Deferred:
         """Listeners up and the store writable (a write transaction opened
@@ -264,53 +264,59 @@ def watch_state(metrics: Metrics, engine: Engine, factory: SmppFactory) -> None:
 
 
 def serve(config: Config, reactor: Any = None, out: TextIO = sys.stdout) -> Server:
-    """Build, listen, and stop cleanly when the reactor stops. A port that
-    cannot be opened is reported in one line naming its config key; the
-    server then stops as soon as the reactor runs (``Server.failed``)."""
+    """Lock the store and open the ports, then build, listen, and stop
+    cleanly when the reactor stops. Another server on the store, or a port
+    that cannot be opened, raises StartupError (one line naming the pid or
+    the config keys) before the store is touched: no crash recovery run on
+    a live store, no first account made whose password would be lost."""
     if reactor is None:
         from twisted.internet import reactor as default_reactor
 
         reactor = default_reactor
-    server = build(config, reactor, out)
-    reactor.addSystemEventTrigger("before", "shutdown", server.stop)
+    # one server per SQLite file; PostgreSQL nodes share their database on purpose
+    lock = None if config.store.url else lock_store(config.store.path)
+    sockets = []
     try:
-        server.smpp_port = _listen(reactor, config.smpp.host, config.smpp.port, server.factory, "[smpp]")
-        host = server.smpp_port.getHost()
-        server.start_heartbeat(reactor, node_name(config, host.port))
-        print(f"smsc: SMPP listening on {host.host}:{host.port} (store {display_target(target_of(config.store))})",
-              file=out, flush=True)
+        sockets.append(bind(config.smpp.host, config.smpp.port, "[smpp]"))
         if config.http.enabled:
-            from twisted.web.server import Site
+            sockets.append(bind(config.http.host, config.http.port, "[http]"))
+    except StartupError:
+        for sock in sockets:
+            sock.close()
+        if lock is not None:
+            lock.release()
+        raise
+    server = build(config, reactor, out)
+    server.store_lock = lock
+    reactor.addSystemEventTrigger("before", "shutdown", server.stop)
+    server.smpp_port = _adopt(reactor, sockets[0], server.factory)
+    host = server.smpp_port.getHost()
+    server.start_heartbeat(reactor, node_name(config, host.port))
+    print(f"smsc: SMPP listening on {host.host}:{host.port} (store {display_target(target_of(config.store))})",
+          file=out, flush=True)
+    if config.http.enabled:
+        from .web.deps import WebDeps
+        from .web.ops import QuietScrapeSite
+        from .web.root import http_root
 
-            from .web.deps import WebDeps
-            from .web.root import http_root
-
-            engine, callbacks = server.engine, server.callbacks
-            assert callbacks is not None  # build makes one
-            site = Site(http_root(WebDeps(
-                engine=engine, store=server.worker, config=config, metrics=server.metrics,
-                health=server.health, watch_dlr=callbacks.watch, sim_now=engine.sim.now,
-            )))
-            site.noisy = False
-            server.http_port = _listen(reactor, config.http.host, config.http.port, site, "[http]")
-            h = server.http_port.getHost()
-            print(f"smsc: HTTP listening on {h.host}:{h.port} (/metrics, /health, /api/v1, /reports)",
-                  file=out, flush=True)
-    except ListenError as exc:
-        print(f"smsc: error: {exc}", file=sys.stderr, flush=True)
-        server.failed = True
-        reactor.callWhenRunning(reactor.stop)
+        engine, callbacks = server.engine, server.callbacks
+        assert callbacks is not None  # build makes one
+        site = QuietScrapeSite(http_root(WebDeps(
+            engine=engine, store=server.worker, config=config, metrics=server.metrics,
+            health=server.health, watch_dlr=callbacks.watch, sim_now=engine.sim.now,
+        )))
+        site.noisy = False
+        server.http_port = _adopt(reactor, sockets[1], site)
+        h = server.http_port.getHost()
+        print(f"smsc: HTTP listening on {h.host}:{h.port} (/metrics, /health, /api/v1, /reports)",
+              file=out, flush=True)
     return server
 
 
-class ListenError(Exception):
-    pass
-
-
-def _listen(reactor: Any, host: str, port: int, factory: Any, section: str) -> Any:
+def _adopt(reactor: Any, sock: Any, factory: Any) -> Any:
+    """Serve ``factory`` on a socket :func:`~smsc.startup.bind` opened (the
+    reactor takes a duplicate of it; ours is closed)."""
     try:
-        return reactor.listenTCP(port, factory, interface=host)
-    except CannotListenError as exc:
-        raise ListenError(
-            f"cannot listen on {host}:{port} ({section} host, port): {exc.socketError}"
-        ) from None
+        return reactor.adoptStreamPort(sock.fileno(), sock.family, factory)
+    finally:
+        sock.close()

@@ -10,6 +10,15 @@ child's ``inc()`` takes a lock and costs several times that, four PDUs and
 a few events per message); a collector turns them into metric families at
 scrape time, through prometheus-client's registry and exposition. Current
 values (binds, receipt backlog, operator queues) are read at scrape time.
+The registry also has prometheus-client's process and platform collectors
+(``process_*``: CPU, memory, open files; ``python_info``).
+
+Submits are counted per front door (:data:`DOORS`): the SMPP session
+bumps its own dict (:meth:`Metrics.submit`, the hot path: no label
+lookup), the engine's ``send`` the HTTP and campaign ones. A request PDU
+has no status (its header's command_status is 0 whether it is then
+accepted or refused): ``smsc_pdus`` labels it ``status=""``, and the
+answer's status is on its ``*_resp``.
 """
 from __future__ import annotations
 
@@ -17,11 +26,16 @@ from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from prometheus_client import CollectorRegistry
+from prometheus_client import CollectorRegistry, PlatformCollector, ProcessCollector
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector
 
 from .pdu.constants import CommandId, CommandStatus
+
+#: the front doors a message comes in by: SMPP, the HTTP API, a campaign
+DOORS = ("smpp", "http", "campaign")
+#: command_id bit of a response (SMPP 3.4 5.1.2.1)
+_RESPONSE = 0x80000000
 
 #: seconds; submit_sm -> resp is a group commit, a few ms to a few hundred
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5)
@@ -85,8 +99,9 @@ class Metrics(Collector):
         self.node = ""
         #: (direction "in"/"out", command_id, command_status) -> count
         self.pdus: dict[tuple[str, int, int], int] = {}
-        #: command_status -> submits answered with it
-        self.submits: dict[int, int] = {}
+        #: door (DOORS) -> command_status -> submits answered with it
+        self.submits: dict[str, dict[int, int]] = {door: {} for door in DOORS}
+        self._smpp_submits = self.submits["smpp"]
         #: result status -> bind attempts
         self.binds: dict[int, int] = {}
         #: (operator, encoding) -> segments accepted
@@ -99,6 +114,8 @@ class Metrics(Collector):
         self.submit_latency = Histogram()
         self.commit_latency = Histogram()
         self.registry.register(self)
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
 
     # --- counting (hot path: plain dict arithmetic) ---------------------------
 
@@ -107,7 +124,14 @@ class Metrics(Collector):
         self.pdus[key] = self.pdus.get(key, 0) + 1
 
     def submit(self, status: int) -> None:
-        self.submits[status] = self.submits.get(status, 0) + 1
+        """An SMPP submit answered (once per message: its door's dict is at hand)."""
+        counts = self._smpp_submits
+        counts[status] = counts.get(status, 0) + 1
+
+    def door_submit(self, door: str, status: int) -> None:
+        """A submit through another door (``http``, ``campaign``) answered."""
+        counts = self.submits[door]
+        counts[status] = counts.get(status, 0) + 1
 
     def bind(self, status: int) -> None:
         self.binds[status] = self.binds.get(status, 0) + 1
@@ -129,11 +153,13 @@ class Metrics(Collector):
         c = CounterMetricFamily("smsc_pdus", "SMPP PDUs by direction, command and command_status.",
                                 labels=["direction", "command", "status"])
         for (direction, cid, status), n in list(self.pdus.items()):
-            c.add_metric([direction, command_name(cid), status_name(status)], n)
+            c.add_metric([direction, command_name(cid), status_name(status) if cid & _RESPONSE else ""], n)
         yield c
-        c = CounterMetricFamily("smsc_submits", "submit_sm answers by command_status.", labels=["status"])
-        for status, n in list(self.submits.items()):
-            c.add_metric([status_name(status)], n)
+        c = CounterMetricFamily("smsc_submits", "Submits answered, by door (smpp, http, campaign) and status.",
+                                labels=["door", "status"])
+        for door, counts in self.submits.items():
+            for status, n in list(counts.items()):
+                c.add_metric([door, status_name(status)], n)
         yield c
         c = CounterMetricFamily("smsc_bind_attempts", "Bind requests by result.", labels=["result"])
         for status, n in list(self.binds.items()):

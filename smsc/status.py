@@ -99,3 +99,27 @@ def message_status(
     if not_before is not None and now is not None and not_before > now:
         return SCHEDULED
     return ACCEPTED if held else ENROUTE
+
+
+def message_history(
+    submit_time: float, stat: str | None, done_time: float | None, *, not_before: float | None = None,
+    now: float | None = None, held: bool = False,
+) -> list[tuple[str, float]]:
+    """The statuses a message has had, each with when (simulation seconds),
+    its last one :func:`message_status` of the same facts: what a poll of
+    the HTTP API shows as ``status`` and ``history`` can't disagree.
+
+    ACCEPTED at its submit; then its final ``stat`` at ``done_time``, or,
+    before that, its status now when that is not ACCEPTED: SCHEDULED (since
+    its submit) or ENROUTE (since it could go to the network: its
+    schedule_delivery_time, else its submit).
+    """
+    history = [(ACCEPTED, submit_time)]
+    status = message_status(stat, done_time, not_before=not_before, now=now, held=held)
+    if done_time is not None and stat is not None:
+        history.append((status, done_time))
+    elif status == SCHEDULED:
+        history.append((SCHEDULED, submit_time))
+    elif status == ENROUTE:
+        history.append((ENROUTE, submit_time if not_before is None else max(submit_time, not_before)))
+    return history

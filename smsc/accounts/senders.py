@@ -64,4 +64,4 @@ def check_sender(account: Account, universal_alpha: str, source_addr: str, ton: 
                 f"test accounts send only from {universal_alpha!r}",
             )
     elif source_addr not in account.alpha_names:
-        raise SmppError(CommandStatus.ESME_RINVSRCADR, f"sender {source_addr!r} is not registered")
+        raise SmppError(CommandStatus.ESME_RINVSRCADR, f"sender {source_addr} is not registered for this account")

@@ -24,7 +24,8 @@ Decisions:
   engine would accept it and end it UNDELIV at no charge; a campaign
   reports it as skipped, as it does the numbers blacklisted at creation).
 * Any other refusal (no route, too long, sender no longer allowed) is the
-  recipient's REFUSED with the status name as ``detail``; the campaign goes on.
+  recipient's REFUSED with the status name and the rule's sentence as
+  ``detail`` (``ESME_RINVDSTADR: no route for 380441234567``); the campaign goes on.
 * Restart: running campaigns resume by themselves (their state is in the
   store). A kill between a submit's commit and the runner's record leaves
   the recipient SENDING; the first tick after a start settles those with
@@ -178,7 +179,7 @@ class CampaignRunner:
         if r.msisdn in live.blacklist:
             return campaigns.Outcome(c.id, r.seq, campaigns.SKIPPED, detail="blacklisted")
         try:
-            message_id: str = await self._engine.send(live, of_text(c.sender, r.msisdn, r.text))
+            message_id: str = await self._engine.send(live, of_text(c.sender, r.msisdn, r.text), door="campaign")
         except SmppError as exc:
             return self._refused(c, live, r, exc, pauses)
         n = live.id_format.parse(message_id)
@@ -199,7 +200,9 @@ class CampaignRunner:
         if exc.status == CommandStatus.ESME_RTHROTTLED:
             self._waiting[c.id] = self._now() + THROTTLE_WAIT
             return campaigns.Outcome(c.id, r.seq, campaigns.PENDING)
-        return campaigns.Outcome(c.id, r.seq, campaigns.REFUSED, detail=exc.detail or _name(exc.status))
+        name = _name(exc.status)
+        detail = name if exc.detail in ("", name) else f"{name}: {exc.detail}"
+        return campaigns.Outcome(c.id, r.seq, campaigns.REFUSED, detail=detail)
 
 
 def _name(status: Any) -> str:

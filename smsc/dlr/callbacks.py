@@ -127,7 +127,7 @@ class CallbackSender:
                 return
             if found is None or found.done_time is None:
                 if not only_final:
-                    log.error("callback for message %d: no final state stored; not sent", message_id)
+                    log.error("callback for message %s: no final state stored; not sent", entry[0])
                     self._waiting.pop(message_id, None)
                 return
             self._waiting.pop(message_id)
@@ -135,13 +135,20 @@ class CallbackSender:
             public_id, url = entry
             view = message_view(found, public_id, self._now())
             body = json.dumps(callback_payload(view)).encode()
-            self._send(message_id, url, body, 0)
+            self._send(message_id, public_id, url, body, 0)
 
         d.addCallback(got).addErrback(
-            lambda f: log.error("callback for message %d: store read failed: %s",
-                                message_id, f.getErrorMessage()))
+            lambda f: log.error("callback for message %s: store read failed: %s",
+                                self._public_id(message_id), f.getErrorMessage()))
 
-    def _send(self, message_id: int, url: str, body: bytes, attempt: int) -> None:
+    def _public_id(self, message_id: int) -> str:
+        """The id the client has for ``message_id``, as logs name it."""
+        entry = self._waiting.get(message_id)
+        return entry[0] if entry is not None else str(message_id)
+
+    def _send(self, message_id: int, public_id: str, url: str, body: bytes, attempt: int) -> None:
+        """POST ``body``; ``public_id`` is the message's id as the client
+        sees it (the logs name it so: the one the customer can quote)."""
         self._timers.pop(message_id, None)
         if self._stopped:
             return
@@ -160,14 +167,14 @@ class CallbackSender:
             if self._stopped:
                 return
             if attempt >= self._retries:
-                log.warning("callback for message %d to %s given up after %d attempts: %s",
-                            message_id, loggable(url), attempt + 1, why)
+                log.warning("callback for message %s to %s given up after %d attempts: %s",
+                            public_id, loggable(url), attempt + 1, why)
                 self._worker.end_callback(message_id, CALLBACK_GIVEN_UP)
                 return
             delay = self._backoff * 2 ** attempt
-            log.info("callback for message %d to %s failed (%s); retry in %.1f s",
-                     message_id, loggable(url), why, delay)
+            log.info("callback for message %s to %s failed (%s); retry in %.1f s",
+                     public_id, loggable(url), why, delay)
             self._timers[message_id] = self._reactor.callLater(
-                delay, self._send, message_id, url, body, attempt + 1)
+                delay, self._send, message_id, public_id, url, body, attempt + 1)
 
         d.addCallbacks(answered, lambda f: retry(f.getErrorMessage() or f.type.__name__))

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..pdu.errors import SmppError
 from ..pdu.text import stored_text
-from ..status import ACCEPTED, message_status
+from ..status import message_history
 from ..store.port import StoredMessage
 
 #: the fields a dlr_url callback carries
@@ -34,10 +34,9 @@ def message_view(
     """``now``: simulation time; ``held``: its operator has not handed it
     to the network yet."""
     m, _, stat, error, done_time = found
-    status = message_status(stat, done_time, not_before=m.not_before, now=now, held=held)
-    history = [{"status": ACCEPTED, "at": iso_utc(m.submit_time)}]
-    if done_time is not None:
-        history.append({"status": stat, "at": iso_utc(done_time)})
+    # one derivation: ``status`` is the history's last entry
+    history = message_history(m.submit_time, stat, done_time, not_before=m.not_before, now=now, held=held)
+    status = history[-1][0]
     try:
         text = stored_text(m.short_message, m.data_coding)
     except (SmppError, ValueError):
@@ -54,7 +53,7 @@ def message_view(
         "submitted_at": iso_utc(m.submit_time),
         "scheduled_for": iso_utc(m.not_before),
         "done_at": iso_utc(done_time),
-        "history": history,
+        "history": [{"status": s, "at": iso_utc(at)} for s, at in history],
     }
 
 

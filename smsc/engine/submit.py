@@ -99,6 +99,19 @@ class _MultiSubmit:
                 self.reply(self.token, failed[0][1], "", failed)
 
 
+class _Refusal:
+    """The token :meth:`Submitter.send` passes: a rule that refuses the
+    message leaves its SmppError here, so the refusal's detail is the
+    rule's own sentence ("sender MyShop is not registered for this
+    account"), not just its status. SMPP passes sequence numbers and is
+    answered by status alone: it pays one type check, on refusals only."""
+
+    __slots__ = ("error",)
+
+    def __init__(self) -> None:
+        self.error: SmppError | None = None
+
+
 class Submitter:
     def __init__(
         self,
@@ -151,6 +164,8 @@ class Submitter:
             now = self._sim.now()
             validity, not_before = delivery_terms(sub, now)
         except SmppError as exc:
+            if type(token) is _Refusal:  # send's caller (HTTP, campaigns) wants the rule's sentence
+                token.error = exc
             reply(token, exc.status, "")
             return
 
@@ -218,19 +233,24 @@ class Submitter:
                 # the per-destination token is its index
                 self.submit(live, sub, collect.answered, index, origin)
 
-    def send(self, live: LiveAccount, sub: Submission) -> "Deferred[str]":
+    def send(self, live: LiveAccount, sub: Submission, door: str = "http") -> "Deferred[str]":
         """``submit`` as a Deferred: fires with the message id once the
         message and its charge are committed, or fails with the SmppError
-        whose status names the refusal."""
+        of the rule that refused it (its status and its sentence; a limit or
+        the balance: the status alone). Counted in ``smsc_submits`` under
+        ``door`` (``http``, ``campaign``)."""
         d: Deferred[str] = Deferred()
+        count = self._metrics.door_submit
 
-        def reply(_: Any, status: int, message_id: str) -> None:
+        def reply(token: _Refusal, status: int, message_id: str) -> None:
+            count(door, status)
             if status == CommandStatus.ESME_ROK:
                 d.callback(message_id)
             else:
-                d.errback(SmppError(status))
+                error = token.error
+                d.errback(error if error is not None and error.status == status else SmppError(status))
 
-        self.submit(live, sub, reply, None)
+        self.submit(live, sub, reply, _Refusal())
         return d
 
     def _stored(self, job: tuple[Any, ...], failure: Any) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+from http import HTTPStatus
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -229,7 +230,8 @@ class ApiResource(Resource):
 
 
 def _answer(request: Request, status: int, body: Any, headers: tuple[tuple[bytes, bytes], ...] = ()) -> None:
-    request.setResponseCode(status)
+    # the standard reason phrase: twisted's own table lacks some (422 went out as "Unknown Status")
+    request.setResponseCode(status, HTTPStatus(status).phrase.encode("ascii"))
     request.setHeader(b"content-type", b"application/json")
     request.setHeader(b"cache-control", b"no-store")
     for name, value in headers:

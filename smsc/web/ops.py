@@ -6,15 +6,32 @@ in (the metrics registry, a health check), so they hold no rules.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from twisted.internet.defer import Deferred
+from twisted.web import http
 from twisted.web.resource import Resource
-from twisted.web.server import NOT_DONE_YET, Request
+from twisted.web.server import NOT_DONE_YET, Request, Site
 
 from ..metrics import Metrics, NodeLabelled
+
+log = logging.getLogger(__name__)
+
+
+class QuietScrapeSite(Site):
+    """twisted.web's Site, with the access-log line of a ``/metrics``
+    scrape at DEBUG: Prometheus scrapes every few seconds, and an INFO line
+    each time buries the log. Every other request is logged as before."""
+
+    def log(self, request: http.Request) -> None:
+        if request.path == b"/metrics":
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug("%s", self._logFormatter(self._logDateTime, request))
+            return
+        super().log(request)
 
 
 class MetricsResource(Resource):

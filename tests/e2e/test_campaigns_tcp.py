@@ -318,7 +318,8 @@ def test_a_missing_value_or_unknown_column_stores_nothing(tmp_path):
             assert needle in err[0]
     for args, needle in [
         (("--account", "ghost", "--sender", "SMSClub"), "no account ghost"),
-        (("--account", sid, "--sender", "NotMine"), "--sender NotMine: sender 'NotMine' is not registered"),
+        (("--account", sid, "--sender", "NotMine"),
+         "--sender NotMine: sender NotMine is not registered for this account"),
         (("--account", sid, "--sender", "SMSClub", "--rate", "0"), "--rate 0.0: must be above 0"),
     ]:
         r = smsc(cfg, "campaign", "create", "--csv", str(upload), "--text", "Hi", *args, check=False)
@@ -344,6 +345,18 @@ def test_the_rate_is_respected(server_factory, tmp_path):
     [(first, last)] = messages(server, "SELECT min(submit_time), max(submit_time) FROM messages")
     # 40 at 20/s with a burst of 4: at least 1.8 s from the first to the last
     assert last - first >= 1.5, last - first
+
+
+def test_a_refused_number_says_why(server_factory, tmp_path):
+    server = server_factory()
+    sid = new_user(server.config)
+    upload = tmp_path / "mixed.csv"
+    upload.write_text("phone\n0671000001\n0441234567\n")
+    cid = create(server.config, sid, upload)
+    smsc(server.config, "campaign", "start", str(cid))
+    _, lines = wait_final(server, cid)
+    assert [(x.status, x.detail) for x in lines] == [
+        ("DELIVRD", ""), ("REFUSED", "ESME_RINVDSTADR: no route for 380441234567")]
 
 
 def test_a_campaign_the_balance_cannot_cover_does_not_start(server_factory, tmp_path):

@@ -266,8 +266,9 @@ def test_admin_token_and_api_key(tmp_path):
 
 
 def test_serve_names_the_port_it_cannot_open_and_exits_1(tmp_path):
-    """A busy port is one line naming the config keys, exit 1, no traceback
-    (and the store's threads do not keep the process alive)."""
+    """A busy port is one line naming the config keys, exit 1, nothing else.
+    On a fresh store the ports are checked first: the one-time password of
+    the first account was printed, then lost with the failed start."""
     import socket
 
     for section in ("smpp", "http"):
@@ -278,7 +279,47 @@ def test_serve_names_the_port_it_cannot_open_and_exits_1(tmp_path):
             other = {"http": {"enabled": True, "port": port}} if section == "http" else {"smpp": {"port": port}}
             cfg = write_config(tmp_path / f"{section}.toml", tmp_path / f"{section}.db", **other)
             r = run(cfg, "serve", process=True)
-        assert r.returncode == 1, (section, r.stdout, r.stderr)
-        wanted = f"smsc: error: cannot listen on 127.0.0.1:{port} ([{section}] host, port):"
-        assert wanted in r.stderr, r.stderr
-        assert "Traceback" not in r.stderr, r.stderr
+        assert (r.returncode, r.stdout) == (1, ""), (section, r.stdout, r.stderr)
+        [line] = r.stderr.splitlines()
+        assert line.startswith(f"smsc: error: cannot listen on 127.0.0.1:{port} ([{section}] host, port): "), line
+        assert not (tmp_path / f"{section}.db").exists()  # no store, no account made
+    # the port free again: the first start makes the account and shows its password
+    cfg = write_config(tmp_path / "free.toml", tmp_path / "http.db")
+    proc = subprocess.Popen([sys.executable, "-m", "smsc", "--config", str(cfg), "serve"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO)
+    try:
+        assert "created test account system_id=test password=" in proc.stdout.readline()
+    finally:
+        proc.terminate()
+        proc.wait(15)
+
+
+def test_a_second_serve_on_a_live_store_is_refused_in_one_line(server_factory, tmp_path):
+    """A second server on a live store ran crash recovery on it (resuming
+    the first one's messages) before it failed on the port; on a free port
+    it would have served the same store twice."""
+    import signal
+
+    from clients import PW, Esme, new_user
+
+    first = server_factory(rules=[{"suffix": "0009", "outcome": "DELIVRD", "delay": 3600.0}])
+    sid = new_user(first)
+    esme = Esme(first.port)
+    esme.bind("transceiver", sid, PW)
+    esme.submit(b"in flight", dest="380671000009")
+    esme.pump_until(lambda: esme.message_ids())
+    store = tmp_path / "smsc.db"
+    for args in (("serve",), ("serve", "--port", "0")):  # the same port, and a free one
+        r = run(first.config, *args, process=True)
+        assert (r.returncode, r.stdout) == (1, ""), (args, r.stdout, r.stderr)
+        assert r.stderr.splitlines() == [
+            f"smsc: error: store {store} is in use by another smsc serve (pid {first.proc.pid})"], args
+    assert "recovered" not in "".join(first.output)
+    esme.submit(b"still served", dest="380671000001")
+    esme.pump_until(lambda: len(esme.receipts) == 1)  # its receipt: the first server serves on
+    esme.close()
+    # the lock goes with the process, however it ends: kill -9 leaves none behind
+    first.proc.send_signal(signal.SIGKILL)
+    first.proc.wait(10)
+    again = server_factory()  # it starts, and now it is the one to recover the store
+    assert any("unfinished messages" in line for line in again.output), again.output

@@ -13,7 +13,7 @@ from smsc.campaigns.store import report_status
 from smsc.pdu.constants import MessageState
 from smsc.status import (
     ACCEPTED, DELETED, DELIVRD, ENROUTE, FAILED, NOREPORT, REJECTD, SCHEDULED, UNDELIV, UNKNOWN,
-    message_status, receipt_word,
+    message_history, message_status, receipt_word,
 )
 
 SMSC = Path(status.__file__).parent
@@ -33,6 +33,19 @@ def test_before_its_final_state_a_message_is_enroute_unless_more_is_known():
     assert message_status(None, None, not_before=500.0, now=100.0, held=True) == SCHEDULED
     assert message_status(None, None, not_before=100.0, now=100.0, held=True) == ACCEPTED  # its time came
     assert message_status(None, None, not_before=500.0) == ENROUTE  # no clock given: no schedule known
+
+
+@pytest.mark.parametrize("facts,history", [
+    (dict(stat=DELIVRD, done_time=160.0), [(ACCEPTED, 100.0), (DELIVRD, 160.0)]),
+    (dict(stat=None, done_time=None), [(ACCEPTED, 100.0), (ENROUTE, 100.0)]),
+    (dict(stat=None, done_time=None, held=True), [(ACCEPTED, 100.0)]),
+    (dict(stat=None, done_time=None, not_before=500.0, now=200.0), [(ACCEPTED, 100.0), (SCHEDULED, 100.0)]),
+    (dict(stat=None, done_time=None, not_before=150.0, now=200.0), [(ACCEPTED, 100.0), (ENROUTE, 150.0)]),
+    (dict(stat=DELIVRD, done_time=None), [(ACCEPTED, 100.0), (ENROUTE, 100.0)]),  # not final: half of it
+])
+def test_a_history_ends_with_the_status_of_the_same_facts(facts, history):
+    assert message_history(100.0, **facts) == history
+    assert history[-1][0] == message_status(facts.pop("stat"), facts.pop("done_time"), **facts)
 
 
 def test_a_stat_without_its_done_time_is_not_final():

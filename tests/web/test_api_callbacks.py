@@ -74,17 +74,21 @@ def test_callbacks_with_retries(server_factory):
         # backoff: 0.2 s, then 0.4 s
         gaps = [b[2] - a[2] for a, b in zip(posts, posts[1:], strict=False)]
         assert 0.15 < gaps[0] < 0.4 + 0.8 and 0.35 < gaps[1], gaps  # (slack for a busy CI machine)
-        # the secret in the query string is never logged
+        # the secret in the query string is never logged; the id is the one the client has
         assert not any("s3cr3t" in line for line in srv.output)
+        retries = [line for line in srv.output if "retry in" in line]
+        assert len(retries) == 2 and all(f"callback for message {mid} to " in line for line in retries), retries
     finally:
         flaky.close()
 
     dead = Receiver(fail=100)
     try:
-        send(api, auth, "380671234567", dead.url + "/never")
+        mid = send(api, auth, "380671234567", dead.url + "/never")
         dead.wait(4)  # the first try and 3 retries ...
         time.sleep(1.5)
         assert len(dead.posts) == 4  # ... then given up
+        [given_up] = [line for line in srv.output if "given up" in line]
+        assert f"callback for message {mid} to " in given_up, given_up
         assert all(b["status"] == "DELIVRD" for _, b, _ in dead.posts)
     finally:
         dead.close()

@@ -265,3 +265,62 @@ def test_admin_token_and_api_key_guesses_share_the_login_throttle(server_factory
     # three failures from this address: the right token is refused too, for now
     assert_error(http_call("GET", f"{api}/admin/accounts", headers=ADMIN), 429, "throttled")
     assert_error(http_call("GET", f"{api}/balance", headers={"X-API-Key": "guess"}), 429, "throttled")
+
+
+def raw_post(api: str, path: str, body: dict, headers: dict) -> tuple[int, str, dict]:
+    """(status, reason phrase, JSON body) as sent: urllib hides the phrase."""
+    import http.client
+    import json
+    import urllib.parse
+
+    u = urllib.parse.urlsplit(api)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=10)
+    try:
+        conn.request("POST", u.path + path, body=json.dumps(body),
+                     headers={**headers, "Content-Type": "application/json"})
+        r = conn.getresponse()
+        return r.status, r.reason, json.loads(r.read())
+    finally:
+        conn.close()
+
+
+def test_a_refusal_says_why_in_a_sentence_with_its_reason_phrase(server_factory):
+    """``422 Unknown Status`` with "message": "ESME_RINVSRCADR" said too little."""
+    srv, api = api_server(server_factory)
+    system_id = "shop"
+    srv.cli("account", "add", system_id, "--password", PW, "--mode", "user", "--balance", "10",
+            "--alpha", "SMSClub")
+    auth = basic_auth(system_id, PW)
+    ok = {"from": "SMSClub", "to": "380671234567", "text": "hi"}
+    cases = [
+        (dict(ok, **{"from": "MyShop"}), 422, "Unprocessable Entity", "invalid_sender", "from", "ESME_RINVSRCADR",
+         "sender MyShop is not registered for this account"),
+        (dict(ok, to="380441234567"), 422, "Unprocessable Entity", "invalid_destination", "to", "ESME_RINVDSTADR",
+         "no route for 380441234567"),
+        (dict(ok, text="x" * 613), 422, "Unprocessable Entity", "text_too_long", "text", "ESME_RINVMSGLEN", None),
+        ({"to": "380671234567", "text": "hi"}, 400, "Bad Request", "missing_field", "from", None,
+         "from is required"),
+    ]
+    for body, status, phrase, code, field, smpp, message in cases:
+        got, reason, answer = raw_post(api, "/messages", body, auth)
+        error = answer["error"]
+        assert (got, reason, error["code"], error.get("field"), error.get("smpp_status")) == (
+            status, phrase, code, field, smpp), answer
+        if message is not None:
+            assert error["message"] == message, error
+        assert not error["message"].startswith("ESME_"), error
+    assert raw_post(api, "/messages", ok, auth)[:2] == (201, "Created")
+
+
+def test_a_polled_message_has_the_status_its_history_ends_with(server_factory):
+    """While polled, ``status`` said ENROUTE and ``history`` had only ACCEPTED."""
+    srv, api = api_server(server_factory, rules=[{"suffix": "0009", "outcome": "DELIVRD", "delay": 1.5}])
+    auth = basic_auth(*srv.first_account)
+    sent = http_call("POST", f"{api}/messages", {"from": "SMSClub", "to": "380671000009", "text": "hi"}, auth)
+    assert sent.status == 201, sent
+    polled = http_call("GET", f"{api}/messages/{sent.body['id']}", headers=auth).body
+    assert polled["status"] == "ENROUTE", polled
+    assert [h["status"] for h in polled["history"]] == ["ACCEPTED", "ENROUTE"]
+    assert polled["history"][1]["at"] == polled["submitted_at"]
+    done = wait_final(api, auth, sent.body["id"])
+    assert [h["status"] for h in done["history"]] == ["ACCEPTED", "DELIVRD"] and done["status"] == "DELIVRD"

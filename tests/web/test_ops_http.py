@@ -46,16 +46,64 @@ def test_health_and_metrics(server_factory):
         assert fam.type == "counter", name
         return {tuple(sorted(s.labels.items())): s.value for s in fam.samples if s.name == name + "_total"}
 
-    assert counter("smsc_submits") == {(("status", "ESME_ROK"),): 1.0}
+    assert counter("smsc_submits") == {(("door", "smpp"), ("status", "ESME_ROK")): 1.0}
     assert counter("smsc_bind_attempts") == {(("result", "ESME_ROK"),): 1.0}
     assert counter("smsc_segments") == {(("encoding", "gsm7"), ("operator", "kyivstar")): 1.0}
     assert counter("smsc_receipts") == {(("operator", "kyivstar"), ("stat", "DELIVRD")): 1.0}
     pdus = counter("smsc_pdus")
-    assert pdus[(("command", "submit_sm"), ("direction", "in"), ("status", "ESME_ROK"))] == 1.0
-    assert pdus[(("command", "deliver_sm"), ("direction", "out"), ("status", "ESME_ROK"))] == 1.0
+    assert pdus[(("command", "submit_sm"), ("direction", "in"), ("status", ""))] == 1.0
+    assert pdus[(("command", "deliver_sm"), ("direction", "out"), ("status", ""))] == 1.0
     latency = families["smsc_submit_latency_seconds"]
     assert [s.value for s in latency.samples if s.name.endswith("_count")] == [1.0]
     esme.close()
+
+
+def test_every_door_is_counted_refusals_as_refusals_and_scrapes_are_not_logged(server_factory, tmp_path):
+    """smsc_submits counted SMPP only; a refused submit_sm was status="ESME_ROK"
+    on smsc_pdus; no process metrics; every scrape an INFO log line."""
+    import time
+
+    from clients import PW, basic_auth, http_call, new_user
+
+    srv = server_factory(http={"enabled": True, "port": 0})
+    base = _http(srv)
+    sid = new_user(srv)
+    esme = Esme(srv.port)
+    esme.bind("transceiver", sid, PW)
+    esme.submit(b"ok")
+    esme.submit(b"refused", source_addr="NotMine")
+    esme.pump_until(lambda: len(esme.resps) >= 2)
+    esme.close()
+    api, auth = base + "/api/v1/messages", basic_auth(sid, PW)
+    assert http_call("POST", api, {"from": "SMSClub", "to": "380671234567", "text": "ok"}, auth).status == 201
+    assert http_call("POST", api, {"from": "NotMine", "to": "380671234567", "text": "no"}, auth).status == 422
+    group = tmp_path / "one.csv"
+    group.write_text("phone\n380671110001\n")
+    cid = json.loads(srv.cli("campaign", "create", "--account", sid, "--csv", str(group), "--sender", "SMSClub",
+                             "--text", "Hi", "--json").stdout)["id"]
+    srv.cli("campaign", "start", str(cid))
+    deadline = time.monotonic() + 15
+    while True:
+        families = _scrape(base)
+        submits = {(s.labels["door"], s.labels["status"]): s.value
+                   for s in families["smsc_submits"].samples if s.name == "smsc_submits_total"}
+        if ("campaign", "ESME_ROK") in submits or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert submits == {("smpp", "ESME_ROK"): 1, ("smpp", "ESME_RINVSRCADR"): 1, ("http", "ESME_ROK"): 1,
+                       ("http", "ESME_RINVSRCADR"): 1, ("campaign", "ESME_ROK"): 1}
+    pdus = {(s.labels["direction"], s.labels["command"], s.labels["status"]): s.value
+            for s in families["smsc_pdus"].samples if s.name == "smsc_pdus_total"}
+    assert pdus[("in", "submit_sm", "")] == 2 and ("in", "submit_sm", "ESME_ROK") not in pdus
+    assert pdus[("out", "submit_sm_resp", "ESME_RINVSRCADR")] == 1
+    assert families["process_cpu_seconds"].type == "counter" and "process_open_fds" in families
+    assert "python_info" in families
+    urllib.request.urlopen(base + "/health", timeout=5).read()
+    deadline = time.monotonic() + 5
+    while not any("GET /health" in line for line in srv.output):  # logged as before ...
+        assert time.monotonic() < deadline, srv.output
+        time.sleep(0.05)
+    assert not any("GET /metrics" in line for line in srv.output)  # ... scrapes are not
 
 
 def test_health_is_503_when_the_store_is_not_writable(server_factory, tmp_path):
