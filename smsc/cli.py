@@ -40,6 +40,7 @@ from . import config as config_mod
 from .accounts import admin, ids, validation
 from .accounts.money import format_uah, parse_uah
 from .campaigns import cli as campaign_cli
+from .faults import cli as fault_cli
 from .records import Account
 from .store.sqlite import Store
 
@@ -144,6 +145,7 @@ def _parser() -> argparse.ArgumentParser:
     adm.add_parser("token", help="print a new admin token and the [http] admin_token_sha256 line")
 
     campaign_cli.add_parser(sub)
+    fault_cli.add_parser(sub)
     sub.add_parser("load", help="SMPP load generator (smsc load --help)", add_help=False)
     _everywhere(p)
     return p
@@ -195,6 +197,14 @@ def _admin_token(args: argparse.Namespace, cfg: config_mod.Config) -> int:
     print("put this line in the [http] section of the config and restart the server:")
     print(f'admin_token_sha256 = "{token_sha256(token)}"')
     return 0
+
+
+def _fault_cmd(args: argparse.Namespace, cfg: config_mod.Config) -> int:
+    store = _open_store(cfg)
+    try:
+        return fault_cli.command(args, store)
+    finally:
+        store.close()
 
 
 def _account_cmd(args: argparse.Namespace, cfg: config_mod.Config) -> int:
@@ -410,6 +420,8 @@ def _main(argv: Sequence[str] | None) -> int:
             return _admin_token(args, cfg)
         if args.command == "campaign":
             return _campaign_cmd(args, cfg)
+        if args.command == "fault":
+            return _fault_cmd(args, cfg)
         return _account_cmd(args, cfg)
     except (CliError, admin.AdminError, ValueError, config_mod.ConfigError) as exc:
         print(f"smsc: error: {exc}", file=sys.stderr)

@@ -44,6 +44,7 @@ from ..accounts.live import LiveAccount
 from ..dlr.mo import MoPart, encode_mo
 from ..status import receipt_word
 from ..dlr.port import DeliveryPort
+from ..faults.registry import Faults
 from ..records import BindInfo, Receipt
 from .session import RequestReceived, ResponseReceived, Session, SessionClosed
 from .states import BOUND_STATES, State
@@ -79,11 +80,15 @@ class SmppProtocol(Protocol):
 
     def __init__(
         self, engine: SmscEngine, config: SmppConfig, clock: IReactorTime, metrics: Metrics | None = None,
-        *, deliveries: DeliveryPort,
+        *, deliveries: DeliveryPort, faults: Faults | None = None,
     ) -> None:
         self.engine = engine
         #: receipts and MO parts for this session once it is bound to receive
         self.deliveries = deliveries
+        #: slow and link faults reach this session through it (smsc.faults)
+        self.faults = faults
+        #: seconds each submit_sm_resp waits (a slow fault); 0.0: none
+        self.slow = 0.0
         self.config = config
         self.clock = clock
         self.metrics = metrics or Metrics()
@@ -131,6 +136,8 @@ class SmppProtocol(Protocol):
             self.receiving = False
             self.deliveries.detach(self.account.system_id, self, unanswered)
         if self.account is not None:
+            if self.faults is not None and self.bind_type:
+                self.faults.gone(self)
             self.engine.release(self.account)
         if self._unbound is not None and not self._unbound.called:
             self._unbound.callback(None)
@@ -235,6 +242,8 @@ class SmppProtocol(Protocol):
             self._init_timer.cancel()
         log.info("bound %s as %s", self._who(), type(pdu).__name__)
         self._flush()
+        if self.faults is not None:
+            self.faults.bound(self)
         if receives:
             self.receiving = True
             self.deliveries.attach(account.system_id, self)
@@ -261,8 +270,14 @@ class SmppProtocol(Protocol):
         )
 
     def _submit_done(self, sequence_number: int, status: int, message_id: str) -> None:
+        if self.slow:  # a slow fault
+            self.clock.callLater(self.slow, self._submit_answer, sequence_number, status, message_id)
+            return
+        self._submit_answer(sequence_number, status, message_id)
+
+    def _submit_answer(self, sequence_number: int, status: int, message_id: str) -> None:
         self.metrics.submit(status)
-        if not self.gone:
+        if not self.gone and self.session.state is not State.CLOSED:
             # straight to bytes: a response object and the general encoder
             # cost ~1 µs more per message (5% of the reactor thread's time)
             self.session.respond_encoded(
@@ -393,6 +408,21 @@ class SmppProtocol(Protocol):
         self.session.send(UnbindResp(sequence_number=pdu.sequence_number))
         # _flush sees the CLOSED state and closes; connectionLost detaches.
 
+    # --- faults (smsc.faults.registry.LinkSession) ----------------------------
+
+    def fault_system_id(self) -> str:
+        return self.account.system_id if self.account is not None else ""
+
+    def fault_flags(self, mute_enquire: bool, nack: int, nack_status: int) -> None:
+        self.session.mute_enquire = mute_enquire
+        self.session.nack_left = nack
+        self.session.nack_status = nack_status
+
+    def drop(self) -> None:
+        """A link fault: cut the TCP connection (what is unanswered is owed again)."""
+        if not self.gone:
+            self.transport.abortConnection()
+
     def unbind(self) -> Deferred:
         """Server-initiated unbind (shutdown): fires when the link is gone."""
         self._unbound = Deferred()
@@ -409,17 +439,20 @@ class SmppProtocol(Protocol):
 class SmppFactory(ServerFactory):
     def __init__(
         self, engine: SmscEngine, config: SmppConfig, clock: IReactorTime, metrics: Metrics | None = None,
-        *, deliveries: DeliveryPort,
+        *, deliveries: DeliveryPort, faults: Faults | None = None,
     ) -> None:
         self.engine = engine
         self.deliveries = deliveries
+        self.faults = faults
         self.config = config
         self.clock = clock
         self.metrics = metrics or Metrics()
         self.connections: set[SmppProtocol] = set()
 
     def buildProtocol(self, addr: Any) -> SmppProtocol:
-        p = SmppProtocol(self.engine, self.config, self.clock, self.metrics, deliveries=self.deliveries)
+        p = SmppProtocol(
+            self.engine, self.config, self.clock, self.metrics, deliveries=self.deliveries, faults=self.faults,
+        )
         p.factory = self
         self.connections.add(p)
         return p
