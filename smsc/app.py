@@ -33,6 +33,7 @@ from .operators.clock import SimClock
 from .operators.scheduler import Scheduler, bucket_seconds
 from .operators.sim import build_operators
 from .records import Account
+from .server.conformance import SAVE_EVERY as REPORTS_SAVE, Reports
 from .server.protocol import SmppFactory
 from .store.sqlite import Store
 from .store.id_blocks import MessageIds
@@ -195,8 +196,9 @@ def build(config: Config, reactor: Any, out: TextIO = sys.stdout) -> Server:
     ]
     factory = SmppFactory(
         engine, config.smpp, reactor, metrics, deliveries=Deliveries(engine.receipts, engine.mo),
-        faults=engine.faults,
+        faults=engine.faults, reports=Reports(reactor.seconds, worker.save_client_reports),
     )
+    timers.append(every(reactor, REPORTS_SAVE, False, factory.reports.save))  # type: ignore[union-attr]
     worker.on_commit.append(lambda writes, seconds, accounts: metrics.commit_latency.observe(seconds))
     watch_state(metrics, engine, factory)
     return Server(config, store, worker, engine, factory, metrics, callbacks=callbacks, timers=timers)

@@ -146,6 +146,7 @@ def _parser() -> argparse.ArgumentParser:
 
     campaign_cli.add_parser(sub)
     fault_cli.add_parser(sub)
+    fault_cli.add_report_parser(sub)
     sub.add_parser("load", help="SMPP load generator (smsc load --help)", add_help=False)
     _everywhere(p)
     return p
@@ -202,7 +203,7 @@ def _admin_token(args: argparse.Namespace, cfg: config_mod.Config) -> int:
 def _fault_cmd(args: argparse.Namespace, cfg: config_mod.Config) -> int:
     store = _open_store(cfg)
     try:
-        return fault_cli.command(args, store)
+        return (fault_cli.command if args.command == "fault" else fault_cli.report_command)(args, store)
     finally:
         store.close()
 
@@ -420,7 +421,7 @@ def _main(argv: Sequence[str] | None) -> int:
             return _admin_token(args, cfg)
         if args.command == "campaign":
             return _campaign_cmd(args, cfg)
-        if args.command == "fault":
+        if args.command in ("fault", "report"):
             return _fault_cmd(args, cfg)
         return _account_cmd(args, cfg)
     except (CliError, admin.AdminError, ValueError, config_mod.ConfigError) as exc:

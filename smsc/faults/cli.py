@@ -55,3 +55,22 @@ def command(args: argparse.Namespace, store: Store) -> int:
     steps = scenario.load(text, args.scenario)
     scenario.run(steps, store.add_fault, store.remove_fault, sys.stdout)
     return 0
+
+
+def add_report_parser(sub: Any) -> None:
+    r = sub.add_parser("report", help="reports on clients").add_subparsers(dest="action", required=True)
+    c = r.add_parser("client", help="what a client did wrong, per bind (README \"Conformance report\")")
+    c.add_argument("system_id")
+    c.add_argument("--since", type=float, default=0.0, metavar="SECONDS", help="only binds of the last SECONDS")
+    c.add_argument("--json", action="store_true")
+
+
+def report_command(args: argparse.Namespace, store: Store) -> int:
+    import json
+
+    from ..server.conformance import render, summary
+
+    since = time.time() - args.since if args.since > 0 else 0.0
+    report = summary(args.system_id, [json.loads(r.body) for r in store.client_reports(args.system_id, since)])
+    print(json.dumps(report, indent=2) if args.json else render(report))
+    return 0
