@@ -141,7 +141,7 @@ class Conformance:
         dest = pdu.destination_addr
         if pdu.dest_addr_ton == 1 and (dest[:1] in ("0", "+") or not dest.isdigit()):
             self.note("wrong_dest_ton", now, pdu, f"{dest!r} with TON 1")
-        if pdu.data_coding == 0 and pdu.short_message and max(pdu.short_message) > 0x7F:
+        if pdu.data_coding == 0 and not pdu.short_message.isascii():
             self.note("data_coding_mismatch", now, pdu, "bytes above 0x7F with data_coding 0")
 
     def answered(self, status: int, now: float) -> None:
