@@ -106,7 +106,7 @@ class Lifecycle:
             return
         self._final(outcome, True)
 
-    def _final(self, outcome: Outcome, receipt: bool) -> None:
+    def _final(self, outcome: Outcome, wanted: bool) -> None:
         """``on_final``'s work; ``receipt`` False: a receipts fault lost it
         (the message ends as decided, with no receipt owed)."""
         m = outcome.message
@@ -114,7 +114,7 @@ class Lifecycle:
         if self.final_watchers:
             self._watched(m.id)
         origin = self.origin.pop(m.id, None)
-        owed = receipt and receipt_owed(m.registered_delivery, outcome.stat)
+        owed = wanted and receipt_owed(m.registered_delivery, outcome.stat)
         # Whole seconds: receipts show at most seconds, and the store writes
         # the messages that share (state, error, done_time) in one UPDATE.
         done_time = float(int(outcome.done_time))

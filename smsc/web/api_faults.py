@@ -65,7 +65,8 @@ def client_report(deps: "WebDeps", call: Call) -> Any:
     from ..server.conformance import summary
 
     sid = call.params["system_id"]
-    since_arg = call.request.args.get(b"since", [b"0"])[0]
+    args: dict[bytes, list[bytes]] = call.request.args or {}
+    since_arg = args.get(b"since", [b"0"])[0]
     try:
         window = float(since_arg)
     except ValueError:
