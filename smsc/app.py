@@ -32,6 +32,7 @@ from .operators.clock import SimClock
 from .operators.scheduler import Scheduler, bucket_seconds
 from .operators.sim import build_operators
 from .records import Account
+from .server.conformance import SAVE_EVERY as REPORTS_SAVE, Reports
 from .server.protocol import SmppFactory
 from .store.open import display_target, is_url, open_store, target_of
 from .store.port import MessageStore, NodeState
@@ -49,6 +50,9 @@ RETENTION_SWEEP = 60.0
 
 #: seconds between reads of the MO queue
 MO_POLL = 1.0
+
+#: seconds between reads of the faults table (smsc.faults)
+FAULT_POLL = 1.0
 
 
 def expire_receipts(engine: Engine, worker: StoreWorker, retention: float) -> None:
@@ -214,14 +218,21 @@ def build(config: Config, reactor: Any, out: TextIO = sys.stdout) -> Server:
         print(f"smsc: recovered {resumed} unfinished messages and {owed} owed receipts", file=out, flush=True)
     worker.start()
     callbacks.start()
+    engine.faults.read = worker.active_faults
     timers = [
         every(reactor, RETENTION_SWEEP, False, expire_receipts, engine, worker, retention),
         # MO rows written by `smsc mo inject` (also those a restart left undelivered)
         every(reactor, MO_POLL, True, engine.poll_mo),
+        # faults added by `smsc fault add` / the admin API (smsc.faults)
+        every(reactor, FAULT_POLL, True, engine.faults.poll),
         every(reactor, CAMPAIGN_TICK, True, CampaignRunner(
             engine, worker, config.billing.insufficient_funds_status, reactor.seconds, engine.sim.now).tick),
     ]
-    factory = SmppFactory(engine, config.smpp, reactor, metrics, deliveries=Deliveries(engine.receipts, engine.mo))
+    factory = SmppFactory(
+        engine, config.smpp, reactor, metrics, deliveries=Deliveries(engine.receipts, engine.mo),
+        faults=engine.faults, reports=Reports(reactor.seconds, worker.save_client_reports),
+    )
+    timers.append(every(reactor, REPORTS_SAVE, False, factory.reports.save))  # type: ignore[union-attr]
     worker.on_commit.append(lambda writes, seconds, accounts: metrics.commit_latency.observe(seconds))
     watch_state(metrics, engine, factory)
     return Server(config, store, worker, engine, factory, metrics, callbacks=callbacks, timers=timers)
@@ -255,6 +266,8 @@ def watch_state(metrics: Metrics, engine: Engine, factory: SmppFactory) -> None:
             yield (key, "held"), op.pending()
             yield (key, "in_network"), op.in_network()
 
+    metrics.watch(GaugeCollector("smsc_faults_active", "Faults on demand now active, by kind.",
+                                 ["kind"], engine.faults.gauge))
     metrics.watch(GaugeCollector("smsc_binds", "Bound sessions by account and bind type.",
                                  ["account", "bind_type"], binds))
     metrics.watch(GaugeCollector("smsc_receipt_backlog", "Receipts waiting for a receiver, by account.",

@@ -43,6 +43,7 @@ from . import config as config_mod
 from .accounts import admin, ids, validation
 from .accounts.money import format_uah, parse_uah
 from .campaigns import cli as campaign_cli
+from . import fault_cli
 from .records import Account
 from .store.open import StoreUnavailable, display_target, is_url, open_store
 from .store.port import MessageStore
@@ -156,6 +157,8 @@ def _parser() -> argparse.ArgumentParser:
                     help="postgresql://USER[:PASSWORD]@HOST:PORT/DB (its schema is made if missing)")
 
     campaign_cli.add_parser(sub)
+    fault_cli.add_parser(sub)
+    fault_cli.add_report_parser(sub)
     sub.add_parser("load", help="SMPP load generator (smsc load --help)", add_help=False)
     _everywhere(p)
     return p
@@ -216,6 +219,14 @@ def _admin_token(args: argparse.Namespace, cfg: config_mod.Config) -> int:
     print("put this line in the [http] section of the config and restart the server:")
     print(f'admin_token_sha256 = "{token_sha256(token)}"')
     return 0
+
+
+def _fault_cmd(args: argparse.Namespace, cfg: config_mod.Config) -> int:
+    store = _open_store(cfg)
+    try:
+        return (fault_cli.command if args.command == "fault" else fault_cli.report_command)(args, store)
+    finally:
+        store.close()
 
 
 def _account_cmd(args: argparse.Namespace, cfg: config_mod.Config) -> int:
@@ -436,6 +447,8 @@ def _main(argv: Sequence[str] | None) -> int:
             return _store_copy(args)
         if args.command == "campaign":
             return _campaign_cmd(args, cfg)
+        if args.command in ("fault", "report"):
+            return _fault_cmd(args, cfg)
         return _account_cmd(args, cfg)
     except (CliError, StartupError, admin.AdminError, ValueError, config_mod.ConfigError, StoreUnavailable) as exc:
         print(f"smsc: error: {exc}", file=sys.stderr)

@@ -22,6 +22,7 @@ from ..accounts.throttle import LoginThrottle
 from ..config import Config
 from ..dlr.hub import DeliveryHub
 from ..dlr.mo import MoPart
+from ..faults.registry import Faults
 from ..metrics import Metrics
 from ..operators.clock import SimClock
 from ..operators.scheduler import Scheduler
@@ -71,9 +72,11 @@ class Engine:
         self.metrics = metrics
         #: receipts say FAILED / NOREPORT rather than UNDELIV / UNKNOWN
         self.faq_words = config.receipts.faq_words
+        #: faults on demand (smsc.faults): polled from the store by smsc.app
+        self.faults = Faults(clock, sim, operators, config.simulation.seed or None)
         self.lifecycle = Lifecycle(
             store=store, clock=clock, sim=sim, scheduler=scheduler, operators=operators,
-            receipts=receipts, metrics=metrics,
+            receipts=receipts, metrics=metrics, faults=self.faults,
         )
         #: message id -> called once it is final (smsc.dlr.callbacks)
         self.final_watchers = self.lifecycle.final_watchers
@@ -86,6 +89,7 @@ class Engine:
         submitter = Submitter(
             config=config, store=store, clock=clock, sim=sim, operators=operators,
             lifecycle=self.lifecycle, metrics=metrics, ids=ids, withdraw=queries.withdraw_held,
+            faults=self.faults,
         )
         #: failed logins of every door (binds, HTTP Basic, API keys, admin token)
         self.throttle = throttle

@@ -26,6 +26,7 @@ from twisted.internet.interfaces import IReactorTime
 
 from ..accounts.live import LiveAccount
 from ..dlr.hub import DeliveryHub, DeliverySink
+from ..faults.registry import Faults
 from ..metrics import Metrics
 from ..operators.clock import SimClock
 from ..operators.scheduler import Scheduler
@@ -49,6 +50,7 @@ class Lifecycle:
         operators: dict[str, SimOperator],
         receipts: DeliveryHub[Receipt],
         metrics: Metrics,
+        faults: Faults | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
@@ -66,6 +68,9 @@ class Lifecycle:
         for operator in operators.values():
             operator.connect(self.on_final, self._enroute)
         receipts.connect(self._receipt_acked, self._make_durable)
+        #: receipts faults (smsc.faults): ``receipts`` is empty unless one is on
+        self._faults = faults if faults is not None else Faults(clock, sim, operators)
+        self._faults.connect(self._final)
 
     # --- after the commit -------------------------------------------------------
 
@@ -95,13 +100,21 @@ class Lifecycle:
     # --- outcomes and receipts ----------------------------------------------------
 
     def on_final(self, outcome: Outcome) -> None:
-        """The operator decided a message's fate: persist it, then receipt it."""
+        """The operator decided a message's fate: persist it, then receipt it
+        (unless a receipts fault holds or loses the receipt)."""
+        if self._faults.receipts and self._faults.receipt(outcome):
+            return
+        self._final(outcome, True)
+
+    def _final(self, outcome: Outcome, wanted: bool) -> None:
+        """``on_final``'s work; ``receipt`` False: a receipts fault lost it
+        (the message ends as decided, with no receipt owed)."""
         m = outcome.message
         self._metrics.final(m.operator, outcome.stat)
         if self.final_watchers:
             self._watched(m.id)
         origin = self.origin.pop(m.id, None)
-        owed = receipt_owed(m.registered_delivery, outcome.stat)
+        owed = wanted and receipt_owed(m.registered_delivery, outcome.stat)
         # Whole seconds: receipts show at most seconds, and the store writes
         # the messages that share (state, error, done_time) in one UPDATE.
         done_time = float(int(outcome.done_time))

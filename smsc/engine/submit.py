@@ -10,6 +10,7 @@ sender not allowed                 ESME_RINVSRCADR / ESME_RINVSRCTON
 destination not a number, no route ESME_RINVDSTADR (TON/NPI: RINVDSTTON/NPI)
 bad validity / schedule time       ESME_RINVEXPIRY / ESME_RINVSCHED
 registered_delivery 3 (reserved)   ESME_RINVREGDLVFLG
+a throttle fault (smsc.faults)      its status (ESME_RTHROTTLED / RMSGQFUL)
 over the rate or the daily cap     ESME_RTHROTTLED
 balance short                      [billing] insufficient_funds_status
 ================================  ==========================================
@@ -47,6 +48,7 @@ from ..accounts.live import LiveAccount
 from ..accounts.senders import check_sender, sender_ton
 from ..config import Config
 from ..dlr.hub import DeliverySink
+from ..faults.registry import Faults
 from ..metrics import Metrics
 from ..operators.clock import SimClock
 from ..operators.sim import SimOperator
@@ -125,6 +127,7 @@ class Submitter:
         metrics: Metrics,
         ids: MessageIds,
         withdraw: Withdraw,
+        faults: Faults | None = None,
     ) -> None:
         self._store = store
         self._clock = clock
@@ -141,6 +144,8 @@ class Submitter:
         self._routes = config.routes
         self._prices = {key: spec.price for key, spec in config.operators.items()}
         self._refs = SegmentRefs()
+        #: throttle faults (smsc.faults): ``throttle`` is empty unless one is on
+        self._faults = faults if faults is not None else Faults(clock, sim, operators)
 
     def submit(
         self, live: LiveAccount, sub: Submission, reply: SubmitReply, token: Any,
@@ -168,6 +173,11 @@ class Submitter:
                 token.error = exc
             reply(token, exc.status, "")
             return
+        if self._faults.throttle:
+            status = self._faults.throttled(live.system_id, key, msisdn)
+            if status:
+                reply(token, status, "")
+                return
 
         real_now = self._clock.seconds()
         bucket, daily = live.bucket, live.daily

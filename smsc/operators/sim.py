@@ -83,6 +83,10 @@ def _unconnected(outcome: Outcome) -> None:
 class SimOperator:
     """One operator connector. See the module doc for the life of a message."""
 
+    #: the outage faults' check (smsc.faults.registry): None unless an
+    #: outage is on; True when it took the message (held or failed)
+    gate: Callable[[SimOperator, Message, float, float | None], bool] | None = None
+
     def __init__(
         self,
         key: str,
@@ -162,6 +166,8 @@ class SimOperator:
 
         ``expires_at`` and ``not_before`` are simulation times (the engine's
         ``expires_at(...)``, and schedule_delivery_time or None)."""
+        if self.gate is not None and self.gate(self, message, expires_at, not_before):
+            return
         now = self._real_seconds() * self._scale + self._offset
         if (not_before is None or not_before <= now) and expires_at > now:
             if self._rate:
@@ -174,6 +180,28 @@ class SimOperator:
             self._call_at(self._real(not_before), self._wake, (message, expires_at))
         else:  # its validity ends before it may (or could) be sent
             self._scheduler.call_by(self._real(expires_at), self._expire_held, (message, expires_at))
+
+    def hold(self, message: Message, expires_at: float) -> None:
+        """An outage holds ``message`` (smsc.faults): held as one behind the
+        throughput is, so cancel_sm reaches it and its validity still ends
+        it on time."""
+        self._held[message.id] = message
+        self._scheduler.call_by(self._real(expires_at), self._expire_held, (message, expires_at))
+
+    def release(self, message: Message, expires_at: float, not_before: float | None) -> None:
+        """The outage that held ``message`` ended: on it goes, unless it
+        was cancelled or expired meanwhile."""
+        if self._take_held(message):
+            self.submit(message, expires_at, not_before)
+
+    def fail(self, message: Message, stat: str, error: int) -> None:
+        """An outage in "fail" mode ends ``message`` with ``stat`` (from a
+        scheduler bucket, as every outcome)."""
+        self._call_at(self._real_seconds(), self._failed, (message, stat, error))
+
+    def _failed(self, entry: tuple[Message, str, int], real_now: float) -> None:
+        message, stat, error = entry
+        self._on_final(Outcome(message, stat, error, float(int(real_now * self._scale + self._offset))))
 
     def cancel(self, message_id: int) -> bool:
         """Withdraw a message not yet handed to the network: True, and no

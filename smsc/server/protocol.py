@@ -44,7 +44,9 @@ from ..accounts.live import LiveAccount
 from ..dlr.mo import MoPart, encode_mo
 from ..status import receipt_word
 from ..dlr.port import DeliveryPort
+from ..faults.registry import Faults
 from ..records import BindInfo, Receipt
+from .conformance import Conformance, Reports
 from .session import RequestReceived, ResponseReceived, Session, SessionClosed
 from .states import BOUND_STATES, State
 
@@ -81,11 +83,18 @@ class SmppProtocol(Protocol):
 
     def __init__(
         self, engine: SmscEngine, config: SmppConfig, clock: IReactorTime, metrics: Metrics | None = None,
-        *, deliveries: DeliveryPort,
+        *, deliveries: DeliveryPort, faults: Faults | None = None, reports: Reports | None = None,
     ) -> None:
         self.engine = engine
+        #: conformance reports (smsc.server.conformance): one per bind
+        self.reports = reports
+        self.conformance: Conformance | None = None
         #: receipts and MO parts for this session once it is bound to receive
         self.deliveries = deliveries
+        #: slow and link faults reach this session through it (smsc.faults)
+        self.faults = faults
+        #: seconds each submit_sm_resp waits (a slow fault); 0.0: none
+        self.slow = 0.0
         self.config = config
         self.clock = clock
         self.metrics = metrics or Metrics()
@@ -127,12 +136,18 @@ class SmppProtocol(Protocol):
             self._ticker.stop()
         # the contexts of our requests are the deliveries their deliver_sm carry
         # (None for enquire_link and unbind)
-        unanswered = [e.context for e in self.session.take_outstanding() if e.context is not None]
+        outstanding = self.session.take_outstanding()
+        unanswered = [e.context for e in outstanding if e.context is not None]
+        if self.conformance is not None and self.reports is not None:
+            self.conformance.lost(outstanding, self.clock.seconds())
+            self.reports.end(self.conformance)
         self.session.close()
         if self.receiving and self.account is not None:
             self.receiving = False
             self.deliveries.detach(self.account.system_id, self, unanswered)
         if self.account is not None:
+            if self.faults is not None and self.bind_type:
+                self.faults.gone(self)
             self.engine.release(self.account)
         if self._unbound is not None and not self._unbound.called:
             self._unbound.callback(None)
@@ -152,7 +167,10 @@ class SmppProtocol(Protocol):
                     handler(event.pdu)
             elif type(event) is ResponseReceived:
                 if event.context is not None:  # a receipt's or MO part's deliver_sm
-                    self.deliveries.answered(event.context, event.pdu.command_status == _ROK)
+                    ok = event.pdu.command_status == _ROK
+                    self.deliveries.answered(event.context, ok)
+                    if not ok and self.conformance is not None:
+                        self.conformance.note("deliver_sm_error", self._last_heard, event.pdu)
                     answered = True
                 elif event.request_id is CommandId.ENQUIRE_LINK:
                     self._probing = False
@@ -204,6 +222,8 @@ class SmppProtocol(Protocol):
             and self.session.state is not State.CLOSED
         ):
             self._probing = True
+            if self.conformance is not None and self.session.enquires_in == 0:
+                self.conformance.note("no_enquire_link", now, detail=f"idle {now - self._last_heard:.0f}s")
             self.session.send(EnquireLink(sequence_number=self.session.next_sequence()))
             self._flush()
 
@@ -236,6 +256,10 @@ class SmppProtocol(Protocol):
             self._init_timer.cancel()
         log.info("bound %s as %s", self._who(), type(pdu).__name__)
         self._flush()
+        if self.faults is not None:
+            self.faults.bound(self)
+        if self.reports is not None:
+            self.conformance = self.reports.start(account.system_id, self.bind_type, host_of(self), self.config.window)
         if receives:
             self.receiving = True
             self.deliveries.attach(account.system_id, self)
@@ -256,14 +280,24 @@ class SmppProtocol(Protocol):
     # --- messages -------------------------------------------------------------
 
     def _on_submit(self, pdu: SubmitSm) -> None:
+        if self.conformance is not None:
+            self.conformance.submit(pdu, self._last_heard)
         self.engine.submit(
             self.account, of_submit_sm(pdu), self._submit_done, pdu.sequence_number,  # type: ignore[arg-type]
             self if self.receiving else None,
         )
 
     def _submit_done(self, sequence_number: int, status: int, message_id: str) -> None:
+        if self.slow:  # a slow fault
+            self.clock.callLater(self.slow, self._submit_answer, sequence_number, status, message_id)
+            return
+        self._submit_answer(sequence_number, status, message_id)
+
+    def _submit_answer(self, sequence_number: int, status: int, message_id: str) -> None:
         self.metrics.submit(status)
-        if not self.gone:
+        if self.conformance is not None:
+            self.conformance.answered(status, self._last_heard)
+        if not self.gone and self.session.state is not State.CLOSED:
             # straight to bytes: a response object and the general encoder
             # cost ~1 µs more per message (5% of the reactor thread's time)
             self.session.respond_encoded(
@@ -391,8 +425,27 @@ class SmppProtocol(Protocol):
     # --- unbind ---------------------------------------------------------------
 
     def _on_unbind(self, pdu: Unbind) -> None:
+        c = self.conformance
+        if c is not None and (c.in_flight or self.session.outstanding):
+            c.note("unbind_outstanding", self.clock.seconds(), pdu,
+                   f"{c.in_flight} of its requests and {self.session.outstanding} of ours unanswered")
         self.session.send(UnbindResp(sequence_number=pdu.sequence_number))
         # _flush sees the CLOSED state and closes; connectionLost detaches.
+
+    # --- faults (smsc.faults.registry.LinkSession) ----------------------------
+
+    def fault_system_id(self) -> str:
+        return self.account.system_id if self.account is not None else ""
+
+    def fault_flags(self, mute_enquire: bool, nack: int, nack_status: int) -> None:
+        self.session.mute_enquire = mute_enquire
+        self.session.nack_left = nack
+        self.session.nack_status = nack_status
+
+    def drop(self) -> None:
+        """A link fault: cut the TCP connection (what is unanswered is owed again)."""
+        if not self.gone:
+            self.transport.abortConnection()
 
     def unbind(self) -> Deferred[None]:
         """Server-initiated unbind (shutdown): fires when the link is gone."""
@@ -407,20 +460,29 @@ class SmppProtocol(Protocol):
         return self._unbound
 
 
+def host_of(p: SmppProtocol) -> str:
+    return str(getattr(p.transport.getPeer(), "host", "")) if p.transport else ""
+
+
 class SmppFactory(ServerFactory):
     def __init__(
         self, engine: SmscEngine, config: SmppConfig, clock: IReactorTime, metrics: Metrics | None = None,
-        *, deliveries: DeliveryPort,
+        *, deliveries: DeliveryPort, faults: Faults | None = None, reports: Reports | None = None,
     ) -> None:
         self.engine = engine
         self.deliveries = deliveries
+        self.faults = faults
+        self.reports = reports
         self.config = config
         self.clock = clock
         self.metrics = metrics or Metrics()
         self.connections: set[SmppProtocol] = set()
 
     def buildProtocol(self, addr: Any) -> SmppProtocol:
-        p = SmppProtocol(self.engine, self.config, self.clock, self.metrics, deliveries=self.deliveries)
+        p = SmppProtocol(
+            self.engine, self.config, self.clock, self.metrics, deliveries=self.deliveries, faults=self.faults,
+            reports=self.reports,
+        )
         p.factory = self
         self.connections.add(p)
         return p

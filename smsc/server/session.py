@@ -88,6 +88,13 @@ class Session:
         self._out: list[bytes] = []
         self._outstanding: dict[int, Outstanding] = {}
         self._sequence = 0
+        #: link faults (smsc.faults): leave enquire_link unanswered; answer
+        #: the next ``nack_left`` requests with generic_nack(``nack_status``)
+        self.mute_enquire = False
+        self.nack_left = 0
+        self.nack_status: int = CommandStatus.ESME_RSYSERR
+        #: enquire_link requests the peer sent (the conformance report)
+        self.enquires_in = 0
         #: count(direction, command_id, command_status) per PDU, for metrics
         self._count = count or (lambda direction, command_id, status: None)
 
@@ -122,10 +129,16 @@ class Session:
 
     def _request(self, pdu: Any, events: list[Event]) -> None:
         cid = pdu.command_id
+        if self.nack_left:  # a link fault
+            self.nack_left -= 1
+            self._queue(GenericNack(sequence_number=pdu.sequence_number, command_status=self.nack_status))
+            return
         if cid not in ACCEPTS[self.state]:
             self._queue(error_response(cid, pdu.sequence_number, refusal(self.state, cid)))
         elif cid in ANSWERED_HERE:
-            self._queue(error_response(cid, pdu.sequence_number, CommandStatus.ESME_ROK))
+            self.enquires_in += 1
+            if not self.mute_enquire:
+                self._queue(error_response(cid, pdu.sequence_number, CommandStatus.ESME_ROK))
         elif isinstance(pdu, UnsupportedPdu):
             self._queue(GenericNack(sequence_number=pdu.sequence_number,
                                     command_status=CommandStatus.ESME_RINVCMDID))

@@ -15,6 +15,7 @@ another process, which WAL and the busy timeout make safe.
 from __future__ import annotations
 
 import contextlib
+import json
 import functools
 import sqlite3
 from itertools import chain
@@ -24,9 +25,10 @@ from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
+from ..faults.model import Fault
 from ..records import ID_LIMIT, Account, Message
 from .port import (
-    CALLBACK_PENDING, RECEIPT_EXPIRED, AccountExists, AccountUsage, Batch, BatchResult, MoRow,
+    CALLBACK_PENDING, RECEIPT_EXPIRED, AccountExists, AccountUsage, Batch, BatchResult, ClientReport, MoRow,
     NoSuchAccount, NotBlacklisted, OwedReceipt, MessageStore, NodeState, PendingCallback, StoredMessage,
     debit_due, without,
 )
@@ -229,6 +231,18 @@ class Store(CampaignTables):
         db.table("dlr_callbacks").create(
             {"message_id": int, "public_id": str, "url": str, "created_at": float, "state": int},
             pk="message_id", if_not_exists=True, defaults={"state": CALLBACK_PENDING},
+        )
+        # faults on demand (smsc.faults): written by the CLI and the admin
+        # API, read by the server once a second; removed ones are kept
+        db.table("faults").create(
+            {"id": int, "kind": str, "scope": str, "target": str, "params": str,
+             "starts_at": float, "ends_at": float, "removed": int},
+            pk="id", if_not_exists=True, defaults={"removed": 0},
+        )
+        # conformance reports of the last binds (smsc.server.conformance)
+        db.table("client_reports").create(
+            {"id": int, "system_id": str, "bound_at": float, "ended_at": float, "body": str},
+            pk="id", if_not_exists=True,
         )
         self._create_campaign_tables()
         version = db.execute("PRAGMA user_version").fetchone()[0]
@@ -647,6 +661,61 @@ class Store(CampaignTables):
         """A callback is delivered (CALLBACK_DONE) or given up."""
         with self._db.conn:
             self._db.execute("UPDATE dlr_callbacks SET state = ? WHERE message_id = ?", [state, message_id])
+
+
+    # --- faults on demand and conformance reports ------------------------------
+
+    def add_fault(self, fault: Fault) -> int:
+        """Store a fault (its ``id`` is ignored); the new id."""
+        with self._db.conn:
+            cur = self._db.execute(
+                "INSERT INTO faults (kind, scope, target, params, starts_at, ends_at, removed) "
+                "VALUES (?, ?, ?, ?, ?, ?, 0)",
+                [fault.kind, fault.scope, fault.target, fault.params_json(), fault.starts_at, fault.ends_at],
+            )
+        assert cur.lastrowid is not None
+        return cur.lastrowid
+
+    def active_faults(self, now: float) -> list[Fault]:
+        """Faults not removed and not ended at ``now``, oldest first."""
+        return [
+            Fault(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5], r[6]) for r in self._db.execute(
+                "SELECT id, kind, scope, target, params, starts_at, ends_at FROM faults "
+                "WHERE removed = 0 AND (ends_at IS NULL OR ends_at > ?) ORDER BY id", [now],
+            )
+        ]
+
+    def remove_fault(self, fault_id: int, now: float) -> bool:
+        """End a fault now; False when there is no such active fault."""
+        with self._db.conn:
+            cur = self._db.execute(
+                "UPDATE faults SET removed = 1, ends_at = min(coalesce(ends_at, ?), ?) "
+                "WHERE id = ? AND removed = 0 AND (ends_at IS NULL OR ends_at > ?)",
+                [now, now, fault_id, now],
+            )
+        return cur.rowcount > 0
+
+    def save_client_reports(self, reports: Iterable[ClientReport], keep: int) -> None:
+        """Write (or rewrite, by id) binds' reports; keep the last ``keep``."""
+        with self._db.conn:
+            for r in reports:
+                self._db.execute(
+                    "INSERT INTO client_reports (id, system_id, bound_at, ended_at, body) VALUES (?, ?, ?, ?, ?) "
+                    "ON CONFLICT (id) DO UPDATE SET ended_at = excluded.ended_at, body = excluded.body",
+                    [r.id, r.system_id, r.bound_at, r.ended_at, r.body],
+                )
+            self._db.execute(
+                "DELETE FROM client_reports WHERE id NOT IN "
+                "(SELECT id FROM client_reports ORDER BY bound_at DESC, id DESC LIMIT ?)", [keep],
+            )
+
+    def client_reports(self, system_id: str, since: float = 0.0) -> list[ClientReport]:
+        """The stored reports of ``system_id``'s binds that ended after ``since``, oldest first."""
+        return [ClientReport(*r) for r in self._db.execute(
+            "SELECT id, system_id, bound_at, ended_at, body FROM client_reports "
+            "WHERE system_id = ? AND (ended_at IS NULL OR ended_at >= ?) ORDER BY bound_at, id",
+            [system_id, since],
+        )]
 
 
 if TYPE_CHECKING:  # the type checker holds Store to the port

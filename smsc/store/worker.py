@@ -22,10 +22,11 @@ from twisted.internet.threads import deferToThreadPool
 from twisted.python.failure import Failure
 from twisted.python.threadpool import ThreadPool
 
+from ..faults.model import Fault
 from ..records import Account, Message
 from .port import (
-    AccountUsage, Batch, BatchResult, Campaign, CampaignTally, Claimed, InsufficientFunds, MessageStore, MoRow,
-    NodeState, Outcome, RecipientState, StoredMessage, StorePort, Unsettled, Waiter,
+    AccountUsage, Batch, BatchResult, Campaign, CampaignTally, Claimed, ClientReport, InsufficientFunds,
+    MessageStore, MoRow, NodeState, Outcome, RecipientState, StoredMessage, StorePort, Unsettled, Waiter,
 )
 
 log = logging.getLogger(__name__)
@@ -225,6 +226,23 @@ class StoreWorker:
 
     def add_mo(self, system_id: str, source_addr: str, destination_addr: str, text: str) -> "Deferred[int]":
         return self._call(self._store.add_mo, system_id, source_addr, destination_addr, text)
+
+    # --- faults on demand, conformance reports --------------------------------------
+
+    def add_fault(self, fault: Fault) -> "Deferred[int]":
+        return self._call(self._store.add_fault, fault)
+
+    def active_faults(self, now: float) -> "Deferred[list[Fault]]":
+        return self._call(self._store.active_faults, now)
+
+    def remove_fault(self, fault_id: int, now: float) -> "Deferred[bool]":
+        return self._call(self._store.remove_fault, fault_id, now)
+
+    def save_client_reports(self, reports: Iterable[ClientReport], keep: int) -> "Deferred[None]":
+        return self._call(self._store.save_client_reports, list(reports), keep)
+
+    def client_reports(self, system_id: str, since: float = 0.0) -> "Deferred[list[ClientReport]]":
+        return self._call(self._store.client_reports, system_id, since)
 
     # --- the reports page ---------------------------------------------------------
 

@@ -73,6 +73,10 @@ _AMOUNT = {"oneOf": [{"type": "string", "pattern": r"^\s*-?[0-9]+(\.[0-9]{1,2})?
                      {"type": "number", "multipleOf": 0.01}],
            "description": "UAH, at most two decimals: \"12.34\" or 12.34"}
 
+_FAULT = _object(
+    ["id", "kind", "scope", "target", "params", "starts_at", "ends_at"], id=_INT, kind=_STR, scope=_STR,
+    target=_STR, params={"type": "object"}, starts_at={"type": "number"}, ends_at={"type": ["number", "null"]})
+
 _ACCOUNT = _object(
     ["system_id", "mode", "balance_kopecks", "balance_uah", "alpha_names"],
     system_id=_STR, mode={"enum": ["test", "user"]}, balance_kopecks=_INT, balance_uah=_STR,
@@ -144,6 +148,17 @@ SCHEMAS: dict[str, Any] = {
     "MoQueued": _object(["id", "system_id", "from", "to", "status"], id=_INT, system_id=_STR,
                         **{"from": _STR}, to=_STR, status={"const": "QUEUED"}),
     "OpenApi": {"type": "object"},
+    "NewFault": _object(
+        ["kind", "scope", "target"], kind={"enum": ["outage", "throttle", "receipts", "slow", "link"]},
+        scope={"enum": ["operator", "account", "destination"]}, target={"type": "string", "minLength": 1},
+        params={"type": "object", "description": "the kind's parameters (README \"Faults on demand\")"},
+        duration={"type": "number", "exclusiveMinimum": 0, "description": "seconds; omit: until removed"}),
+    "Fault": _FAULT,
+    "Faults": {"type": "array", "items": _FAULT},
+    "FaultRemoved": _object(["id", "removed"], id=_INT, removed={"const": True}),
+    "ClientReport": _object(["system_id", "binds", "findings"], system_id=_STR,
+                            binds={"type": "array", "items": {"type": "object"}},
+                            findings={"type": "array", "items": {"type": "object"}}),
 }
 
 _ACC = "/api/v1/admin/accounts/{system_id}"
@@ -202,6 +217,15 @@ def document() -> dict[str, Any]:
                 "delete": _op("Take numbers off the blacklist (all or none)", 200, "Blacklist",
                               (*_ADMIN_ERRORS, 413), auth=_ADMIN_AUTH, body="Numbers", params=("system_id",)),
             },
+            "/api/v1/admin/faults": {
+                "get": _op("Active faults", 200, "Faults", (401, 403), auth=_ADMIN_AUTH),
+                "post": _op("Switch a fault on", 201, "Fault", (401, 403, 413), auth=_ADMIN_AUTH, body="NewFault"),
+            },
+            "/api/v1/admin/faults/{id}": {"delete": _op(
+                "Switch a fault off", 200, "FaultRemoved", _ADMIN_ERRORS, auth=_ADMIN_AUTH, params=("id",))},
+            "/api/v1/admin/clients/{system_id}": {"get": _op(
+                "A client's conformance report, per bind", 200, "ClientReport", (401, 403), auth=_ADMIN_AUTH,
+                params=("system_id",))},
             "/api/v1/admin/mo": {"post": _op("Inject an MO message", 202, "MoQueued", (401, 403, 413),
                                              auth=_ADMIN_AUTH, body="InjectMo")},
         },
