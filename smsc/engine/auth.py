@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 from collections.abc import Callable
 from typing import Any
@@ -17,6 +18,7 @@ from twisted.internet.defer import Deferred, fail
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.threads import deferToThread
 
+from ..accounts.allowlist import allows
 from ..accounts.live import LiveAccount
 from ..accounts.passwords import verify_password
 from ..accounts.throttle import LoginThrottle
@@ -26,6 +28,27 @@ from ..pdu.errors import SmppError
 from ..records import Account, BindInfo
 from ..store.port import StorePort
 from .rules import utc_day
+
+log = logging.getLogger(__name__)
+
+
+class AddressNotAllowed(SmppError):
+    """A login from outside the account's IP allowlist: ESME_RBINDFAIL for
+    a bind, 403 for HTTP (not the throttle's 429)."""
+
+    def __init__(self, system_id: str, host: str) -> None:
+        super().__init__(CommandStatus.ESME_RBINDFAIL, f"address {host} not in {system_id}'s allowlist")
+        self.host = host
+
+
+def check_address(account: Account, host: str) -> None:
+    """Raise AddressNotAllowed, with a log line naming the address, unless
+    ``host`` may log in to ``account`` (smsc.accounts.allowlist)."""
+    if not allows(account.allowlist, host):
+        log.warning("login as %s from %s refused: the address is not in its allowlist (%s)",
+                    account.system_id, host, ", ".join(account.allowlist))
+        raise AddressNotAllowed(account.system_id, host)
+
 
 #: checks a password against its stored hash; scrypt is slow on purpose,
 #: so the server runs it on a thread (tests on a task.Clock, inline)
@@ -94,6 +117,8 @@ class Accounts:
             if account is None:
                 self.throttle.failed(host)  # no account to lock: the address only
                 raise SmppError(CommandStatus.ESME_RINVSYSID, f"no account {system_id!r}")
+            # before the password: an outsider learns nothing and costs no scrypt
+            check_address(account, host)
             if remember and self._verified.get(mark) == account.password_hash:
                 return self._live(account, used, day)
             verified = self._verify(password, account.password_hash)

@@ -27,8 +27,8 @@ import sqlite_utils
 from ..records import Account, Message
 from .port import (
     CALLBACK_DONE, CALLBACK_GIVEN_UP, CALLBACK_PENDING, RECEIPT_DONE, RECEIPT_EXPIRED, RECEIPT_NONE,
-    RECEIPT_OWED, AccountExists, AccountUsage, Batch, MoRow, NoSuchAccount, NotBlacklisted, OwedReceipt,
-    MessageStore, PendingCallback, StoredMessage,
+    RECEIPT_OWED, AccountExists, AccountUsage, Batch, MoRow, NoSuchAccount, NotAllowlisted, NotBlacklisted,
+    OwedReceipt, MessageStore, PendingCallback, StoredMessage,
 )
 from .sqlite_campaigns import CampaignTables
 
@@ -188,6 +188,14 @@ class Store(CampaignTables):
             {"system_id": str, "version": int}, pk="system_id", if_not_exists=True,
             foreign_keys=[("system_id", "accounts", "system_id")],
         )
+        # IP allowlists (smsc.accounts.allowlist): CIDR networks in normal
+        # form; none for an account = any address. Small, so read with the
+        # account every time (as alpha_names are), no version needed.
+        db.table("allowlist").create(
+            {"system_id": str, "network": str},
+            pk=("system_id", "network"), if_not_exists=True,
+            foreign_keys=[("system_id", "accounts", "system_id")],
+        )
         db.table("messages").create(
             {
                 "id": int, "system_id": str, "source_addr_ton": int,
@@ -275,7 +283,8 @@ class Store(CampaignTables):
         ))
         row = rows[0]
         seconds = row.pop("receipt_seconds")
-        return Account(alpha_names=names, receipt_seconds=None if seconds is None else bool(seconds), **row)
+        return Account(alpha_names=names, receipt_seconds=None if seconds is None else bool(seconds),
+                       allowlist=tuple(self.allowlist(system_id)), **row)
 
     def get_accounts(self, system_ids: Iterable[str]) -> dict[str, Account]:
         """Several accounts with their blacklists (the server reads back the
@@ -292,13 +301,18 @@ class Store(CampaignTables):
             f"SELECT system_id, name FROM alpha_names WHERE system_id IN ({marks}) ORDER BY name", ids
         ):
             names.setdefault(sid, []).append(name)
+        networks: dict[str, list[str]] = {}
+        for sid, network in self._db.execute(
+            f"SELECT system_id, network FROM allowlist WHERE system_id IN ({marks}) ORDER BY network", ids
+        ):
+            networks.setdefault(sid, []).append(network)
         rows = self._db.execute(f"{_ACCOUNTS_WITH_VERSION}({marks})", ids).fetchall()
         return {
             r[0]: Account(
                 r[0], r[1], r[2], r[3], alpha_names=tuple(names.get(r[0], ())), rate=r[4], max_binds=r[5],
                 blacklist=self._blacklist(r[0], r[10]),
                 id_format=r[6], id_width=r[7], receipt_seconds=None if r[8] is None else bool(r[8]),
-                receipt_tz=r[9],
+                receipt_tz=r[9], allowlist=tuple(networks.get(r[0], ())),
             )
             for r in rows
         }
@@ -450,6 +464,42 @@ class Store(CampaignTables):
             )
             if wanted:
                 self._bump_blacklist(system_id)
+        return len(wanted)
+
+    # --- IP allowlists ----------------------------------------------------
+
+    def allowlist(self, system_id: str) -> list[str]:
+        """The networks the account may log in from (normal-form CIDRs,
+        sorted as text); empty: any address."""
+        return [r[0] for r in self._db.execute(
+            "SELECT network FROM allowlist WHERE system_id = ? ORDER BY network", [system_id]
+        )]
+
+    def add_allowlist(self, system_id: str, networks: Iterable[str]) -> int:
+        """Allow ``networks`` (already normalised); how many were new."""
+        if self.get_account(system_id) is None:
+            raise NoSuchAccount(system_id)
+        with self._transaction() as conn:
+            before = conn.total_changes
+            conn.executemany(
+                "INSERT OR IGNORE INTO allowlist (system_id, network) VALUES (?, ?)",
+                [(system_id, n) for n in dict.fromkeys(networks)],
+            )
+            return conn.total_changes - before
+
+    def remove_allowlist(self, system_id: str, networks: Iterable[str]) -> int:
+        """Take ``networks`` off the allowlist, all or none (``NotAllowlisted``)."""
+        if self.get_account(system_id) is None:
+            raise NoSuchAccount(system_id)
+        wanted = list(dict.fromkeys(networks))
+        with self._transaction() as conn:
+            listed = set(self.allowlist(system_id))
+            missing = [n for n in wanted if n not in listed]
+            if missing:
+                raise NotAllowlisted(system_id, missing)
+            conn.executemany(
+                "DELETE FROM allowlist WHERE system_id = ? AND network = ?", [(system_id, n) for n in wanted]
+            )
         return len(wanted)
 
     # --- messages ---------------------------------------------------------

@@ -218,6 +218,15 @@ class StoreWorker:
     def remove_blacklist(self, system_id: str, numbers: Iterable[str]) -> "Deferred[int]":
         return self._call(self._store.remove_blacklist, system_id, list(numbers))
 
+    def allowlist(self, system_id: str) -> "Deferred[list[str]]":
+        return self._call(self._store.allowlist, system_id)
+
+    def add_allowlist(self, system_id: str, networks: Iterable[str]) -> "Deferred[int]":
+        return self._call(self._store.add_allowlist, system_id, list(networks))
+
+    def remove_allowlist(self, system_id: str, networks: Iterable[str]) -> "Deferred[int]":
+        return self._call(self._store.remove_allowlist, system_id, list(networks))
+
     def add_mo(self, system_id: str, source_addr: str, destination_addr: str, text: str) -> "Deferred[int]":
         return self._call(self._store.add_mo, system_id, source_addr, destination_addr, text)
 
