@@ -48,6 +48,10 @@ RETENTION_SWEEP = 60.0
 MO_POLL = 1.0
 
 
+#: seconds /health stays 503 after a failed commit (README "Config", /health)
+COMMIT_FAILURE_HOLD = 10.0
+
+
 def expire_receipts(engine: Engine, worker: StoreWorker, retention: float) -> None:
     """Receipts nobody came for within the retention are given up, in the
     queues and in the store alike."""
@@ -98,17 +102,32 @@ class Server:
     failed: bool = False
 
     def health(self) -> Deferred:
-        """Listeners up and the store writable (a write transaction opened
-        and rolled back on the store thread, behind any commit in progress)."""
+        """Listeners up, the store writable (a write transaction opened and
+        rolled back on the store thread, behind any commit in progress), the
+        last commit that wrote something succeeded and none failed in the
+        last ``COMMIT_FAILURE_HOLD`` seconds. Opening a transaction needs no
+        disk space, so a full disk shows only in the commits (and there
+        small ones may pass between failing ones). After a failure a small
+        real commit is tried here instead, so health comes back by itself
+        once the store writes again, with no traffic needed."""
+        worker = self.worker
 
         def report(ok: bool) -> dict[str, Any]:
+            now = self.factory.clock.seconds()
+            last, failed = worker.last_commit, worker.last_failure
             return {
                 "smpp_listening": self.smpp_port is not None and self.smpp_port.connected,
                 "store_writable": ok,
+                "last_commit_ok": last is None or last.ok,
+                "commits_ok": failed is None or now - failed.at >= COMMIT_FAILURE_HOLD,
+                "last_commit_age_seconds": None if last is None else round(now - last.at, 3),
+                "last_commit_error": None if failed is None else failed.error,
+                "last_failure_age_seconds": None if failed is None else round(now - failed.at, 3),
                 "sessions": len(self.factory.connections),
             }
 
-        return self.worker.probe_writable().addCallbacks(lambda _: report(True), lambda _: report(False))
+        probe = worker.probe_writable if worker.last_failure is None else worker.probe_commit
+        return probe().addCallbacks(lambda _: report(True), lambda _: report(False))
 
     @inlineCallbacks
     def stop(self) -> Any:
@@ -192,6 +211,7 @@ def build(config: Config, reactor: Any, out: TextIO = sys.stdout) -> Server:
     ]
     factory = SmppFactory(engine, config.smpp, reactor, metrics)
     worker.on_commit.append(lambda writes, seconds, accounts: metrics.commit_latency.observe(seconds))
+    worker.on_commit_failure.append(metrics.store_error)
     watch_state(metrics, engine, factory)
     return Server(config, store, worker, engine, factory, metrics, callbacks=callbacks, timers=timers)
 

@@ -93,6 +93,17 @@ class NotAllowlisted(Exception):
 # --- messages ---------------------------------------------------------------------
 
 
+@dataclass(frozen=True, slots=True)
+class CommitStatus:
+    """How the last commit that wrote something went (health): ``at`` is
+    when it ended (reactor clock), ``error`` the store's message when it
+    failed (a full disk: "database or disk is full")."""
+
+    ok: bool
+    at: float
+    error: str = ""
+
+
 @dataclass
 class Batch:
     """Writes gathered during a few ms of traffic, committed together
@@ -120,6 +131,12 @@ class Batch:
 
     def __len__(self) -> int:
         return self.size
+
+    def writes(self) -> bool:
+        """Something to write (not only reads waiting for the commit): a
+        commit of nothing needs no disk space, so it proves nothing."""
+        return bool(self.inserts or self.finishes or self.acks or self.refunds or self.replaces
+                    or self.charges or self.usage)
 
 
 class StoredMessage(NamedTuple):
@@ -355,6 +372,9 @@ class MessageStore(Protocol):
         """Upkeep on a thread of its own (SQLite: a WAL checkpoint)."""
     def probe_writable(self) -> None:
         """Raise unless a write transaction can be opened now (health)."""
+    def probe_commit(self) -> None:
+        """Commit one small real write, or raise (health, after a failed
+        commit: opening a transaction needs no disk space, this does)."""
 
     # accounts
     def add_account(self, account: Account) -> None: ...
@@ -438,6 +458,12 @@ class StorePort(Protocol):
     tracked: set[str]
     #: observers of each commit: (writes, seconds, accounts read back)
     on_commit: list[Callable[[int, float, dict[str, Account]], None]]
+    #: observers of each failed commit: (writes lost, the store's message)
+    on_commit_failure: list[Callable[[int, str], None]]
+    #: the last commit that wrote something (or failed); None before one
+    last_commit: CommitStatus | None
+    #: the last commit that failed; None while none has
+    last_failure: CommitStatus | None
 
     def start(self) -> None: ...
     def stop(self) -> Deferred[None]: ...
@@ -469,6 +495,7 @@ class StorePort(Protocol):
 
     # health, HTTP authentication, dlr_url callbacks
     def probe_writable(self) -> Deferred[None]: ...
+    def probe_commit(self) -> Deferred[None]: ...
     def account(self, system_id: str) -> Deferred[Account | None]: ...
     def api_key_owner(self, key_sha256: str) -> Deferred[str | None]: ...
     def add_callback(self, message_id: int, public_id: str, url: str) -> Deferred[None]: ...

@@ -100,6 +100,13 @@ def _statement(head: str, item: str, size: int, open_: str = "", close: str = ""
 _message = Message._make
 
 
+def _rollback(conn: sqlite3.Connection) -> None:
+    """Roll back what is left of a failed transaction (SQLite may have
+    rolled it back itself already)."""
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
+
+
 class Store(CampaignTables):
     def __init__(self, path: str, synchronous: str = "NORMAL") -> None:
         self.path = path
@@ -140,6 +147,12 @@ class Store(CampaignTables):
         when run on the store thread)."""
         self._db.execute("BEGIN IMMEDIATE")
         self._db.execute("ROLLBACK")
+
+    def probe_commit(self) -> None:
+        """One real write committed (a row of ``health_probe``): raises when
+        the disk is full, which ``probe_writable`` cannot tell."""
+        with self._transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO health_probe (id, at) VALUES (1, ?)", [time.time()])
 
     def close(self) -> None:
         if self._checkpointer is not None:
@@ -188,6 +201,8 @@ class Store(CampaignTables):
             {"system_id": str, "version": int}, pk="system_id", if_not_exists=True,
             foreign_keys=[("system_id", "accounts", "system_id")],
         )
+        # one row rewritten by the health check after a failed commit
+        db.table("health_probe").create({"id": int, "at": float}, pk="id", if_not_exists=True)
         # IP allowlists (smsc.accounts.allowlist): CIDR networks in normal
         # form; none for an account = any address. Small, so read with the
         # account every time (as alpha_names are), no version needed.
@@ -421,10 +436,10 @@ class Store(CampaignTables):
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
+            conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            _rollback(conn)
             raise
-        conn.execute("COMMIT")
 
     def _bump_blacklist(self, system_id: str) -> None:
         self._db.execute(
@@ -524,10 +539,12 @@ class Store(CampaignTables):
             self._update_in(_REFUND_HEAD, [], batch.refunds)
             if batch.replaces:
                 conn.executemany(_REPLACE, batch.replaces)
+            conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            # a COMMIT that fails (a full disk: SQLITE_FULL) may leave the
+            # transaction open; every later BEGIN would fail with it
+            _rollback(conn)
             raise
-        conn.execute("COMMIT")
         return self.get_accounts(batch.read_accounts) if batch.read_accounts else {}
 
     def _update_in(self, head: str, params: list[Any], ids: list[int]) -> None:
