@@ -93,6 +93,8 @@ class Server:
     factory: SmppFactory
     metrics: Metrics
     smpp_port: Any = None
+    #: the SMPP-over-TLS listener ([tls]), None when off
+    tls_port: Any = None
     http_port: Any = None
     #: periodic jobs (retention sweep, MO pick-up, campaign runner), stopped first on stop
     timers: list[LoopingCall] = field(default_factory=list)
@@ -117,6 +119,7 @@ class Server:
             last, failed = worker.last_commit, worker.last_failure
             return {
                 "smpp_listening": self.smpp_port is not None and self.smpp_port.connected,
+                **({"tls_listening": bool(self.tls_port.connected)} if self.tls_port is not None else {}),
                 "store_writable": ok,
                 "last_commit_ok": last is None or last.ok,
                 "commits_ok": failed is None or now - failed.at >= COMMIT_FAILURE_HOLD,
@@ -139,6 +142,8 @@ class Server:
             self.callbacks.stop()
         if self.smpp_port is not None:
             yield self.smpp_port.stopListening()
+        if self.tls_port is not None:
+            yield self.tls_port.stopListening()
         if self.http_port is not None:
             yield self.http_port.stopListening()
         unbinds = [p.unbind() for p in list(self.factory.connections)]
@@ -263,9 +268,15 @@ def serve(config: Config, reactor: Any = None, out: TextIO = sys.stdout) -> Serv
     server = build(config, reactor, out)
     reactor.addSystemEventTrigger("before", "shutdown", server.stop)
     try:
-        server.smpp_port = _listen(reactor, config.smpp.host, config.smpp.port, server.factory, "[smpp]")
+        # the certificate is read before any port opens: a bad one stops the start
+        tls = _tls_factory(config, server.factory) if config.tls.cert else None
+        server.smpp_port = _listen(reactor, config.smpp.host, config.smpp.port, server.factory, "[smpp] host, port")
         host = server.smpp_port.getHost()
         print(f"smsc: SMPP listening on {host.host}:{host.port} (store {config.store.path})", file=out, flush=True)
+        if tls is not None:
+            server.tls_port = _listen(reactor, config.smpp.host, config.tls.port, tls, "[smpp] host, [tls] port")
+            t = server.tls_port.getHost()
+            print(f"smsc: SMPP over TLS listening on {t.host}:{t.port} (cert {config.tls.cert})", file=out, flush=True)
         if config.http.enabled:
             from twisted.web.server import Site
 
@@ -273,7 +284,7 @@ def serve(config: Config, reactor: Any = None, out: TextIO = sys.stdout) -> Serv
 
             site = Site(http_root(server))
             site.noisy = False
-            server.http_port = _listen(reactor, config.http.host, config.http.port, site, "[http]")
+            server.http_port = _listen(reactor, config.http.host, config.http.port, site, "[http] host, port")
             h = server.http_port.getHost()
             print(f"smsc: HTTP listening on {h.host}:{h.port} (/metrics, /health, /api/v1, /reports)",
                   file=out, flush=True)
@@ -288,10 +299,20 @@ class ListenError(Exception):
     pass
 
 
-def _listen(reactor: Any, host: str, port: int, factory: Any, section: str) -> Any:
+def _tls_factory(config: Config, factory: SmppFactory) -> Any:
+    """The SMPP factory behind TLS with [tls] cert and key (smsc.server.tls)."""
+    from .server.tls import TlsConfigError, TlsFactory, certificate_options
+
+    try:
+        return TlsFactory(certificate_options(config.tls.cert, config.tls.key), factory)
+    except TlsConfigError as exc:
+        raise ListenError(str(exc)) from None
+
+
+def _listen(reactor: Any, host: str, port: int, factory: Any, keys: str) -> Any:
     try:
         return reactor.listenTCP(port, factory, interface=host)
     except CannotListenError as exc:
         raise ListenError(
-            f"cannot listen on {host}:{port} ({section} host, port): {exc.socketError}"
+            f"cannot listen on {host}:{port} ({keys}): {exc.socketError}"
         ) from None

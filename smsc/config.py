@@ -42,6 +42,18 @@ class SmppConfig:
 
 
 @dataclass(frozen=True)
+class TlsConfig:
+    """SMPP over TLS, on ``[smpp] host``; off while ``cert`` is ""."""
+
+    #: TLS listener port (0 picks a free one)
+    port: int = 3775
+    #: PEM certificate (then any intermediates); "" turns the listener off
+    cert: str = ""
+    #: PEM private key; "" when it is in the ``cert`` file
+    key: str = ""
+
+
+@dataclass(frozen=True)
 class StoreConfig:
     path: str = "smsc.db"
     #: SQLite synchronous pragma: NORMAL survives kill -9 of the server (WAL),
@@ -159,6 +171,7 @@ class CampaignsConfig:
 @dataclass(frozen=True)
 class Config:
     smpp: SmppConfig = field(default_factory=SmppConfig)
+    tls: TlsConfig = field(default_factory=TlsConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
     http: HttpConfig = field(default_factory=HttpConfig)
     accounts: AccountsConfig = field(default_factory=AccountsConfig)
