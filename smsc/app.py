@@ -25,6 +25,7 @@ from .dlr.callbacks import CallbackSender
 from .dlr.hub import DeliveryHub
 from .dlr.mo import MoPart
 from .records import Receipt
+from .dlr.deliveries import Deliveries
 from .engine import Engine
 from .engine.auth import Verify
 from .metrics import GaugeCollector, Metrics
@@ -34,6 +35,7 @@ from .operators.sim import build_operators
 from .records import Account
 from .server.protocol import SmppFactory
 from .store.sqlite import Store
+from .store.id_blocks import MessageIds
 from .store.port import StorePort
 from .store.worker import StoreWorker
 
@@ -58,12 +60,6 @@ def expire_receipts(engine: Engine, worker: StoreWorker, retention: float) -> No
     before = engine.sim.now() - retention
     if engine.receipts.expire(before):
         worker.expire_owed(before)
-
-
-def first_message_id(store: Store, now: float) -> int:
-    """Ids only grow, across restarts too: past both the largest stored id
-    and a time-based floor (so a purged table never brings old ids back)."""
-    return max(store.max_message_id() + 1, int(now) << 20)
 
 
 def ensure_first_account(store: Store, config: Config, out: TextIO) -> None:
@@ -161,7 +157,7 @@ class Server:
 
 
 def build_engine(
-    config: Config, store: StorePort, reactor: Any, first_id: int, metrics: Metrics,
+    config: Config, store: StorePort, reactor: Any, ids: MessageIds, metrics: Metrics,
     verify: Verify | None = None,
 ) -> Engine:
     """The engine and what it is made of: the simulation clock, the
@@ -182,7 +178,7 @@ def build_engine(
             max_per_account=config.accounts.max_account_failures, lockout=config.accounts.account_lockout,
             on_lockout=metrics.lockout,
         ),
-        first_id=first_id, metrics=metrics, verify=verify,
+        ids=ids, metrics=metrics, verify=verify,
     )
 
 
@@ -191,7 +187,8 @@ def build(config: Config, reactor: Any, out: TextIO = sys.stdout) -> Server:
     ensure_first_account(store, config, out)
     worker = StoreWorker(store, reactor)
     metrics = Metrics()
-    engine = build_engine(config, worker, reactor, first_message_id(store, time.time()), metrics)
+    ids = MessageIds(store.message_ids(time.time()), worker, time.time)
+    engine = build_engine(config, worker, reactor, ids, metrics)
     retention = config.receipts.retention
     expired = store.expire_owed(engine.sim.now() - retention)
     if expired:
@@ -199,7 +196,7 @@ def build(config: Config, reactor: Any, out: TextIO = sys.stdout) -> Server:
     callbacks = CallbackSender(
         watchers=engine.final_watchers, worker=worker, reactor=reactor, now=engine.sim.now,
         retries=config.http.callback_retries, backoff=config.http.callback_backoff,
-        timeout=config.http.callback_timeout, default_alphabet=config.messages.default_alphabet,
+        timeout=config.http.callback_timeout,
     )
     callbacks.recover(store)  # before the engine resumes (and may finish) messages
     resumed, owed = engine.recover(store)
@@ -214,7 +211,7 @@ def build(config: Config, reactor: Any, out: TextIO = sys.stdout) -> Server:
         every(reactor, CAMPAIGN_TICK, True, CampaignRunner(
             engine, worker, config.billing.insufficient_funds_status, reactor.seconds, engine.sim.now).tick),
     ]
-    factory = SmppFactory(engine, config.smpp, reactor, metrics)
+    factory = SmppFactory(engine, config.smpp, reactor, metrics, deliveries=Deliveries(engine.receipts, engine.mo))
     worker.on_commit.append(lambda writes, seconds, accounts: metrics.commit_latency.observe(seconds))
     worker.on_commit_failure.append(metrics.store_error)
     watch_state(metrics, engine, factory)
@@ -280,9 +277,15 @@ def serve(config: Config, reactor: Any = None, out: TextIO = sys.stdout) -> Serv
         if config.http.enabled:
             from twisted.web.server import Site
 
+            from .web.deps import WebDeps
             from .web.root import http_root
 
-            site = Site(http_root(server))
+            engine, callbacks = server.engine, server.callbacks
+            assert callbacks is not None  # build makes one
+            site = Site(http_root(WebDeps(
+                engine=engine, store=server.worker, config=config, metrics=server.metrics,
+                health=server.health, watch_dlr=callbacks.watch, sim_now=engine.sim.now,
+            )))
             site.noisy = False
             server.http_port = _listen(reactor, config.http.host, config.http.port, site, "[http] host, port")
             h = server.http_port.getHost()

@@ -1,6 +1,7 @@
 """``smsc``: serve, manage accounts, generate load.
 
-    smsc [--config FILE] serve [--host H] [--port P] [--store PATH]
+    smsc [--config FILE] [--store PATH] [-v] COMMAND ...   (the three also after COMMAND)
+    smsc [--config FILE] serve [--host H] [--port P]
     smsc [--config FILE] account add SYSTEM_ID [--password P] [--mode test|user]
                                      [--balance UAH] [--alpha NAME ...]
     smsc [--config FILE] account show SYSTEM_ID [--json]
@@ -21,16 +22,21 @@
 
 Account commands work while the server runs: they write the same SQLite
 file (WAL), and the server reads accounts at bind time. Errors print one
-line and exit 1.
+line and exit 1. Only ``serve`` makes a store; the other commands refuse
+one that does not exist (a command run from the wrong directory would
+otherwise start an empty store and report from it).
 """
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from . import config as config_mod
 from .accounts import admin, ids, validation
@@ -44,16 +50,37 @@ class CliError(Exception):
     pass
 
 
+def _common_options(p: argparse.ArgumentParser, default: Any) -> None:
+    """--config, --store and -v, taken before the subcommand and after it
+    (``smsc serve --config X`` as well as ``smsc --config X serve``)."""
+    p.add_argument("--config", metavar="FILE", default=default,
+                   help="TOML config (default: the shipped config/smsc.toml)")
+    p.add_argument("--store", metavar="PATH", default=default,
+                   help="SQLite file ([store] path; relative to the working directory)")
+    p.add_argument("-v", "--verbose", action="store_true", default=default, help="debug logging")
+
+
+def _everywhere(p: argparse.ArgumentParser) -> None:
+    """The common options on every subcommand, at every depth. Their
+    default there is SUPPRESS: one given before the subcommand is not reset
+    by the subcommand's parser."""
+    for action in p._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                if name != "load":  # its own parser (see _load_args)
+                    _common_options(sub, argparse.SUPPRESS)
+                    _everywhere(sub)
+
+
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="smsc", description="SMPP 3.4 SMSC simulator")
-    p.add_argument("--config", metavar="FILE", help="TOML config (default: the shipped config/smsc.toml)")
-    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    _common_options(p, None)
+    p.set_defaults(verbose=False)
     sub = p.add_subparsers(dest="command", required=True)
 
-    s = sub.add_parser("serve", help="run the server")
+    s = sub.add_parser("serve", help="run the server (makes the store when it does not exist)")
     s.add_argument("--host", help="SMPP listen address ([smpp] host)")
     s.add_argument("--port", type=int, help="SMPP port, 0 for any free one ([smpp] port)")
-    s.add_argument("--store", metavar="PATH", help="SQLite file ([store] path)")
 
     a = sub.add_parser("account", help="manage accounts").add_subparsers(dest="action", required=True)
     add = a.add_parser("add", help="create an account")
@@ -126,11 +153,16 @@ def _parser() -> argparse.ArgumentParser:
 
     campaign_cli.add_parser(sub)
     sub.add_parser("load", help="SMPP load generator (smsc load --help)", add_help=False)
+    _everywhere(p)
     return p
 
 
-def _print_account(a: Account) -> None:
-    names = ", ".join(a.alpha_names) or "-"
+def _print_account(a: Account, universal_alpha: str) -> None:
+    """A test account sends from the universal name (its registered names wait for promote)."""
+    if a.mode == "test":
+        names = ", ".join([f"{universal_alpha} (universal)", *(f"{n} (after promote)" for n in a.alpha_names)])
+    else:
+        names = ", ".join(a.alpha_names) or "-"
     print(f"{a.system_id}\tmode={a.mode}\tbalance={format_uah(a.balance_kopecks)} UAH\talpha={names}")
 
 
@@ -140,7 +172,13 @@ def _print_password(pw: admin.NewPassword) -> None:
 
 
 def _open_store(cfg: config_mod.Config) -> Store:
-    return Store(cfg.store.path, cfg.store.synchronous)
+    """The store of every command but ``serve``, which alone makes one: a
+    command run from the wrong directory must not start an empty store and
+    report from it."""
+    path = cfg.store.path
+    if not os.path.exists(path):
+        raise CliError(f"no store at {os.path.abspath(path)}: start the server first, or pass --store")
+    return Store(path, cfg.store.synchronous)
 
 
 def _mo_inject(args: argparse.Namespace, cfg: config_mod.Config) -> int:
@@ -177,6 +215,14 @@ def _account_cmd(args: argparse.Namespace, cfg: config_mod.Config) -> int:
         store.close()
 
 
+def _campaign_cmd(args: argparse.Namespace, cfg: config_mod.Config) -> int:
+    store = _open_store(cfg)
+    try:
+        return campaign_cli.run(args, cfg, store)
+    finally:
+        store.close()
+
+
 def _add(args: argparse.Namespace, cfg: config_mod.Config, store: Store) -> int:
     balance = None if args.balance is None else parse_uah(args.balance)
     a, pw = admin.create_account(
@@ -191,19 +237,19 @@ def _add(args: argparse.Namespace, cfg: config_mod.Config, store: Store) -> int:
 def _show(args: argparse.Namespace, cfg: config_mod.Config, store: Store) -> int:
     a = admin.get_account(store, args.system_id)
     if args.json:
-        print(json.dumps(admin.account_json(a)))
+        print(json.dumps(admin.account_json(a, cfg.accounts.universal_alpha)))
     else:
-        _print_account(a)
+        _print_account(a, cfg.accounts.universal_alpha)
     return 0
 
 
 def _list(args: argparse.Namespace, cfg: config_mod.Config, store: Store) -> int:
     accounts = store.list_accounts()
     if args.json:
-        print(json.dumps([admin.account_json(a) for a in accounts]))
+        print(json.dumps([admin.account_json(a, cfg.accounts.universal_alpha) for a in accounts]))
     else:
         for a in accounts:
-            _print_account(a)
+            _print_account(a, cfg.accounts.universal_alpha)
     return 0
 
 
@@ -323,9 +369,7 @@ def _serve(args: argparse.Namespace, cfg: config_mod.Config) -> int:
 
     from .app import serve
 
-    cfg = config_mod.with_overrides(
-        cfg, smpp={"host": args.host, "port": args.port}, store={"path": args.store}
-    )
+    cfg = config_mod.with_overrides(cfg, smpp={"host": args.host, "port": args.port})
     globalLogBeginner.beginLoggingTo([STDLibLogObserver()], redirectStandardIO=False)
     server = serve(cfg, reactor)
     # Startup objects never die: keep the cyclic GC from rescanning them, and
@@ -348,9 +392,9 @@ def _load_args(argv: list[str]) -> list[str] | None:
     has its own parser (and its own --help)."""
     i = 0
     while i < len(argv):
-        if argv[i] == "--config":
+        if argv[i] in ("--config", "--store"):
             i += 2
-        elif argv[i].startswith("--config=") or argv[i] in ("-v", "--verbose"):
+        elif argv[i].startswith(("--config=", "--store=")) or argv[i] in ("-v", "--verbose"):
             i += 1
         else:
             break
@@ -358,6 +402,26 @@ def _load_args(argv: list[str]) -> list[str] | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """``smsc ARGV``; the exit code.
+
+    A reader that stops early (``smsc campaign report 3 | head``) ends the
+    command quietly with 141, the status a shell reports for a command
+    killed by SIGPIPE (``seq 1000000 | head`` gives it too): no traceback,
+    and ``set -o pipefail`` scripts still see that the output was cut,
+    apart from a real error (1). Python ignores SIGPIPE, so the write raises
+    instead; stdout goes to /dev/null so the flush at exit cannot raise again.
+    """
+    try:
+        code = _main(argv)
+        sys.stdout.flush()
+        return code
+    except BrokenPipeError:
+        with contextlib.suppress(OSError, ValueError):  # no file descriptor: stdout redirected in-process
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
+
+
+def _main(argv: Sequence[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     load_args = _load_args(argv)
     if load_args is not None:
@@ -371,7 +435,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         stream=sys.stderr,
     )
     try:
-        cfg = config_mod.load(args.config)
+        cfg = config_mod.with_overrides(config_mod.load(args.config), store={"path": args.store})
         if args.command == "serve":
             return _serve(args, cfg)
         if args.command == "mo":
@@ -379,11 +443,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "admin":
             return _admin_token(args, cfg)
         if args.command == "campaign":
-            store = _open_store(cfg)
-            try:
-                return campaign_cli.run(args, cfg, store)
-            finally:
-                store.close()
+            return _campaign_cmd(args, cfg)
         return _account_cmd(args, cfg)
     except (CliError, admin.AdminError, ValueError, config_mod.ConfigError) as exc:
         print(f"smsc: error: {exc}", file=sys.stderr)

@@ -189,7 +189,7 @@ class Config:
     rules: tuple[Rule, ...] = ()
     #: the route table built from [routing] and the operators
     routes: RouteTable = field(default_factory=lambda: _routes(RoutingConfig(), DEFAULT_OPERATORS))
-    #: the file this came from (store paths are relative to the working dir)
+    #: the file this came from (a relative store path was made relative to its directory)
     source: str = "<defaults>"
 
 
@@ -277,8 +277,22 @@ def parse(raw: dict[str, Any], source: str) -> Config:
 
 
 def load(path: str | Path | None = None) -> Config:
-    """Read ``path`` (the shipped default when None)."""
-    p = Path(path) if path is not None else DEFAULT_CONFIG
+    """Read ``path`` (the shipped default when None).
+
+    A relative ``[store] path`` in a file given here is relative to that
+    file's directory, so a command finds the store wherever it is run from.
+    The shipped default (``path`` None) keeps it relative to the working
+    directory: ``smsc serve`` in a fresh clone makes ``./smsc.db``, not a
+    file inside the installed package.
+    """
+    cfg = _read(Path(path) if path is not None else DEFAULT_CONFIG)
+    store = cfg.store.path
+    if path is not None and store != ":memory:" and not Path(store).is_absolute():
+        cfg = replace(cfg, store=replace(cfg.store, path=str(Path(path).parent / store)))
+    return cfg
+
+
+def _read(p: Path) -> Config:
     try:
         data = p.read_bytes()
     except OSError as exc:

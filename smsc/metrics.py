@@ -57,7 +57,7 @@ class Histogram:
 
     def family(self, name: str, doc: str) -> HistogramMetricFamily:
         buckets, running = [], 0
-        for bound, n in zip((*map(str, self.bounds), "+Inf"), self.counts):
+        for bound, n in zip((*map(str, self.bounds), "+Inf"), self.counts, strict=True):
             running += n
             buckets.append((bound, running))
         return HistogramMetricFamily(name, doc, buckets=buckets, sum_value=self.sum)

@@ -56,7 +56,7 @@ class Esme:
                 raise AssertionError("timed out waiting")
             try:
                 self.client.read_once(auto_send_enquire_link=False)
-            except socket.timeout:
+            except TimeoutError:
                 pass
 
     def message_ids(self) -> list[str]:
@@ -180,7 +180,7 @@ class RawConn:
                 raise AssertionError(f"timed out waiting; delivered so far: {self.delivered}")
             try:
                 self._read_acking(left)
-            except socket.timeout:
+            except TimeoutError:
                 continue
         return self.delivered
 
@@ -191,7 +191,7 @@ class RawConn:
         while (left := end - time.monotonic()) > 0:
             try:
                 self._read_acking(left)
-            except socket.timeout:
+            except TimeoutError:
                 break
         return self.delivered
 
@@ -293,7 +293,7 @@ def http_base(srv: Any, timeout: float = 10.0) -> str:
 
     deadline = time.monotonic() + timeout
     while True:
-        line = next((l for l in srv.output if "HTTP listening on" in l), None)
+        line = next((out for out in srv.output if "HTTP listening on" in out), None)
         if line is not None:
             host, port = re.search(r"HTTP listening on ([\d.]+):(\d+)", line).groups()
             return f"http://{host}:{port}"

@@ -10,6 +10,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from server_process import ServerProcess, write_config  # noqa: E402
+from pg import pg_server, pg_url  # noqa: E402,F401 (fixtures)
 
 
 @pytest.fixture

@@ -28,6 +28,7 @@ from ..store.port import AccountExists, MessageStore, NoSuchAccount, NotAllowlis
 from . import allowlist as allowlists, ids, validation
 from .money import format_uah, parse_uah
 from .passwords import generate_password, hash_password
+from .senders import senders_of
 
 
 class AdminError(Exception):
@@ -83,9 +84,14 @@ def kopecks_of(amount: str | int | Decimal, field: str) -> int:
     return _checked(lambda a: parse_uah(str(a)), amount, field)
 
 
-def account_json(a: Account) -> dict[str, Any]:
-    """An account as ``account show --json`` and the admin API show it."""
-    return {
+def account_json(a: Account, universal_alpha: str | None = None) -> dict[str, Any]:
+    """An account as ``account show --json`` and the admin API show it.
+
+    With ``universal_alpha`` (``[accounts] universal_alpha``) it also has
+    ``senders``: the names it may send from now (``alpha_names`` are the
+    registered ones, which a test account uses only after ``promote``).
+    """
+    shown = {
         "system_id": a.system_id,
         "mode": a.mode,
         "balance_kopecks": a.balance_kopecks,
@@ -99,6 +105,9 @@ def account_json(a: Account) -> dict[str, Any]:
         "receipt_tz": a.receipt_tz or "UTC",
         "allowlist": list(a.allowlist),
     }
+    if universal_alpha is not None:
+        shown["senders"] = list(senders_of(a, universal_alpha))
+    return shown
 
 
 def get_account(store: MessageStore, system_id: str) -> Account:

@@ -19,6 +19,15 @@ _ALPHA_TONS = frozenset({0, TON_ALPHANUMERIC})
 _NUMERIC_TONS = frozenset({0, 1, 2})
 
 
+def senders_of(account: Account, universal_alpha: str) -> tuple[str, ...]:
+    """The source addresses ``account`` may send from now, by :func:`check_sender`'s
+    rule: what ``smsc account show`` shows (a test account's registered
+    names wait for ``promote``)."""
+    if account.mode == "test":
+        return (universal_alpha,)
+    return tuple(account.alpha_names)
+
+
 def sender_ton(source_addr: str) -> int:
     """The TON of a sender that came without one (HTTP, campaigns): an
     international number (1) when it is all digits, else alphanumeric."""

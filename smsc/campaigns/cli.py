@@ -1,8 +1,9 @@
 """``smsc campaign ...``: make, start and report campaigns from the command line.
 
     smsc campaign create --account SID (--csv FILE [--phone-column NAME] | --from-campaign ID)
-                         --sender NAME --text TEMPLATE [--rate R] [--name NAME] [--json]
-    smsc campaign start ID          draft or paused -> running
+                         --sender NAME --text TEMPLATE [--name-column NAME] [--rate R]
+                         [--name NAME] [--json]
+    smsc campaign start ID [--allow-partial]   draft or paused -> running
     smsc campaign pause ID          running -> paused
     smsc campaign list [--json]
     smsc campaign status ID [--json]
@@ -14,6 +15,12 @@ server runs (WAL): a started campaign is picked up by the server's runner
 within a second. ``create`` refuses the whole campaign (nothing stored)
 when a placeholder names no column or a recipient has no value for one:
 a half-personalised mailing is worse than none.
+
+Money: ``create`` warns (stderr) when the account's balance does not cover
+the estimate, and makes the campaign all the same (a top-up may come before
+the start); ``start`` refuses then, in one line, unless ``--allow-partial``
+(the runner sends what the balance covers and pauses). One rule for both:
+:func:`~smsc.campaigns.estimate.shortfall`.
 """
 from __future__ import annotations
 
@@ -22,6 +29,7 @@ import csv
 import io
 import json
 import sys
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, fields
 from pathlib import Path
@@ -31,7 +39,7 @@ from ..accounts.money import format_uah
 from ..config import Config
 from ..store.port import MessageStore
 from . import store as campaigns
-from .estimate import Estimate, estimate, priced_by
+from .estimate import Estimate, estimate, priced_by, shortfall
 from .group import Group, GroupError, Recipient, parse_group
 from .template import Template, TemplateError
 
@@ -57,12 +65,18 @@ def add_parser(subparsers: Any) -> None:
                         help="the recipients (and columns) of an earlier campaign, as cleaned")
     cr.add_argument("--phone-column", metavar="NAME", help="the phone column, when its name is not a usual one")
     cr.add_argument("--sender", required=True, help="alpha-name or number registered for the account")
-    cr.add_argument("--text", required=True, metavar="TEMPLATE", help="text with #column# placeholders")
+    cr.add_argument("--text", required=True, metavar="TEMPLATE",
+                    help="text with #column# placeholders; #abonent_name# (the FAQ's) is the name column")
+    cr.add_argument("--name-column", metavar="NAME",
+                    help="the column #abonent_name# stands for, when it is not called name, ім'я, ...")
     cr.add_argument("--rate", type=float, help="messages per second ([campaigns] rate)")
     cr.add_argument("--name", help="default: the CSV file's name")
     cr.add_argument("--json", action="store_true")
-    for action, what in (("start", "start or resume sending"), ("pause", "stop sending for now")):
-        c.add_parser(action, help=what).add_argument("id", type=int)
+    sta = c.add_parser("start", help="start or resume sending")
+    sta.add_argument("id", type=int)
+    sta.add_argument("--allow-partial", action="store_true",
+                     help="start although the balance does not cover the rest of the estimate")
+    c.add_parser("pause", help="stop sending for now").add_argument("id", type=int)
     c.add_parser("list", help="all campaigns, newest first").add_argument("--json", action="store_true")
     st = c.add_parser("status", help="state and counts per status")
     st.add_argument("id", type=int)
@@ -80,7 +94,7 @@ def add_parser(subparsers: Any) -> None:
 
 
 def run(args: argparse.Namespace, cfg: Config, store: MessageStore) -> int:
-    """One action on ``store`` (the caller opens and closes it)."""
+    """The campaign action of ``args`` on ``store`` (opened, and closed, by ``smsc``)."""
     return _ACTIONS[args.action](args, cfg, store)
 
 
@@ -98,8 +112,13 @@ def _create(args: argparse.Namespace, cfg: Config, store: MessageStore) -> int:
     group, name = _group(args, store)
     if not group.rows:
         raise CampaignError(f"{group.total_rows} rows in, none kept: no numbers to send to")
+    if args.name_column is not None and args.name_column.strip().casefold() not in {
+        c.casefold() for c in group.columns
+    }:
+        raise CampaignError(f"--name-column {args.name_column}: no such column "
+                            f"(columns: {', '.join(group.columns)})")
     try:
-        template = Template.parse(args.text, group.columns)
+        template = Template.parse(args.text, group.columns, args.name_column)
     except TemplateError as exc:
         raise CampaignError(f"--text: {exc}") from None
     problems = template.check(group)
@@ -121,6 +140,10 @@ def _create(args: argparse.Namespace, cfg: Config, store: MessageStore) -> int:
             for r in group.rows
         ),
     ))
+    short = shortfall(cost.kopecks, account.balance_kopecks)
+    if short is not None:
+        print(f"smsc: warning: {short.describe(campaign_id, account.system_id)} (top up before "
+              f"'smsc campaign start {campaign_id}', or start it with --allow-partial)", file=sys.stderr)
     if args.json:
         print(json.dumps({**_created_json(campaign_id, group, cost), "name": name, "rate": rate},
                          ensure_ascii=False))
@@ -203,6 +226,16 @@ def _campaign(store: MessageStore, campaign_id: int) -> campaigns.Campaign:
 
 def _start(args: argparse.Namespace, cfg: Config, store: MessageStore) -> int:
     c = _campaign(store, args.id)
+    if c.state in ("draft", "paused") and not args.allow_partial:
+        account = store.get_account(c.system_id)
+        available = account.balance_kopecks if account is not None else 0
+        charged = _report_of(store, c.id)[0].cost_kopecks
+        short = shortfall(c.estimate_kopecks, available, charged)
+        if short is not None:
+            raise CampaignError(
+                f"{short.describe(c.id, c.system_id)} (smsc account topup {c.system_id} "
+                f"{format_uah(short.short)}, or start it with --allow-partial to send what the balance covers)"
+            )
     if not campaigns.set_state(store, c.id, ("draft", "paused"), "running"):
         raise CampaignError(f"campaign {c.id} is {c.state}: only a draft or a paused campaign starts")
     print(f"campaign {c.id}: running (a running server sends it at {c.rate:g} msg/s)")
@@ -274,6 +307,12 @@ def _status(args: argparse.Namespace, cfg: Config, store: MessageStore) -> int:
 
 
 _REPORT_COLUMNS = ("msisdn", "status", "message_id", "text", "detail", "done_at")
+_TABLE_COLUMNS = _REPORT_COLUMNS[:-1]
+
+
+def _iso_utc(ts: float | None) -> str:
+    """Seconds as ISO 8601 UTC, as the HTTP API writes times; "" for None."""
+    return "" if ts is None else time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
 
 
 def _report(args: argparse.Namespace, cfg: Config, store: MessageStore) -> int:
@@ -281,15 +320,28 @@ def _report(args: argparse.Namespace, cfg: Config, store: MessageStore) -> int:
     if args.json:
         print(json.dumps({**_summary_json(summary), "lines": [asdict(x) for x in lines]}, ensure_ascii=False))
     elif args.csv:
-        out = csv.writer(sys.stdout, lineterminator="\n")
-        out.writerow(_REPORT_COLUMNS)
-        out.writerows([getattr(x, k) if getattr(x, k) is not None else "" for k in _REPORT_COLUMNS]
-                      for x in lines)
+        _report_csv(_campaign(store, args.id), lines)
     else:
         print(f"campaign {summary.id} {summary.name!r}: {summary.state}; {_counts_text(summary.counts)}")
+        print("\t".join(_TABLE_COLUMNS))
         for x in lines:
             print(f"{x.msisdn}\t{x.status}\t{x.message_id or '-'}\t{x.text}\t{x.detail}")
     return 0
+
+
+def _report_csv(c: campaigns.Campaign, lines: list[campaigns.RecipientLine]) -> None:
+    """The report's columns, then the upload's other columns (as ``clean --export``):
+    a CSV that can be joined back to the customer's file. An upload column named
+    like a report column comes as ``csv_NAME``."""
+    others = [name for name in c.columns if name != c.phone_column]
+    taken = {k.casefold() for k in _REPORT_COLUMNS}
+    out = csv.writer(sys.stdout, lineterminator="\n")
+    out.writerow([*_REPORT_COLUMNS, *(f"csv_{k}" if k.casefold() in taken else k for k in others)])
+    out.writerows(
+        [x.msisdn, x.status, x.message_id or "", x.text, x.detail, _iso_utc(x.done_at),
+         *(x.fields.get(k, "") for k in others)]
+        for x in lines
+    )
 
 
 def _clean(args: argparse.Namespace, cfg: Config, store: MessageStore) -> int:
@@ -301,7 +353,8 @@ def _clean(args: argparse.Namespace, cfg: Config, store: MessageStore) -> int:
         print(f"campaign {c.id}: {len(found)} numbers with status {what} written to {args.export}")
     if args.remove:
         removed = campaigns.remove_recipients(store, c.id)
-        print(f"campaign {c.id}: {removed} numbers with status {what} removed from its base")
+        print(f"campaign {c.id}: {removed} numbers with status {what} removed from its base "
+              f"(create --from-campaign {c.id} leaves them out; the campaign's report keeps them)")
     if not (args.export or args.remove):
         for msisdn, status, _ in found:
             print(f"{msisdn}\t{status}")

@@ -35,7 +35,7 @@ from smsc.router.numbers import RoutingError
 from .group import Group, Recipient
 from .template import Template
 
-__all__ = ["Estimate", "estimate", "segments_of", "text_coding", "priced_by"]
+__all__ = ["Estimate", "Shortfall", "estimate", "segments_of", "shortfall", "text_coding", "priced_by"]
 
 #: SPEC 3: at most 4 segments per message
 MAX_SEGMENTS = 4
@@ -156,3 +156,34 @@ def priced_by(
         return prices[operator]
 
     return price_of
+
+
+@dataclass(frozen=True, slots=True)
+class Shortfall:
+    """The balance does not cover what a campaign still needs (kopecks)."""
+
+    needed: int
+    available: int
+
+    @property
+    def short(self) -> int:
+        return self.needed - self.available
+
+    def describe(self, campaign_id: int, system_id: str) -> str:
+        """``campaign 3 needs 371.00 UAH, account shop has 5.00 UAH: 366.00 UAH short``."""
+        return (f"campaign {campaign_id} needs {format_uah(self.needed)} UAH, account {system_id} "
+                f"has {format_uah(self.available)} UAH: {format_uah(self.short)} UAH short")
+
+
+def shortfall(estimate_kopecks: int, balance_kopecks: int, charged_kopecks: int = 0) -> Shortfall | None:
+    """What the balance lacks for the rest of a campaign, or None when it covers it.
+
+    The one rule behind ``campaign create``'s warning and ``campaign start``'s
+    refusal. What is still needed is the estimate less what the campaign was
+    charged so far (a paused campaign resumes with the rest), never below 0.
+    Other campaigns of the account are not counted against the balance.
+    """
+    needed = max(estimate_kopecks - charged_kopecks, 0)
+    if needed <= balance_kopecks:
+        return None
+    return Shortfall(needed, balance_kopecks)

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 
 from ..accounts.ids import MessageIdFormat
@@ -89,11 +89,14 @@ class RecipientLine:
     message_id: str | None
     #: the personalised text
     text: str
-    #: "" or why: the refusal's status name, "blacklisted"
+    #: "" or why: the refusal's status name, "blacklisted", or a final
+    #: message's network error code as its receipt says it (``err:013``)
     detail: str
     #: when it became final: the message's done time (simulation seconds),
     #: or when it was skipped / refused; None while not final
     done_at: float | None
+    #: the upload's cells of this number, by column (the phone column too)
+    fields: Mapping[str, str] = field(default_factory=dict)
 
 
 # --- what a report says ----------------------------------------------------------------
@@ -145,8 +148,16 @@ def report(
         if status is None or st == status:
             done_at = r.done_time if r.done_time is not None else (
                 r.decided_at if st in (SKIPPED, REFUSED) else None)
-            lines.append(RecipientLine(r.msisdn, st, r.message_id, r.text, r.detail, done_at))
+            lines.append(RecipientLine(r.msisdn, st, r.message_id, r.text, _detail(r), done_at, r.fields))
     return _summary(c, counts, cost), lines
+
+
+def _detail(r: RecipientState) -> str:
+    """Why a number ended as it did: the runner's word (a refusal, the
+    blacklist), else its message's network error code, as the receipt has it."""
+    if r.detail or not r.error or r.done_time is None:
+        return r.detail
+    return f"err:{r.error:03d}"
 
 
 # --- settling SENDING recipients after a restart ------------------------------------------
@@ -232,19 +243,24 @@ def clean_lines(
     return out
 
 
-def remove_recipients(store: MessageStore, campaign_id: int, statuses: Sequence[str] = CLEAN_STATUSES) -> int:
-    """Delete the numbers whose status is one of ``statuses`` from the
-    campaign's base; how many. Only final statuses make sense here: the
-    runner never touches those rows again, and a final status stays."""
-    return store.remove_recipients(campaign_id, [
-        r.seq for r in store.campaign_base(campaign_id) if report_status(r.status, r.stat, r.done_time) in statuses
-    ])
+def remove_recipients(
+    store: MessageStore, campaign_id: int, statuses: Sequence[str] = CLEAN_STATUSES, now: float | None = None,
+) -> int:
+    """Take the numbers whose status is one of ``statuses`` out of the
+    campaign's base (FAQ 13: the base for the next mailing); how many were
+    still in it. The campaign itself is history and stays as it was: its
+    report keeps those numbers, their statuses and their cost. Only final
+    statuses make sense here: a final status stays."""
+    return store.exclude_from_base(campaign_id, [
+        r.seq for r in store.campaign_base(campaign_id)
+        if r.removed_at is None and report_status(r.status, r.stat, r.done_time) in statuses
+    ], time.time() if now is None else now)
 
 
 def recipients_of(store: MessageStore, campaign_id: int) -> list[tuple[str, dict[str, str], int]]:
-    """(msisdn, fields, line) of a campaign's base, in upload order: a new
-    campaign to the same (cleaned) group."""
-    return [(r.msisdn, dict(r.fields), r.line) for r in store.campaign_base(campaign_id)]
+    """(msisdn, fields, line) of a campaign's base, in upload order, without
+    the numbers cleaning took out: a new campaign to the same (cleaned) group."""
+    return [(r.msisdn, dict(r.fields), r.line) for r in store.campaign_base(campaign_id) if r.removed_at is None]
 
 
 def recover_sending(store: MessageStore) -> tuple[int, int]:

@@ -66,7 +66,7 @@ class CallbackSender:
     def __init__(
         self, *, watchers: dict[int, Callable[[int], None]], worker: StorePort, reactor: Any,
         now: Callable[[], float], retries: int, backoff: float, timeout: float,
-        default_alphabet: str = "gsm", agent: Any = None,
+        agent: Any = None,
     ) -> None:
         #: the engine's final-state hook (``Engine.final_watchers``)
         self._watchers = watchers
@@ -76,7 +76,6 @@ class CallbackSender:
         self._retries = retries
         self._backoff = backoff
         self._timeout = timeout
-        self._alphabet = default_alphabet
         self._agent = agent or Agent(reactor, connectTimeout=timeout)
         #: message id -> (public id, url), until its delivery starts
         self._waiting: dict[int, tuple[str, str]] = {}
@@ -134,7 +133,7 @@ class CallbackSender:
             self._waiting.pop(message_id)
             self._watchers.pop(message_id, None)
             public_id, url = entry
-            view = message_view(found, public_id, self._now(), default_alphabet=self._alphabet)
+            view = message_view(found, public_id, self._now())
             body = json.dumps(callback_payload(view)).encode()
             self._send(message_id, url, body, 0)
 

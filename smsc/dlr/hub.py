@@ -21,7 +21,7 @@ connections, a transmitter and a receiver, no server can promise that.)
 
 The hub is generic over what it carries (``DeliveryHub[Receipt]``,
 ``DeliveryHub[MoPart]``: the MO deliveries of ``smsc.dlr.mo`` use the same
-machinery); it reads an item only through ``Delivery``. The attribute
+machinery); it reads an item only through ``Deliverable``. The attribute
 reads are the ones the receipt path always made (``item.message.system_id``
 on enqueue): carrying a type costs the per-receipt path nothing.
 """
@@ -47,7 +47,7 @@ class Subject(Protocol):
         ...
 
 
-class Delivery(Protocol):
+class Deliverable(Protocol):
     """What the hub reads of each item it queues."""
 
     @property
@@ -64,7 +64,7 @@ class Delivery(Protocol):
         ...
 
 
-T = TypeVar("T", bound=Delivery)
+T = TypeVar("T", bound=Deliverable)
 
 
 class DeliverySink(Protocol[T]):

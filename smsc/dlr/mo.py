@@ -62,7 +62,7 @@ class MoPart(NamedTuple):
     seq: int
     total: int
 
-    # what the hub reads besides ``message`` (``hub.Delivery``): the same
+    # what the hub reads besides ``message`` (``hub.Deliverable``): the same
     # for every part, so not fields (read only on the hub's rare paths)
     @property
     def done_time(self) -> float:

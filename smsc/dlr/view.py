@@ -9,11 +9,11 @@ sender (smsc.dlr.callbacks) needs it, and dlr imports nothing from web.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from ..pdu.errors import SmppError
-from ..pdu.text import decode
+from ..pdu.text import stored_text
 from ..status import ACCEPTED, message_status
 from ..store.port import StoredMessage
 
@@ -25,11 +25,11 @@ def iso_utc(ts: float | None) -> str | None:
     """Simulation seconds as ISO 8601 UTC (``2026-11-25T05:42:00Z``)."""
     if ts is None:
         return None
-    return datetime.fromtimestamp(ts, timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def message_view(
-    found: StoredMessage, public_id: str, now: float, *, held: bool = False, default_alphabet: str = "gsm"
+    found: StoredMessage, public_id: str, now: float, *, held: bool = False
 ) -> dict[str, Any]:
     """``now``: simulation time; ``held``: its operator has not handed it
     to the network yet."""
@@ -39,7 +39,7 @@ def message_view(
     if done_time is not None:
         history.append({"status": stat, "at": iso_utc(done_time)})
     try:
-        text = decode(m.short_message, m.data_coding, default_alphabet)
+        text = stored_text(m.short_message, m.data_coding)
     except (SmppError, ValueError):
         text = None
     return {

@@ -15,7 +15,6 @@ knows about sockets or PDU bytes, or which store backend is behind the port.
 """
 from __future__ import annotations
 
-from typing import Any
 
 from twisted.internet.interfaces import IReactorTime
 
@@ -28,6 +27,7 @@ from ..operators.clock import SimClock
 from ..operators.scheduler import Scheduler
 from ..operators.sim import SimOperator
 from ..records import Receipt
+from ..store.id_blocks import MessageIds
 from ..store.port import MessageStore, StorePort
 from .auth import Accounts, Verify
 from .lifecycle import Lifecycle
@@ -60,7 +60,7 @@ class Engine:
         receipts: DeliveryHub[Receipt],
         mo: DeliveryHub[MoPart],
         throttle: LoginThrottle,
-        first_id: int,
+        ids: MessageIds,
         metrics: Metrics,
         verify: Verify | None = None,
     ) -> None:
@@ -85,7 +85,7 @@ class Engine:
         )
         submitter = Submitter(
             config=config, store=store, clock=clock, sim=sim, operators=operators,
-            lifecycle=self.lifecycle, metrics=metrics, first_id=first_id, withdraw=queries.withdraw_held,
+            lifecycle=self.lifecycle, metrics=metrics, ids=ids, withdraw=queries.withdraw_held,
         )
         #: failed logins of every door (binds, HTTP Basic, API keys, admin token)
         self.throttle = throttle
@@ -101,17 +101,6 @@ class Engine:
         self.cancel = queries.cancel
         self.replace = queries.replace
         self.poll_mo = MoPickup(store=store, hub=mo).poll
-
-    # TEMPORARY (lead): until the protocol talks to the Deliveries port
-    def attach_receiver(self, live: Any, sink: Any) -> None:
-        self.receipts.attach(live.system_id, sink)
-        self.mo.attach(live.system_id, sink)
-
-    def detach_receiver(self, live: Any, sink: Any, unanswered: list[Any]) -> None:
-        from ..dlr.mo import MoPart
-
-        self.receipts.detach(live.system_id, sink, [r for r in unanswered if type(r) is not MoPart])
-        self.mo.detach(live.system_id, sink, [r for r in unanswered if type(r) is MoPart])
 
     def recover(self, store: MessageStore) -> tuple[int, int]:
         """After a restart, before the listeners open: (resumed, receipts)."""

@@ -55,7 +55,8 @@ from ..pdu.errors import SmppError
 from ..pdu.text import analyse_body, split
 from ..records import Message, Receipt, Submission
 from ..router.numbers import normalise
-from ..store.port import StorePort
+from ..store.id_blocks import IdsExhausted, MessageIds
+from ..store.port import InsufficientFunds, StorePort
 from .lifecycle import Lifecycle
 from .rules import SegmentRefs, delivery_terms, utc_day
 
@@ -109,7 +110,7 @@ class Submitter:
         operators: dict[str, SimOperator],
         lifecycle: Lifecycle,
         metrics: Metrics,
-        first_id: int,
+        ids: MessageIds,
         withdraw: Withdraw,
     ) -> None:
         self._store = store
@@ -119,7 +120,7 @@ class Submitter:
         self._lifecycle = lifecycle
         self._metrics = metrics
         self._withdraw = withdraw
-        self._next_id = first_id
+        self._take_id = ids.take
         self._universal = config.accounts.universal_alpha
         self._max_segments = config.messages.max_segments
         self._alphabet = config.messages.default_alphabet
@@ -174,10 +175,17 @@ class Submitter:
             self._metrics.balance_refusals += 1
             reply(token, self._short_funds, "")
             return
+        try:
+            n = self._take_id()
+        except IdsExhausted:  # the store has not handed out the next block yet
+            if bucket is not None:
+                bucket.give_back()
+            if daily is not None:
+                daily.give_back()
+            reply(token, CommandStatus.ESME_RTHROTTLED, "")
+            return
         live.available -= cost
         expires_at = self._operators[key].expires_at(now, validity)
-        n = self._next_id
-        self._next_id = n + 1
         message = Message(
             n, live.system_id, ton, sub.source_addr_npi, sub.source_addr,
             sub.dest_addr_ton, sub.dest_addr_npi, sub.destination_addr, sub.esm_class,
@@ -230,10 +238,17 @@ class Submitter:
         hand it on."""
         message, live, replaces, token, reply, origin, blacklisted, daily = job
         if failure is not None:
-            live.available += message.cost
             if daily is not None:
                 daily.give_back()
-            reply(token, CommandStatus.ESME_RSYSERR, "")
+            if failure.check(InsufficientFunds):
+                # the store's balance could not cover it (another node spent
+                # it first); the commit's read-back already set
+                # live.available from the stored balance
+                self._metrics.balance_refusals += 1
+                reply(token, self._short_funds, "")
+            else:
+                live.available += message.cost
+                reply(token, CommandStatus.ESME_RSYSERR, "")
             return
         n = message.id
         reply(token, CommandStatus.ESME_ROK, live.format_id(n))

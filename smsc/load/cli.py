@@ -101,7 +101,7 @@ def _run_reactor(cfg: LoadConfig) -> LoadReport:
     reactor.callWhenRunning(start)
     reactor.run()
     if "failure" in outcome:
-        outcome["failure"].raiseException()  # type: ignore[union-attr]
+        outcome["failure"].raiseException()  # type: ignore[attr-defined]
     return outcome["report"]  # type: ignore[return-value]
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from smsc.pdu.codec import encode
-from smsc.pdu.pdus import DeliverSmResp, EnquireLinkResp, SubmitSm, UnbindResp
+from smsc.pdu.pdus import DeliverSmResp, EnquireLinkResp, Pdu, SubmitSm, UnbindResp
 
 #: characters whose GSM 03.38 default-alphabet code equals their ASCII code,
 #: so a text made of them goes out as data_coding 0 byte for byte
@@ -97,7 +97,7 @@ def submit_templates(
     ]
 
 
-def _template(pdu: object) -> FrameTemplate:
+def _template(pdu: Pdu) -> FrameTemplate:
     return FrameTemplate.of(encode(pdu))
 
 

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
 from twisted.internet import defer
 from twisted.internet.interfaces import IReactorTime
@@ -67,7 +68,11 @@ class Signal:
         d: defer.Deferred[bool] = defer.Deferred()
         self._waiters.append(d)
         if timeout is not None:
-            call = clock.callLater(max(0.0, timeout), lambda: d.called or d.callback(False))
+            def expire() -> None:
+                if not d.called:
+                    d.callback(False)
+
+            call = clock.callLater(max(0.0, timeout), expire)
 
             def cancel_timer(result: bool) -> bool:
                 if call.active():

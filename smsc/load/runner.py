@@ -90,10 +90,10 @@ async def _close(reactor, session: EsmeSession) -> bool:
                 session.run.error("unbind_refused", repr(resp))
     if not session.closed.called:
         session.transport.loseConnection()
-        d = session.closed
-        d.addTimeout(_CLOSE_TIMEOUT_S, reactor)
+        closed = session.closed
+        closed.addTimeout(_CLOSE_TIMEOUT_S, reactor)
         try:
-            await d
+            await closed
         except defer.TimeoutError:
             session.transport.abortConnection()
     return answered

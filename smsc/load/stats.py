@@ -10,7 +10,7 @@ import math
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Sequence
+from collections.abc import Sequence
 
 #: receipt ``stat:`` words that are not final: the message is still on its way
 INTERMEDIATE_STATS = frozenset({"ENROUTE"})

@@ -52,6 +52,7 @@ class RuleMatcher:
             if self._any_regex is not None and self._any_regex(number) is None:
                 return None
         for suffix, fullmatch, rule in self._checks:
-            if number.endswith(suffix) if fullmatch is None else fullmatch(number) is not None:
+            # a rule has a suffix or a regex: suffix is a str when fullmatch is None
+            if number.endswith(suffix) if fullmatch is None else fullmatch(number) is not None:  # type: ignore[arg-type]
                 return rule
         return None

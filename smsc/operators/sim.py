@@ -106,8 +106,8 @@ class SimOperator:
         self._on_final = on_final or _unconnected
         self._on_enroute = on_enroute
         # bound once: they are scheduled per message
-        self._deliver = self._deliver
-        self._expire = self._expire
+        self._deliver = self._deliver  # type: ignore[method-assign]
+        self._expire = self._expire  # type: ignore[method-assign]
 
         # the outcome mix as a cumulative table over [0, 1) for bisect
         mix = [(stat, float(w)) for stat, w in spec.outcomes.items() if w > 0]

@@ -60,8 +60,9 @@ integer): that is our bug, never the peer's.
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
 from dataclasses import MISSING, fields
-from typing import Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import foreign
 from .constants import CommandId, CommandStatus, Tag
@@ -88,6 +89,9 @@ from .pdus import (
     Unbind,
     UnbindResp,
 )
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 __all__ = [
     "MAX_PDU_LENGTH",
@@ -168,7 +172,7 @@ _TLV_BOUNDS = {int(tag): bounds for tag, bounds in TLV_LENGTHS.items()}
 
 # --- fast record construction ----------------------------------------------
 
-T = TypeVar("T")
+T = TypeVar("T", bound="DataclassInstance")
 
 
 def fast_constructor(cls: type[T], positional: tuple[str, ...] | None = None) -> Callable[..., T]:
@@ -628,7 +632,7 @@ def _decode_data_sm_resp(frame: bytes, n: int, status: int, seq: int) -> DataSmR
     return _new_data_sm_resp(seq, status, message_id, _decode_tlvs(frame, p, n) if p < n else ())
 
 
-def _header_only_decoder(cls: type) -> Callable[..., Any]:
+def _header_only_decoder(cls: type[DataclassInstance]) -> Callable[..., Any]:
     """A decoder for a PDU that is its header (enquire_link, unbind, ...)."""
     build = fast_constructor(cls, ("sequence_number", "command_status"))
     name = cls.__name__
@@ -648,7 +652,7 @@ def _foreign_decoder(command_id: int) -> Callable[..., Any]:
     return decode_foreign
 
 
-_DECODERS: dict[int, Callable[[bytes, int, int, int], Any]] = {
+_DECODERS: dict[int, Callable[[bytes, int, int, int], Pdu]] = {
     CommandId.SUBMIT_SM: _short_message_decoder(_new_submit_sm, deliver=False),
     CommandId.DELIVER_SM: _short_message_decoder(_new_deliver_sm, deliver=True),
     CommandId.DATA_SM: _decode_data_sm,
@@ -688,7 +692,7 @@ def peek_header(frame: bytes) -> tuple[int, int, int, int]:
     """
     if len(frame) < HEADER_LENGTH:
         raise _short_frame(len(frame))
-    return _HEADER.unpack_from(frame)  # type: ignore[return-value]
+    return _HEADER.unpack_from(frame)
 
 
 def decode(frame: bytes) -> Pdu:
@@ -745,7 +749,7 @@ def _bad(pdu: Any, why: str) -> LocalProtocolError:
 
 def _cstring(pdu: Any, field: str, maximum: int) -> bytes:
     """A C-Octet String field's octets, checked (cold path: for the message)."""
-    octets = getattr(pdu, field).encode("ascii")
+    octets: bytes = getattr(pdu, field).encode("ascii")
     if len(octets) > maximum:
         raise _bad(pdu, f"{field} is {len(octets)} characters, at most {maximum}")
     if 0 in octets:

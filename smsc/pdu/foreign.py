@@ -43,7 +43,8 @@ from __future__ import annotations
 import contextlib
 import io
 import struct
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from smpp.pdu import constants as smpp_constants
 from smpp.pdu import operations, pdu_types, smpp_time
@@ -132,9 +133,10 @@ def _text(params: dict[str, Any], field: str) -> str:
     if not value:
         return ""
     try:
-        return value.decode("ascii")
+        text: str = value.decode("ascii")
     except UnicodeDecodeError:
         raise _Fault(_FIELD_STATUS.get(field, S.ESME_RINVPARLEN), f"{field} is not ASCII") from None
+    return text
 
 
 def _wire(value: Any, name_map: dict[str, int]) -> int:
@@ -160,7 +162,7 @@ def _raw_cstring_after_message_id(frame: bytes) -> str:
         raise _Fault(S.ESME_RINVPARLEN, "final_date is not ASCII") from None
 
 
-def _bind(cls: type) -> Callable[..., Pdu]:
+def _bind(cls: Callable[..., Pdu]) -> Callable[..., Pdu]:
     def convert(p: dict[str, Any], frame: bytes, status: int, seq: int) -> Pdu:
         return cls(
             sequence_number=seq,
@@ -177,7 +179,7 @@ def _bind(cls: type) -> Callable[..., Pdu]:
     return convert
 
 
-def _bind_resp(cls: type) -> Callable[..., Pdu]:
+def _bind_resp(cls: Callable[..., Pdu]) -> Callable[..., Pdu]:
     def convert(p: dict[str, Any], frame: bytes, status: int, seq: int) -> Pdu:
         return cls(
             sequence_number=seq,
@@ -342,7 +344,8 @@ def _smpp_body(pdu: Any, **params: Any) -> bytes:
     klass = _smpp_class(int(pdu.command_id))
     smpp_pdu = klass(1, _SMPP_OK if pdu.command_status == 0 else _SMPP_NOT_OK, **params)
     with contextlib.redirect_stdout(io.StringIO()):
-        return _ENCODER.encodeBody(smpp_pdu)
+        body: bytes = _ENCODER.encodeBody(smpp_pdu)
+    return body
 
 
 def _bind_body(pdu: Any) -> bytes:

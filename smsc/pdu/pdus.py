@@ -9,7 +9,7 @@ raw bytes, so nothing a client sent is lost or reinterpreted on the way.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, NamedTuple, Union
+from typing import ClassVar, NamedTuple
 
 from .constants import CommandId, MessageState
 
@@ -365,14 +365,14 @@ class UnsupportedPdu:
     command_status: int = 0
 
 
-Pdu = Union[
-    GenericNack,
-    BindTransmitter, BindReceiver, BindTransceiver,
-    BindTransmitterResp, BindReceiverResp, BindTransceiverResp,
-    Outbind, Unbind, UnbindResp, EnquireLink, EnquireLinkResp,
-    SubmitSm, SubmitSmResp, DeliverSm, DeliverSmResp, DataSm, DataSmResp,
-    SubmitMulti, SubmitMultiResp, QuerySm, QuerySmResp, CancelSm, CancelSmResp,
-    ReplaceSm, ReplaceSmResp, UnsupportedPdu,
-]
+Pdu = (
+    GenericNack
+    | BindTransmitter | BindReceiver | BindTransceiver
+    | BindTransmitterResp | BindReceiverResp | BindTransceiverResp
+    | Outbind | Unbind | UnbindResp | EnquireLink | EnquireLinkResp
+    | SubmitSm | SubmitSmResp | DeliverSm | DeliverSmResp | DataSm | DataSmResp
+    | SubmitMulti | SubmitMultiResp | QuerySm | QuerySmResp | CancelSm | CancelSmResp
+    | ReplaceSm | ReplaceSmResp | UnsupportedPdu
+)
 
 BIND_REQUESTS = (BindTransmitter, BindReceiver, BindTransceiver)

@@ -5,6 +5,8 @@ body, wrong bind state): one place maps a request to its ``*_resp``.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from .constants import CommandId as C
 from .pdus import (
     BindReceiverResp, BindTransceiverResp, BindTransmitterResp, CancelSmResp,
@@ -12,7 +14,7 @@ from .pdus import (
     SubmitMultiResp, SubmitSmResp, UnbindResp,
 )
 
-_RESPONSE_CLASS = {
+_RESPONSE_CLASS: dict[int, Callable[..., Pdu]] = {
     C.BIND_TRANSMITTER: BindTransmitterResp,
     C.BIND_RECEIVER: BindReceiverResp,
     C.BIND_TRANSCEIVER: BindTransceiverResp,
@@ -31,7 +33,7 @@ _RESPONSE_CLASS = {
 def error_response(command_id: int, sequence_number: int, status: int) -> Pdu:
     """``command_id``'s response with ``status``; generic_nack when it has
     none we model or it is no request at all."""
-    cls = _RESPONSE_CLASS.get(command_id)  # type: ignore[call-overload]
+    cls = _RESPONSE_CLASS.get(command_id)
     if cls is None:
         return GenericNack(sequence_number=sequence_number, command_status=status)
     return cls(sequence_number=sequence_number, command_status=status)

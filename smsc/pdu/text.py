@@ -246,6 +246,23 @@ def decode(body: bytes, data_coding: int, default_alphabet: str = "gsm") -> str 
     raise TextError(UNKNOWN_DCS_STATUS, f"data_coding 0x{data_coding:02X} not supported")
 
 
+def stored_text(payload: bytes, data_coding: int) -> str | bytes:
+    """The text of a stored message (bytes for a binary coding): what the
+    HTTP API, its callbacks and the reports page show.
+
+    The engine stores :attr:`Analysis.payload` with the operator leg's
+    :attr:`Analysis.data_coding`: unpacked GSM septets (0), UTF-16BE (8) or
+    the client's binary octets. The client's UDH is not in it (it goes to
+    the operator leg in :attr:`Analysis.udh`), nor is the client's own
+    coding, so neither the message's esm_class nor ``[messages]
+    default_alphabet`` plays a part: taking off a UDH again cuts into the
+    text (one octet off in UCS-2), and reading septets as Latin-1 turns
+    ``@`` into NUL. Raises TextError for a body not valid in its coding
+    (only a damaged row would be).
+    """
+    return decode(payload, data_coding, "gsm")
+
+
 def _decode_gsm(body: bytes) -> str:
     chunks = body.split(b"\x1b")
     out = [_gsm_chunk(chunks[0])]
@@ -501,7 +518,7 @@ def _analyse_client_segment(
         raise TextError(
             TOO_LONG_STATUS, f"client segment: {units} {encoding} units, {fits} fit beside its UDH"
         )
-    text = None if encoding == BINARY else decoded
+    text = decoded if isinstance(decoded, str) else None  # None for BINARY
     return Analysis(text, encoding, units, 1, segment, udh, payload, _leg_coding(encoding, data_coding))
 
 

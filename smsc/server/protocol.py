@@ -3,7 +3,9 @@
 It moves bytes between the socket and the sans-IO session, owns the timers
 (session_init, enquire_link probing, response timeout) on an injected clock,
 and turns requests into engine calls. Business rules live in the engine;
-protocol rules in the session and ``states.py``.
+protocol rules in the session and ``states.py``. Receipts and MO reach a
+bound receiver through the Deliveries port (``smsc.dlr.port``), not the
+engine.
 """
 from __future__ import annotations
 
@@ -41,6 +43,7 @@ from ..pdu.responses import error_response
 from ..accounts.live import LiveAccount
 from ..dlr.mo import MoPart, encode_mo
 from ..status import receipt_word
+from ..dlr.port import DeliveryPort
 from ..records import BindInfo, Receipt
 from .session import RequestReceived, ResponseReceived, Session, SessionClosed
 from .states import BOUND_STATES, State
@@ -48,6 +51,7 @@ from .states import BOUND_STATES, State
 log = logging.getLogger(__name__)
 
 _SUBMIT_SM_RESP = CommandId.SUBMIT_SM_RESP
+_ROK = CommandStatus.ESME_ROK
 
 _BIND_KIND = {
     BindTransmitter: ("transmitter", BindTransmitterResp, False),
@@ -74,9 +78,12 @@ class SmppProtocol(Protocol):
     }
 
     def __init__(
-        self, engine: SmscEngine, config: SmppConfig, clock: IReactorTime, metrics: Metrics | None = None
+        self, engine: SmscEngine, config: SmppConfig, clock: IReactorTime, metrics: Metrics | None = None,
+        *, deliveries: DeliveryPort,
     ) -> None:
         self.engine = engine
+        #: receipts and MO parts for this session once it is bound to receive
+        self.deliveries = deliveries
         self.config = config
         self.clock = clock
         self.metrics = metrics or Metrics()
@@ -116,13 +123,13 @@ class SmppProtocol(Protocol):
             self._init_timer.cancel()
         if self._ticker is not None and self._ticker.running:
             self._ticker.stop()
-        unanswered = [
-            e.context for e in self.session.take_outstanding() if isinstance(e.context, (Receipt, MoPart))
-        ]
+        # the contexts of our requests are the deliveries their deliver_sm carry
+        # (None for enquire_link and unbind)
+        unanswered = [e.context for e in self.session.take_outstanding() if e.context is not None]
         self.session.close()
         if self.receiving and self.account is not None:
             self.receiving = False
-            self.engine.detach_receiver(self.account, self, unanswered)
+            self.deliveries.detach(self.account.system_id, self, unanswered)
         if self.account is not None:
             self.engine.release(self.account)
         if self._unbound is not None and not self._unbound.called:
@@ -131,7 +138,7 @@ class SmppProtocol(Protocol):
 
     def dataReceived(self, data: bytes) -> None:
         self._last_heard = self.clock.seconds()
-        receipts_answered = mo_answered = False
+        answered = False
         for event in self.session.receive_data(data):
             kind = type(event)
             if kind is RequestReceived:
@@ -143,21 +150,15 @@ class SmppProtocol(Protocol):
                 else:
                     handler(event.pdu)
             elif kind is ResponseReceived:
-                if isinstance(event.context, Receipt):
-                    ok = event.pdu.command_status == CommandStatus.ESME_ROK
-                    self.engine.receipts.answered(event.context, ok)
-                    receipts_answered = True
-                elif isinstance(event.context, MoPart):
-                    self.engine.mo.answered(event.context, event.pdu.command_status == CommandStatus.ESME_ROK)
-                    mo_answered = True
+                if event.context is not None:  # a receipt's or MO part's deliver_sm
+                    self.deliveries.answered(event.context, event.pdu.command_status == _ROK)
+                    answered = True
                 elif event.request_id is CommandId.ENQUIRE_LINK:
                     self._probing = False
             elif kind is SessionClosed:
                 log.info("session %s closed: %s", self._who(), event.reason)
-        if receipts_answered and self.receiving:
-            self.engine.receipts.pump(self.account.system_id)  # type: ignore[union-attr]
-        if mo_answered and self.receiving:
-            self.engine.mo.pump(self.account.system_id)  # type: ignore[union-attr]
+        if answered and self.receiving:
+            self.deliveries.pump(self.account.system_id)  # type: ignore[union-attr]
         self._flush()
 
     def _schedule_flush(self) -> None:
@@ -236,7 +237,7 @@ class SmppProtocol(Protocol):
         self._flush()
         if receives:
             self.receiving = True
-            self.engine.attach_receiver(account, self)
+            self.deliveries.attach(account.system_id, self)
 
     def _bind_refused(self, failure: Failure, pdu: Any, resp_cls: type) -> None:
         if failure.check(SmppError):
@@ -299,9 +300,9 @@ class SmppProtocol(Protocol):
         ))
 
     def take(self, queue: deque[Receipt] | deque[MoPart]) -> None:
-        """DeliverySink of both hubs: send what the window has room for. A
-        hub's queue holds one kind, so its first item says which
-        deliver_sm to build: the one place that decides by type."""
+        """``port.Receiver``: send what the window has room for. A queue
+        holds one kind, so its first item says which deliver_sm to build:
+        the one place that decides by type."""
         session = self.session
         free = session.free_slots
         if free <= 0 or self.gone or session.state is State.CLOSED or not queue:
@@ -407,16 +408,18 @@ class SmppProtocol(Protocol):
 
 class SmppFactory(ServerFactory):
     def __init__(
-        self, engine: SmscEngine, config: SmppConfig, clock: IReactorTime, metrics: Metrics | None = None
+        self, engine: SmscEngine, config: SmppConfig, clock: IReactorTime, metrics: Metrics | None = None,
+        *, deliveries: DeliveryPort,
     ) -> None:
         self.engine = engine
+        self.deliveries = deliveries
         self.config = config
         self.clock = clock
         self.metrics = metrics or Metrics()
         self.connections: set[SmppProtocol] = set()
 
     def buildProtocol(self, addr: Any) -> SmppProtocol:
-        p = SmppProtocol(self.engine, self.config, self.clock, self.metrics)
+        p = SmppProtocol(self.engine, self.config, self.clock, self.metrics, deliveries=self.deliveries)
         p.factory = self
         self.connections.add(p)
         return p

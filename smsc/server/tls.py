@@ -69,7 +69,7 @@ class _NoDelayTls(TLSMemoryBIOProtocol):
         sock = getattr(transport, "socket", None)
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        super().makeConnection(transport)
+        super().makeConnection(transport)  # type: ignore[no-untyped-call]
 
 
 class TlsFactory(TLSMemoryBIOFactory):

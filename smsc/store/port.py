@@ -72,6 +72,18 @@ class NoSuchAccount(Exception):
     pass
 
 
+class InsufficientFunds(Exception):
+    """A submit's charge was refused by the store: the account's balance
+    could not cover it when its batch committed (on PostgreSQL another node
+    spent the money first), so the message was not stored. The waiter of
+    each such insert gets this failure; the engine answers with
+    ``[billing] insufficient_funds_status``."""
+
+    def __init__(self, system_id: str) -> None:
+        super().__init__(f"{system_id}: balance short at commit")
+        self.system_id = system_id
+
+
 class NotBlacklisted(Exception):
     """Numbers to remove that are not on the account's blacklist."""
 
@@ -125,6 +137,10 @@ class Batch:
     charges: dict[str, int] = field(default_factory=dict)
     #: (system_id, UTC day) -> [messages, segments, kopecks]
     usage: dict[tuple[str, int], list[int]] = field(default_factory=dict)
+    #: the part of ``usage`` (and so of ``charges``) that pays for the
+    #: inserts, the submits' charges: what ``without`` takes out when an
+    #: account's balance cannot cover its submits
+    debits: dict[tuple[str, int], list[int]] = field(default_factory=dict)
     #: accounts to read back after the commit (balances, names, limits)
     read_accounts: frozenset[str] = frozenset()
     size: int = 0
@@ -137,6 +153,56 @@ class Batch:
         commit of nothing needs no disk space, so it proves nothing."""
         return bool(self.inserts or self.finishes or self.acks or self.refunds or self.replaces
                     or self.charges or self.usage)
+
+
+class BatchResult(NamedTuple):
+    """What ``MessageStore.write_batch`` committed.
+
+    ``refused``: accounts whose balance could not cover their submits in
+    the batch (the conditional decrement, ``balance >= charge``, found less
+    when it ran: on PostgreSQL another node spent the money; SQLite's one
+    writer only sees it after a CLI change behind the server's back). Their
+    inserts were not written, nor their submits' charges and usage; the rest
+    of the batch was, theirs included (final states, acks, refunds,
+    replaces). The worker fails those inserts' waiters with
+    ``InsufficientFunds``.
+    """
+
+    #: ``Batch.read_accounts`` as they stand after the commit
+    accounts: dict[str, Account]
+    refused: frozenset[str] = frozenset()
+
+
+def without(batch: Batch, refused: frozenset[str]) -> Batch:
+    """``batch`` less the submits of the ``refused`` accounts: their inserts,
+    and the charges and usage those paid (``Batch.debits``). What a backend
+    writes once it knows the balance of those accounts is short."""
+    charges = dict(batch.charges)
+    usage = {key: list(v) for key, v in batch.usage.items()}
+    for key, (messages, segments, kopecks) in batch.debits.items():
+        if key[0] in refused:
+            charges[key[0]] = charges.get(key[0], 0) - kopecks
+            u = usage[key]
+            u[0] -= messages
+            u[1] -= segments
+            u[2] -= kopecks
+            if not any(u):
+                del usage[key]
+    return Batch(
+        inserts=[m for m in batch.inserts if m.system_id not in refused],
+        finishes=batch.finishes, acks=batch.acks, refunds=batch.refunds, replaces=batch.replaces,
+        charges={sid: k for sid, k in charges.items() if k or sid not in refused},
+        usage=usage, debits={k: v for k, v in batch.debits.items() if k[0] not in refused},
+        read_accounts=batch.read_accounts, size=batch.size,
+    )
+
+
+def debit_due(batch: Batch) -> dict[str, int]:
+    """Per account, the kopecks of the batch that must be covered by its
+    balance: the net charge when its submits are in it and it is positive
+    (refunds and replace_sm differences alone are never refused)."""
+    with_submits = {key[0] for key, v in batch.debits.items() if v[2] > 0}
+    return {sid: k for sid, k in batch.charges.items() if k > 0 and sid in with_submits}
 
 
 class StoredMessage(NamedTuple):
@@ -309,6 +375,10 @@ class RecipientState:
     stat: str | None
     done_time: float | None
     cost: int
+    #: the upload's cells of this number, by column (the phone column too)
+    fields: Mapping[str, str]
+    #: its message's network error code (the receipt's err:), None until final
+    error: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -322,6 +392,9 @@ class BaseRecipient:
     status: str
     stat: str | None
     done_time: float | None
+    #: when ``campaign clean --remove`` took it out of the base (wall time;
+    #: None: in it). Its report line stays: the message was sent and paid.
+    removed_at: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -403,7 +476,16 @@ class MessageStore(Protocol):
     def remove_allowlist(self, system_id: str, networks: Iterable[str]) -> int: ...
 
     # messages
-    def write_batch(self, batch: Batch) -> dict[str, Account]: ...
+    def write_batch(self, batch: Batch) -> BatchResult:
+        """One transaction: the batch, each account's balance decremented
+        only when it covers the charge (``debit_due``); the accounts whose
+        did not are ``refused`` and their submits left out (``without``)."""
+    def message_ids(self, now: float) -> range:
+        """Message ids this process may give out, used by no other process
+        of the store, ever (``now``: wall time, for a time floor): SQLite's
+        one writer gets every id past the largest stored one and
+        ``int(now) << 20``; PostgreSQL a block of a sequence, shared by
+        every node. Called again when a block runs low."""
     def max_message_id(self) -> int: ...
     def unfinished_messages(self) -> list[Message]: ...
     def owed_receipts(self) -> list[OwedReceipt]: ...
@@ -432,7 +514,7 @@ class MessageStore(Protocol):
     def campaign_tallies(self) -> list[CampaignTally]: ...
     def campaign_lines(self, campaign_id: int) -> list[RecipientState]: ...
     def campaign_base(self, campaign_id: int) -> list[BaseRecipient]: ...
-    def remove_recipients(self, campaign_id: int, seqs: Iterable[int]) -> int: ...
+    def exclude_from_base(self, campaign_id: int, seqs: Iterable[int], now: float) -> int: ...
     def claim_recipients(self, wants: Mapping[int, int], now: float) -> list[Claimed]: ...
     def record_outcomes(self, outcomes: Iterable[Outcome], pauses: Mapping[int, str] = {}) -> None: ...
     def unsettled_sends(self) -> Unsettled: ...
@@ -481,6 +563,7 @@ class StorePort(Protocol):
         self, old: Message, new: Message, day: int, waiter: Waiter | None = None, arg: Any = None
     ) -> None: ...
     def pending_charge(self, system_id: str) -> int: ...
+    def message_ids(self, now: float) -> Deferred[range]: ...
     def refresh_soon(self) -> None: ...
     def flushed(self) -> Deferred[None]: ...
     def committed(self) -> Deferred[None]: ...

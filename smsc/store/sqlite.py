@@ -26,10 +26,11 @@ import sqlite_utils
 
 from ..records import Account, Message
 from .port import (
-    CALLBACK_DONE, CALLBACK_GIVEN_UP, CALLBACK_PENDING, RECEIPT_DONE, RECEIPT_EXPIRED, RECEIPT_NONE,
-    RECEIPT_OWED, AccountExists, AccountUsage, Batch, MoRow, NoSuchAccount, NotAllowlisted, NotBlacklisted,
-    OwedReceipt, MessageStore, PendingCallback, StoredMessage,
+    CALLBACK_PENDING, RECEIPT_EXPIRED, AccountExists, AccountUsage, Batch, BatchResult, MoRow,
+    NoSuchAccount, NotAllowlisted, NotBlacklisted, OwedReceipt, MessageStore, PendingCallback, StoredMessage,
+    debit_due, without,
 )
+from ..accounts.ids import ID_LIMIT
 from .sqlite_campaigns import CampaignTables
 
 __all__ = ["SCHEMA_VERSION", "Store"]
@@ -51,6 +52,10 @@ _REPLACE = (
     "expires_at = ?, not_before = ?, registered_delivery = ? WHERE id = ?"
 )
 _CHARGE = "UPDATE accounts SET balance_kopecks = balance_kopecks - ? WHERE system_id = ?"
+#: a submit's charge: only when the balance covers it
+_DEBIT = (
+    "UPDATE accounts SET balance_kopecks = balance_kopecks - ? WHERE system_id = ? AND balance_kopecks >= ?"
+)
 _USAGE = (
     "INSERT INTO usage (system_id, day, messages, segments, kopecks) VALUES (?, ?, ?, ?, ?) "
     "ON CONFLICT (system_id, day) DO UPDATE SET messages = messages + excluded.messages, "
@@ -519,14 +524,31 @@ class Store(CampaignTables):
 
     # --- messages ---------------------------------------------------------
 
-    def write_batch(self, batch: Batch) -> dict[str, Account]:
+    def write_batch(self, batch: Batch) -> BatchResult:
         """Commit one group of hot writes in a single transaction, then read
-        back ``batch.read_accounts`` as they stand after it."""
+        back ``batch.read_accounts`` as they stand after it. An account whose
+        balance does not cover its submits is refused (``BatchResult``)."""
         conn = self._db.conn
         conn.execute("BEGIN")
         try:
+            refused: frozenset[str] = frozenset()
             if batch.charges:
-                conn.executemany(_CHARGE, [(k, sid) for sid, k in batch.charges.items() if k])
+                due = debit_due(batch)
+                short = set()
+                for sid, k in batch.charges.items():
+                    if sid in due:
+                        if conn.execute(_DEBIT, (k, sid, k)).rowcount == 0 and conn.execute(
+                            "SELECT 1 FROM accounts WHERE system_id = ?", (sid,)
+                        ).fetchone():
+                            short.add(sid)
+                    elif k:
+                        conn.execute(_CHARGE, (k, sid))
+                if short:
+                    refused = frozenset(short)
+                    batch = without(batch, refused)
+                    for sid in refused:
+                        if batch.charges.get(sid):
+                            conn.execute(_CHARGE, (batch.charges[sid], sid))
             if batch.usage:
                 conn.executemany(_USAGE, [(sid, day, *v) for (sid, day), v in batch.usage.items()])
             rows = batch.inserts
@@ -545,11 +567,16 @@ class Store(CampaignTables):
             # transaction open; every later BEGIN would fail with it
             _rollback(conn)
             raise
-        return self.get_accounts(batch.read_accounts) if batch.read_accounts else {}
+        return BatchResult(self.get_accounts(batch.read_accounts) if batch.read_accounts else {}, refused)
 
     def _update_in(self, head: str, params: list[Any], ids: list[int]) -> None:
         for start, size in _chunks(len(ids)):
             self._db.conn.execute(_statement(head, "?", size, "(", ")"), params + ids[start:start + size])
+
+    def message_ids(self, now: float) -> range:
+        """Every id past both the largest stored id and a time-based floor
+        (so a purged table never brings old ids back): one process writes."""
+        return range(max(self.max_message_id() + 1, int(now) << 20), ID_LIMIT)
 
     def max_message_id(self) -> int:
         row = self._db.execute("SELECT max(id) FROM messages").fetchone()

@@ -66,10 +66,17 @@ class CampaignTables:
             {
                 "campaign_id": int, "seq": int, "msisdn": str, "fields": str, "line": int,
                 "text": str, "status": str, "message_int": int, "message_id": str,
-                "detail": str, "claimed_at": float, "decided_at": float,
+                "detail": str, "claimed_at": float, "decided_at": float, "removed_at": float,
             },
             pk=("campaign_id", "seq"), if_not_exists=True,
         )
+        # added since the table was first made (nullable: an older table only needs it added)
+        if "removed_at" not in db.table("campaign_recipients").columns_dict:
+            try:
+                db.table("campaign_recipients").add_column("removed_at", float)
+            except sqlite3.OperationalError:  # another process added it first
+                if "removed_at" not in db.table("campaign_recipients").columns_dict:
+                    raise
         db.execute(
             "CREATE INDEX IF NOT EXISTS campaign_recipients_status "
             "ON campaign_recipients (campaign_id, status, seq)"
@@ -150,29 +157,35 @@ class CampaignTables:
 
     def campaign_lines(self, campaign_id: int) -> list[RecipientState]:
         """Every recipient of the campaign with its message's state, in upload order."""
-        return [RecipientState(r[0], r[1], r[2], r[3], r[4], r[5] or "", r[6], r[7], r[8], r[9]) for r in self._db.execute(
+        return [RecipientState(r[0], r[1], r[2], r[3], r[4], r[5] or "", r[6], r[7], r[8], r[9],
+                               json.loads(r[10] or "{}"), r[11]) for r in self._db.execute(
             f"SELECT r.seq, r.msisdn, r.status, r.message_id, r.text, r.detail, r.decided_at, m.stat, "
-            f"m.done_time, coalesce(m.cost, 0) FROM {_JOIN} WHERE r.campaign_id = ? ORDER BY r.seq",
+            f"m.done_time, coalesce(m.cost, 0), r.fields, m.error FROM {_JOIN} "
+            f"WHERE r.campaign_id = ? ORDER BY r.seq",
             [campaign_id],
         )]
 
     def campaign_base(self, campaign_id: int) -> list[BaseRecipient]:
-        """The campaign's numbers with their upload columns, in upload order."""
+        """The campaign's numbers with their upload columns, in upload order
+        (those taken out of the base too, with ``removed_at``)."""
         return [
-            BaseRecipient(seq, msisdn, json.loads(fields), line, status, stat, done_time)
-            for seq, msisdn, fields, line, status, stat, done_time in self._db.execute(
-                f"SELECT r.seq, r.msisdn, r.fields, r.line, r.status, m.stat, m.done_time FROM {_JOIN} "
-                f"WHERE r.campaign_id = ? ORDER BY r.seq", [campaign_id],
+            BaseRecipient(seq, msisdn, json.loads(fields), line, status, stat, done_time, removed_at)
+            for seq, msisdn, fields, line, status, stat, done_time, removed_at in self._db.execute(
+                f"SELECT r.seq, r.msisdn, r.fields, r.line, r.status, m.stat, m.done_time, r.removed_at "
+                f"FROM {_JOIN} WHERE r.campaign_id = ? ORDER BY r.seq", [campaign_id],
             )
         ]
 
-    def remove_recipients(self, campaign_id: int, seqs: Iterable[int]) -> int:
-        """Delete these recipients from the campaign's base; how many were there."""
+    def exclude_from_base(self, campaign_id: int, seqs: Iterable[int], now: float) -> int:
+        """Take these recipients out of the campaign's base (stamped ``now``):
+        a campaign made from it leaves them out. Nothing is deleted, so the
+        campaign's report stays as it was. How many were still in the base."""
         with self._transaction() as conn:
             before = conn.total_changes
             conn.executemany(
-                "DELETE FROM campaign_recipients WHERE campaign_id = ? AND seq = ?",
-                [(campaign_id, seq) for seq in seqs],
+                "UPDATE campaign_recipients SET removed_at = ? "
+                "WHERE campaign_id = ? AND seq = ? AND removed_at IS NULL",
+                [(now, campaign_id, seq) for seq in seqs],
             )
             return conn.total_changes - before
 

@@ -24,8 +24,8 @@ from twisted.python.threadpool import ThreadPool
 
 from ..records import Account, Message
 from .port import (
-    AccountUsage, Batch, Campaign, CampaignTally, Claimed, CommitStatus, MessageStore, MoRow, Outcome, RecipientState,
-    StoredMessage, StorePort, Unsettled, Waiter,
+    AccountUsage, Batch, BatchResult, Campaign, CampaignTally, Claimed, CommitStatus, InsufficientFunds,
+    MessageStore, MoRow, Outcome, RecipientState, StoredMessage, StorePort, Unsettled, Waiter,
 )
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,8 @@ class StoreWorker:
         self._threaded = threaded
         self._pool = ThreadPool(1, 1, name="smsc-store")
         self._batch = Batch()
-        self._waiters: list[tuple[Waiter, Any]] = []
+        #: (waiter, arg, system_id of the insert or None)
+        self._waiters: list[tuple[Waiter, Any, str | None]] = []
         self._committing = False
         self._idle: list[Deferred[None]] = []
         #: observers of each commit: called with (writes, seconds, accounts read back)
@@ -297,8 +298,16 @@ class StoreWorker:
     # --- group commit -----------------------------------------------------
 
     def insert(self, message: Message, waiter: Waiter | None = None, arg: Any = None) -> None:
+        """Store a submit (its charge came just before, ``charge``); the
+        waiter fails with ``InsufficientFunds`` when the store refuses the
+        account's charge at commit."""
         self._batch.inserts.append(message)
-        self._queued(waiter, arg)
+        self._batch.size += 1
+        if waiter is not None:
+            self._waiters.append((waiter, arg, message.system_id))
+        if not self._committing:
+            self._committing = True
+            self._reactor.callLater(0, self._commit)
 
     def finish(
         self, values: tuple[int, str, int, float, int], message_id: int, waiter: Waiter | None = None, arg: Any = None
@@ -328,6 +337,14 @@ class StoreWorker:
             u[0] += messages
             u[1] += segments
             u[2] += kopecks
+        if messages == 1:  # a submit's charge (refunds pass -1, replaces 0)
+            d = b.debits.get((system_id, day))
+            if d is None:
+                b.debits[(system_id, day)] = [1, segments, kopecks]
+            else:
+                d[0] += 1
+                d[1] += segments
+                d[2] += kopecks
 
     def refund(self, message: Message, day: int) -> None:
         """Give back a cancelled message's charge (usage of ``day`` too) and
@@ -349,6 +366,10 @@ class StoreWorker:
         ))
         self._queued(waiter, arg)
 
+    def message_ids(self, now: float) -> "Deferred[range]":
+        """A block of message ids for this process (``MessageStore.message_ids``)."""
+        return self._call(self._store.message_ids, now)
+
     def pending_charge(self, system_id: str) -> int:
         """Kopecks charged to ``system_id`` and not yet committed."""
         return self._batch.charges.get(system_id, 0)
@@ -356,7 +377,7 @@ class StoreWorker:
     def _queued(self, waiter: Waiter | None, arg: Any) -> None:
         self._batch.size += 1
         if waiter is not None:
-            self._waiters.append((waiter, arg))
+            self._waiters.append((waiter, arg, None))
         if not self._committing:
             self._committing = True
             # Let the rest of this reactor turn add to the batch first.
@@ -387,12 +408,19 @@ class StoreWorker:
                 log.error("store commit of %d writes failed: %s", len(batch), failure.getErrorMessage())
             if failure is not None or batch.writes():
                 self._record(len(batch), failure)
-            accounts = {} if failure is not None else result
+            written = BatchResult({}) if failure is not None else result
+            assert isinstance(written, BatchResult)
             for obs in self.on_commit:
-                obs(len(batch), elapsed, accounts)  # type: ignore[arg-type]
-            for w, arg in waiters:
+                obs(len(batch), elapsed, written.accounts)
+            refused = written.refused
+            if refused:
+                log.warning("store refused the submits of %s: balance short at commit", ", ".join(sorted(refused)))
+            for w, arg, sid in waiters:
                 try:
-                    w(arg, failure)
+                    if refused and sid in refused:
+                        w(arg, Failure(InsufficientFunds(sid)))  # type: ignore[no-untyped-call]
+                    else:
+                        w(arg, failure)
                 except Exception:
                     log.exception("store waiter failed")
             self._commit()

@@ -28,7 +28,7 @@ from twisted.web.server import NOT_DONE_YET, Request
 
 if TYPE_CHECKING:
     from ..accounts.live import LiveAccount
-    from ..app import Server
+    from .deps import WebDeps
 
 log = logging.getLogger(__name__)
 
@@ -129,8 +129,8 @@ def _json_type(value: Any) -> str:
     return _JSON_TYPES.get(type(value), type(value).__name__)
 
 
-#: a route handler: (the server, the call) -> Reply or Deferred[Reply]
-Handler = Callable[["Server", Call], Any]
+#: a route handler: (its dependencies, the call) -> Reply or Deferred[Reply]
+Handler = Callable[["WebDeps", Call], Any]
 
 
 @dataclass(frozen=True)
@@ -146,7 +146,7 @@ class Route:
         if len(segments) != len(self.path):
             return None
         params = {}
-        for want, got in zip(self.path, segments):
+        for want, got in zip(self.path, segments, strict=True):
             if want.startswith("{"):
                 if not got:
                     return None
@@ -168,9 +168,9 @@ class ApiResource(Resource):
 
     isLeaf = True
 
-    def __init__(self, server: "Server", routes: tuple[Route, ...], auth: Any) -> None:
+    def __init__(self, deps: "WebDeps", routes: tuple[Route, ...], auth: Any) -> None:
         super().__init__()
-        self._server = server
+        self._deps = deps
         self._routes = routes
         self._auth = auth
 
@@ -192,7 +192,7 @@ class ApiResource(Resource):
         call = Call(request, params)
 
         def handle(_: Any) -> Any:
-            return r.handler(self._server, call)
+            return r.handler(self._deps, call)
 
         def reply(result: Reply) -> None:
             if not gone:

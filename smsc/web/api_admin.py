@@ -24,7 +24,7 @@ from ..store.port import StorePort
 from .api import ApiError, Call, Reply, bad_field, route
 
 if TYPE_CHECKING:
-    from ..app import Server
+    from .deps import WebDeps
 
 _HTTP = {"invalid": 400, "not_found": 404, "conflict": 409}
 
@@ -66,15 +66,15 @@ def _kopecks(call: Call, name: str, required: bool = True) -> int | None:
 
 
 @route("GET", "/v1/admin/accounts", auth="admin")
-def list_accounts(server: "Server", call: Call) -> Any:
+def list_accounts(deps: "WebDeps", call: Call) -> Any:
     async def work() -> list[dict[str, Any]]:
-        return [admin.account_json(a) for a in await server.worker.list_accounts()]
+        return [admin.account_json(a) for a in await deps.store.list_accounts()]
 
     return _run(200, "", work())
 
 
 @route("POST", "/v1/admin/accounts", auth="admin")
-def create_account(server: "Server", call: Call) -> Any:
+def create_account(deps: "WebDeps", call: Call) -> Any:
     system_id = call.value("system_id", str)
     mode = call.value("mode", str, required=False) or "test"
     password = call.value("password", str, required=False)
@@ -84,57 +84,57 @@ def create_account(server: "Server", call: Call) -> Any:
     async def work() -> dict[str, Any]:
         # hashing the password is slow on purpose: on a thread
         account, pw = await deferToThread(
-            admin.new_account, server.config.accounts, system_id, password=password, mode=mode,
+            admin.new_account, deps.config.accounts, system_id, password=password, mode=mode,
             balance_kopecks=balance, alpha=tuple(alpha),
         )
-        await server.worker.add_account(account)
-        return {**admin.account_json(await _account(server.worker, system_id)), "password": pw.password}
+        await deps.store.add_account(account)
+        return {**admin.account_json(await _account(deps.store, system_id)), "password": pw.password}
 
     return _run(201, system_id, work())
 
 
 @route("GET", "/v1/admin/accounts/{system_id}", auth="admin")
-def show_account(server: "Server", call: Call) -> Any:
+def show_account(deps: "WebDeps", call: Call) -> Any:
     sid = call.params["system_id"]
 
     async def work() -> dict[str, Any]:
-        return admin.account_json(await _account(server.worker, sid))
+        return admin.account_json(await _account(deps.store, sid))
 
     return _run(200, sid, work())
 
 
 @route("POST", "/v1/admin/accounts/{system_id}/topup", auth="admin")
-def topup(server: "Server", call: Call) -> Any:
+def topup(deps: "WebDeps", call: Call) -> Any:
     kopecks = _kopecks(call, "amount_uah")
     assert kopecks is not None
     sid = call.params["system_id"]
 
     async def work() -> dict[str, Any]:
         admin.check_topup(kopecks)
-        await server.worker.add_balance(sid, kopecks)
-        return admin.account_json(await _account(server.worker, sid))
+        await deps.store.add_balance(sid, kopecks)
+        return admin.account_json(await _account(deps.store, sid))
 
     return _run(200, sid, work())
 
 
 @route("POST", "/v1/admin/accounts/{system_id}/promote", auth="admin")
-def promote(server: "Server", call: Call) -> Any:
+def promote(deps: "WebDeps", call: Call) -> Any:
     sid = call.params["system_id"]
 
     async def work() -> dict[str, Any]:
-        await server.worker.set_mode(sid, "user")
-        return admin.account_json(await _account(server.worker, sid))
+        await deps.store.set_mode(sid, "user")
+        return admin.account_json(await _account(deps.store, sid))
 
     return _run(200, sid, work())
 
 
 @route("POST", "/v1/admin/accounts/{system_id}/apikey", auth="admin")
-def api_key(server: "Server", call: Call) -> Any:
+def api_key(deps: "WebDeps", call: Call) -> Any:
     sid = call.params["system_id"]
 
     async def work() -> dict[str, Any]:
         key, sha = admin.new_key()
-        await server.worker.set_api_key(sid, sha)
+        await deps.store.set_api_key(sid, sha)
         return {"system_id": sid, "api_key": key}
 
     return _run(201, sid, work())
@@ -145,26 +145,26 @@ async def _alpha_names(store: StorePort, sid: str) -> dict[str, Any]:
 
 
 @route("POST", "/v1/admin/accounts/{system_id}/alpha", auth="admin")
-def add_alpha(server: "Server", call: Call) -> Any:
+def add_alpha(deps: "WebDeps", call: Call) -> Any:
     name = call.value("name", str)
     sid = call.params["system_id"]
 
     async def work() -> dict[str, Any]:
-        await server.worker.add_alpha(sid, admin.alpha_name(name))
-        return await _alpha_names(server.worker, sid)
+        await deps.store.add_alpha(sid, admin.alpha_name(name))
+        return await _alpha_names(deps.store, sid)
 
     return _run(200, sid, work())
 
 
 @route("DELETE", "/v1/admin/accounts/{system_id}/alpha/{name}", auth="admin")
-def remove_alpha(server: "Server", call: Call) -> Any:
+def remove_alpha(deps: "WebDeps", call: Call) -> Any:
     sid = call.params["system_id"]
 
     async def work() -> dict[str, Any]:
         name = admin.alpha_name(call.params["name"])
-        if not await server.worker.remove_alpha(sid, name):
+        if not await deps.store.remove_alpha(sid, name):
             raise admin.no_alpha(sid, name)
-        return await _alpha_names(server.worker, sid)
+        return await _alpha_names(deps.store, sid)
 
     return _run(200, sid, work())
 
@@ -174,36 +174,36 @@ async def _numbers(store: StorePort, sid: str, **extra: Any) -> dict[str, Any]:
 
 
 @route("GET", "/v1/admin/accounts/{system_id}/blacklist", auth="admin")
-def get_blacklist(server: "Server", call: Call) -> Any:
+def get_blacklist(deps: "WebDeps", call: Call) -> Any:
     sid = call.params["system_id"]
 
     async def work() -> dict[str, Any]:
-        await _account(server.worker, sid)
-        return await _numbers(server.worker, sid)
+        await _account(deps.store, sid)
+        return await _numbers(deps.store, sid)
 
     return _run(200, sid, work())
 
 
 @route("POST", "/v1/admin/accounts/{system_id}/blacklist", auth="admin")
-def add_blacklist(server: "Server", call: Call) -> Any:
+def add_blacklist(deps: "WebDeps", call: Call) -> Any:
     numbers = call.strings("numbers")
     sid = call.params["system_id"]
 
     async def work() -> dict[str, Any]:
-        added = await server.worker.add_blacklist(sid, admin.normalise_numbers(numbers))
-        return await _numbers(server.worker, sid, added=added)
+        added = await deps.store.add_blacklist(sid, admin.normalise_numbers(numbers))
+        return await _numbers(deps.store, sid, added=added)
 
     return _run(200, sid, work())
 
 
 @route("DELETE", "/v1/admin/accounts/{system_id}/blacklist", auth="admin")
-def remove_blacklist(server: "Server", call: Call) -> Any:
+def remove_blacklist(deps: "WebDeps", call: Call) -> Any:
     numbers = call.strings("numbers")
     sid = call.params["system_id"]
 
     async def work() -> dict[str, Any]:
-        await server.worker.remove_blacklist(sid, admin.normalise_numbers(numbers))
-        return await _numbers(server.worker, sid)
+        await deps.store.remove_blacklist(sid, admin.normalise_numbers(numbers))
+        return await _numbers(deps.store, sid)
 
     return _run(200, sid, work())
 
@@ -213,47 +213,47 @@ async def _networks(store: StorePort, sid: str, **extra: Any) -> dict[str, Any]:
 
 
 @route("GET", "/v1/admin/accounts/{system_id}/allowlist", auth="admin")
-def get_allowlist(server: "Server", call: Call) -> Any:
+def get_allowlist(deps: "WebDeps", call: Call) -> Any:
     sid = call.params["system_id"]
 
     async def work() -> dict[str, Any]:
-        await _account(server.worker, sid)
-        return await _networks(server.worker, sid)
+        await _account(deps.store, sid)
+        return await _networks(deps.store, sid)
 
     return _run(200, sid, work())
 
 
 @route("POST", "/v1/admin/accounts/{system_id}/allowlist", auth="admin")
-def add_allowlist(server: "Server", call: Call) -> Any:
+def add_allowlist(deps: "WebDeps", call: Call) -> Any:
     networks = call.strings("networks")
     sid = call.params["system_id"]
 
     async def work() -> dict[str, Any]:
-        added = await server.worker.add_allowlist(sid, admin.normalise_networks(networks))
-        return await _networks(server.worker, sid, added=added)
+        added = await deps.store.add_allowlist(sid, admin.normalise_networks(networks))
+        return await _networks(deps.store, sid, added=added)
 
     return _run(200, sid, work())
 
 
 @route("DELETE", "/v1/admin/accounts/{system_id}/allowlist", auth="admin")
-def remove_allowlist(server: "Server", call: Call) -> Any:
+def remove_allowlist(deps: "WebDeps", call: Call) -> Any:
     networks = call.strings("networks")
     sid = call.params["system_id"]
 
     async def work() -> dict[str, Any]:
-        await server.worker.remove_allowlist(sid, admin.normalise_networks(networks))
-        return await _networks(server.worker, sid)
+        await deps.store.remove_allowlist(sid, admin.normalise_networks(networks))
+        return await _networks(deps.store, sid)
 
     return _run(200, sid, work())
 
 
 @route("POST", "/v1/admin/mo", auth="admin")
-def inject_mo(server: "Server", call: Call) -> Any:
+def inject_mo(deps: "WebDeps", call: Call) -> Any:
     to, source, text = call.value("to", str), call.value("from", str), call.value("text", str)
 
     async def work() -> dict[str, Any]:
-        system_id, digits = admin.mo_route(server.config.mo, to, source, text)
-        mo_id = await server.worker.add_mo(system_id, digits, to, text)
+        system_id, digits = admin.mo_route(deps.config.mo, to, source, text)
+        mo_id = await deps.store.add_mo(system_id, digits, to, text)
         return {"id": mo_id, "system_id": system_id, "from": digits, "to": to, "status": "QUEUED"}
 
     return _run(202, "", work())

@@ -27,7 +27,7 @@ from ..submission import of_text
 from .api import ApiError, Call, Reply, bad_field, route
 
 if TYPE_CHECKING:
-    from ..app import Server
+    from .deps import WebDeps
 
 
 @dataclass(frozen=True)
@@ -74,7 +74,7 @@ def refusal_error(exc: SmppError, funds_status: int) -> ApiError:
 
 
 @route("POST", "/v1/messages", auth="account")
-def send_message(server: "Server", call: Call) -> Any:
+def send_message(deps: "WebDeps", call: Call) -> Any:
     sender = call.value("from", str)
     to = call.value("to", str)
     text = call.value("text", str)
@@ -100,13 +100,13 @@ def send_message(server: "Server", call: Call) -> Any:
         n = live.id_format.parse(message_id)
         assert n is not None  # the engine made it in this format
         if dlr_url is None:
-            return server.worker.message(n).addCallback(answer, message_id)
+            return deps.store.message(n).addCallback(answer, message_id)
         # watched before the operator can finish it (this runs in the
         # commit's callback, before the hand-off)
-        server.callbacks.watch(n, message_id, dlr_url)
+        deps.watch_dlr(n, message_id, dlr_url)
         # the callback's row first: durable before the 201
-        stored = server.worker.add_callback(n, message_id, dlr_url)
-        return stored.addCallback(lambda _: server.worker.message(n)).addCallback(answer, message_id)
+        stored = deps.store.add_callback(n, message_id, dlr_url)
+        return stored.addCallback(lambda _: deps.store.message(n)).addCallback(answer, message_id)
 
     def answer(found: StoredMessage | None, message_id: str) -> Reply:
         assert found is not None  # committed before the engine answered
@@ -115,21 +115,20 @@ def send_message(server: "Server", call: Call) -> Any:
 
     def refused(failure: Failure) -> None:
         failure.trap(SmppError)
-        raise refusal_error(failure.value, server.config.billing.insufficient_funds_status)
+        raise refusal_error(failure.value, deps.config.billing.insufficient_funds_status)
 
-    return server.engine.send(live, submission).addCallbacks(accepted, refused)
+    return deps.engine.send(live, submission).addCallbacks(accepted, refused)
 
 
 @route("GET", "/v1/messages/{id}", auth="account")
-def get_message(server: "Server", call: Call) -> Any:
+def get_message(deps: "WebDeps", call: Call) -> Any:
     live = call.account
     assert live is not None
     message_id = call.params["id"]
 
     def view(info: MessageInfo) -> Reply:
         return Reply(200, message_view(
-            info.stored, info.public_id, server.engine.sim.now(), held=info.held,
-            default_alphabet=server.config.messages.default_alphabet,
+            info.stored, info.public_id, deps.sim_now(), held=info.held,
         ))
 
     def not_found(failure: Failure) -> None:
@@ -137,11 +136,11 @@ def get_message(server: "Server", call: Call) -> Any:
         failure.trap(SmppError)
         raise ApiError(404, "not_found", f"no message {message_id}", "id")
 
-    return server.engine.message(live, message_id).addCallbacks(view, not_found)
+    return deps.engine.message(live, message_id).addCallbacks(view, not_found)
 
 
 @route("GET", "/v1/balance", auth="account")
-def get_balance(server: "Server", call: Call) -> Reply:
+def get_balance(deps: "WebDeps", call: Call) -> Reply:
     live = call.account
     assert live is not None
     return Reply(200, {

@@ -8,11 +8,11 @@ from .api import ApiResource
 from .api_auth import ApiAuth
 
 if TYPE_CHECKING:
-    from ..app import Server
+    from .deps import WebDeps
 
 ROUTES = (*api_messages.ROUTES, *api_admin.ROUTES, *openapi.ROUTES)
 
 
-def api_resource(server: "Server") -> ApiResource:
-    auth = ApiAuth(server.engine, server.worker, server.config.http.admin_token_sha256)
-    return ApiResource(server, ROUTES, auth)
+def api_resource(deps: "WebDeps") -> ApiResource:
+    auth = ApiAuth(deps.engine, deps.store, deps.config.http.admin_token_sha256)
+    return ApiResource(deps, ROUTES, auth)

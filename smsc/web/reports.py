@@ -47,7 +47,7 @@ from .reports_pages import (
 )
 
 if TYPE_CHECKING:
-    from ..app import Server
+    from .deps import WebDeps
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +77,9 @@ class ReportsResource(Resource):
 
     isLeaf = True
 
-    def __init__(self, server: "Server") -> None:
+    def __init__(self, deps: "WebDeps") -> None:
         super().__init__()
-        self._server = server
+        self._deps = deps
 
     # --- routing ----------------------------------------------------------
 
@@ -92,7 +92,7 @@ class ReportsResource(Resource):
         while len(path) > 1 and path[-1] == "":
             path.pop()  # /reports/accounts/ is /reports/accounts
         method = request.method.decode("ascii", "replace")
-        expected = self._server.config.http.admin_token_sha256
+        expected = self._deps.config.http.admin_token_sha256
         if not expected:
             request.setResponseCode(403)
             return message_page(
@@ -179,26 +179,26 @@ class ReportsResource(Resource):
     # --- store reads (through the store port) --------------------------------
 
     async def _accounts(self, day: int) -> list[AccountRow]:
-        return account_rows(await self._server.worker.accounts_usage(day))
+        return account_rows(await self._deps.store.accounts_usage(day))
 
     async def _campaigns(self) -> list[campaigns.CampaignSummary]:
-        store = self._server.worker
+        store = self._deps.store
         return campaigns.summaries(await store.list_campaigns(), await store.campaign_tallies())
 
     async def _report(
         self, campaign_id: int, status: str | None
     ) -> tuple[campaigns.CampaignSummary, list[campaigns.RecipientLine]] | None:
-        store = self._server.worker
+        store = self._deps.store
         c = await store.get_campaign(campaign_id)
         if c is None:
             return None
         return campaigns.report(c, await store.campaign_lines(campaign_id), status)
 
     async def _messages_to(self, msisdn: str) -> list[MessageRow]:
-        store = self._server.worker
+        store = self._deps.store
         found = await store.messages_to(msisdn, MESSAGE_LIMIT)
         accounts = {sid: await store.account(sid) for sid in {f.message.system_id for f in found}}
-        return message_rows(found, accounts, self._server.config.messages.default_alphabet)
+        return message_rows(found, accounts)
 
     def _read(self, request: Request, render: Callable[[Any], bytes], read: Coroutine[Any, Any, Any]) -> Any:
         """Run ``read`` (store reads), then write ``render(result)``; a

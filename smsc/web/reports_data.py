@@ -11,14 +11,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from ..accounts.ids import DEFAULT_ID_FORMAT, MessageIdFormat
-from ..pdu.text import TextError, decode
+from ..pdu.text import TextError, stored_text
 from ..records import Account
 from ..status import message_status
 from ..store.port import AccountUsage, StoredMessage
-
-#: esm_class bit: short_message starts with a user data header
-_UDHI = 0x40
-
 
 @dataclass(frozen=True, slots=True)
 class AccountRow:
@@ -54,9 +50,7 @@ def account_rows(usage: Iterable[AccountUsage]) -> list[AccountRow]:
     ]
 
 
-def message_rows(
-    found: Iterable[StoredMessage], accounts: Mapping[str, Account | None], default_alphabet: str
-) -> list[MessageRow]:
+def message_rows(found: Iterable[StoredMessage], accounts: Mapping[str, Account | None]) -> list[MessageRow]:
     """The stored messages as rows, ids in their account's format
     (``accounts``: system_id -> its account, None if gone)."""
     formats: dict[str, MessageIdFormat] = {}
@@ -69,7 +63,7 @@ def message_rows(
             message_id=formats[sid].format(m.id), system_id=sid, sender=m.source_addr,
             status=message_status(stat, done_time),
             submit_time=m.submit_time, done_time=done_time, segments=m.segments, cost_kopecks=m.cost,
-            text=message_text(m.short_message, m.data_coding, m.esm_class, default_alphabet),
+            text=message_text(m.short_message, m.data_coding),
         ))
     return out
 
@@ -80,14 +74,13 @@ def _id_format(account: Account | None) -> MessageIdFormat:
     return MessageIdFormat.of(account.id_format, account.id_width)
 
 
-def message_text(body: bytes, data_coding: int, esm_class: int, default_alphabet: str) -> str:
-    """A stored body as a person reads it: a client's UDH dropped, binary
-    codings as hex, and a note instead of an error for a body that does not
-    decode (the engine refuses those, so only a damaged row would)."""
-    if esm_class & _UDHI and body:
-        body = body[1 + body[0]:]
+def message_text(body: bytes, data_coding: int) -> str:
+    """A stored body as a person reads it (:func:`~smsc.pdu.text.stored_text`,
+    the HTTP API's rule), binary codings as hex, and a note instead of an
+    error for a body that does not decode (the engine refuses those, so
+    only a damaged row would)."""
     try:
-        text = decode(body, data_coding, default_alphabet)
+        text = stored_text(body, data_coding)
     except (TextError, ValueError):
         return f"(undecodable, data_coding {data_coding}: {body.hex()})"
     if isinstance(text, bytes):

@@ -16,13 +16,13 @@ from .ops import HealthResource, MetricsResource
 from .reports import ReportsResource
 
 if TYPE_CHECKING:
-    from ..app import Server
+    from .deps import WebDeps
 
 
-def http_root(server: "Server") -> Resource:
+def http_root(deps: "WebDeps") -> Resource:
     root = Resource()
-    root.putChild(b"metrics", MetricsResource(server.metrics))
-    root.putChild(b"health", HealthResource(server.health))
-    root.putChild(b"api", api_resource(server))
-    root.putChild(b"reports", ReportsResource(server))
+    root.putChild(b"metrics", MetricsResource(deps.metrics))
+    root.putChild(b"health", HealthResource(deps.health))
+    root.putChild(b"api", api_resource(deps))
+    root.putChild(b"reports", ReportsResource(deps))
     return root

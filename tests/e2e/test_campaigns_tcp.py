@@ -140,7 +140,7 @@ def test_campaign_from_csv_upload_to_report_and_clean(server_factory, tmp_path):
 
     # the user's steps as a subprocess: python -m smsc campaign create / start
     out = server.cli("campaign", "create", "--account", sid, "--csv", str(upload),
-                     "--sender", "SMSClub", "--text", TEMPLATE).stdout
+                     "--sender", "SMSClub", "--text", TEMPLATE, process=True).stdout
     assert "8 in, 5 kept (2 duplicates removed, 1 invalid)" in out
     assert re.search(r"invalid line 7: .*'12345'", out), out
     assert "estimate: 5 recipients: 4 to send (5 segments, 2.04 UAH), 1 blacklisted" in out
@@ -153,7 +153,7 @@ def test_campaign_from_csv_upload_to_report_and_clean(server_factory, tmp_path):
     assert report(server, cid)[0].counts["PENDING"] == 4  # a draft is not sent
     before = balance(cfg, sid)
 
-    assert "running" in server.cli("campaign", "start", str(cid)).stdout
+    assert "running" in server.cli("campaign", "start", str(cid), process=True).stdout
     summary, lines = wait_final(server, cid)
 
     by_number = {x.msisdn: x for x in lines}
@@ -189,6 +189,16 @@ def test_campaign_from_csv_upload_to_report_and_clean(server_factory, tmp_path):
     parsed = list(csv.DictReader(io.StringIO(undeliv)))
     assert [(r["msisdn"], r["status"], r["message_id"], r["text"]) for r in parsed] == [
         ("380671000001", "UNDELIV", by_number["380671000001"].message_id, "Dear Ivan, your code is 42")]
+    # the upload's other columns come along; done_at is ISO 8601 UTC, not Unix seconds
+    assert undeliv.splitlines()[0] == "msisdn,status,message_id,text,detail,done_at,name"
+    assert parsed[0]["name"] == "Ivan"
+    done = by_number["380671000001"].done_at
+    assert parsed[0]["done_at"] == time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(done))
+    pending = smsc(cfg, "campaign", "report", str(cid), "--status", "skipped", "--csv").stdout
+    assert list(csv.DictReader(io.StringIO(pending)))[0]["name"] == "Black"
+    table = smsc(cfg, "campaign", "report", str(cid)).stdout.splitlines()
+    assert table[1].split("\t") == ["msisdn", "status", "message_id", "text", "detail"]
+    assert table[2].split("\t")[:2] == ["380671000001", "UNDELIV"]
     full = json.loads(smsc(cfg, "campaign", "report", str(cid), "--json").stdout)
     assert full["counts"]["SKIPPED"] == 1 and full["cost_kopecks"] == CHARGE
     assert [(x["msisdn"], x["status"]) for x in full["lines"]] == [(x.msisdn, x.status) for x in lines]
@@ -197,14 +207,20 @@ def test_campaign_from_csv_upload_to_report_and_clean(server_factory, tmp_path):
 
     # cleaning the base (a subprocess again: the command a user runs)
     export = tmp_path / "bad.csv"
-    cleaned = server.cli("campaign", "clean", str(cid), "--export", str(export), "--remove").stdout
+    sent_report = smsc(cfg, "campaign", "report", str(cid), "--json").stdout
+    cleaned = server.cli("campaign", "clean", str(cid), "--export", str(export), "--remove", process=True).stdout
     assert "2 numbers with status REJECTD or UNDELIV written to" in cleaned
-    assert "2 numbers with status REJECTD or UNDELIV removed" in cleaned
+    assert "2 numbers with status REJECTD or UNDELIV removed from its base" in cleaned
     assert export.read_text(encoding="utf-8").splitlines() == [
         "phone,status,name", "380671000001,UNDELIV,Ivan", "380501000002,REJECTD,Олена"]
-    summary, lines, _ = report(server, cid)
-    assert summary.recipients == 3 and [x.msisdn for x in lines] == [
-        "380671000003", "380931000004", "380501000006"]
+    # the sent campaign is history: the money was spent, its report stays as it was
+    assert smsc(cfg, "campaign", "report", str(cid), "--json").stdout == sent_report
+    summary, after, _ = report(server, cid)
+    assert (summary.recipients, summary.cost_kopecks) == (5, CHARGE) and after == lines
+    assert (summary.counts["UNDELIV"], summary.counts["REJECTD"]) == (1, 1)
+    assert "charged 2.04 UAH" in smsc(cfg, "campaign", "status", str(cid)).stdout
+    again = server.cli("campaign", "clean", str(cid), "--remove").stdout
+    assert "0 numbers with status REJECTD or UNDELIV removed" in again
     # the cleaned base makes the next campaign
     again = smsc(cfg, "campaign", "create", "--account", sid, "--from-campaign", str(cid),
                  "--sender", "SMSClub", "--text", "Bye #name#").stdout
@@ -214,8 +230,76 @@ def test_campaign_from_csv_upload_to_report_and_clean(server_factory, tmp_path):
         ("380671000003", "PENDING", "Bye Petro"), ("380931000004", "SKIPPED", "Bye Black")]
 
 
+def fresh_config(tmp_path: Path, **sections: dict) -> Path:
+    """A config and its store, made as a first ``smsc serve`` would, without a server."""
+    cfg = write_config(tmp_path / "c.toml", tmp_path / "s.db", **sections)
+    Store(str(tmp_path / "s.db")).close()
+    return cfg
+
+
+def test_the_faqs_abonent_name_fills_in_the_name_column(tmp_path):
+    """The FAQ tells customers to write #abonent_name# for the name column of their CSV."""
+    cfg = fresh_config(tmp_path)
+    sid = new_user(cfg)
+    upload = tmp_path / "clients.csv"
+    upload.write_text("phone,name\n0671000001,Ivan\n0501000002,Олена\n", encoding="utf-8")
+    cid = created_id(smsc(cfg, "campaign", "create", "--account", sid, "--csv", str(upload),
+                          "--sender", "SMSClub", "--text", "Шановна(ий) #abonent_name#, знижка 10%!").stdout)
+    report = json.loads(smsc(cfg, "campaign", "report", str(cid), "--json").stdout)
+    assert [x["text"] for x in report["lines"]] == [
+        "Шановна(ий) Ivan, знижка 10%!", "Шановна(ий) Олена, знижка 10%!"]
+
+    # a name column called something else: --name-column says which
+    upload.write_text("phone;client;city\n0671000001;Ivan;Kyiv\n", encoding="utf-8")
+    base = ("campaign", "create", "--account", sid, "--csv", str(upload), "--sender", "SMSClub",
+            "--text", "Hi #abonent_name#")
+    r = smsc(cfg, *base, check=False)
+    assert r.returncode == 1
+    [err] = r.stderr.strip().splitlines()
+    assert "#abonent_name#" in err and "--name-column" in err and "(columns: phone, client, city)" in err
+    cid = created_id(smsc(cfg, *base, "--name-column", "client").stdout)
+    report = json.loads(smsc(cfg, "campaign", "report", str(cid), "--json").stdout)
+    assert [x["text"] for x in report["lines"]] == ["Hi Ivan"]
+    r = smsc(cfg, *base, "--name-column", "nmae", check=False)
+    assert r.returncode == 1
+    assert r.stderr.strip() == ("smsc: error: --name-column nmae: no such column "
+                                "(columns: phone, client, city)")
+
+
+def test_a_report_piped_into_head_ends_quietly(tmp_path):
+    """``campaign report ID | head`` ended in a BrokenPipeError traceback."""
+    import shlex
+    import subprocess
+    import sys
+
+    from server_process import REPO
+
+    cfg = fresh_config(tmp_path)
+    sid = new_user(cfg, balance="10000")
+    cid = create(cfg, sid, numbered_csv(tmp_path / "many.csv", 6000))  # ~200 kB of report: > a pipe
+    smsc_cmd = shlex.join([sys.executable, "-m", "smsc", "--config", str(cfg)])
+    for args in (f"campaign report {cid}", f"campaign report {cid} --csv", "account list --json"):
+        r = subprocess.run(["bash", "-o", "pipefail", "-c", f"{smsc_cmd} {args} | head -n 2"],
+                           capture_output=True, text=True, cwd=REPO, timeout=60)
+        assert len(r.stdout.splitlines()) <= 2 and r.stderr == "", (args, r.stderr)
+        # a full report broke the pipe: SIGPIPE's status, as `seq 1000000 | head` gives;
+        # a short output that fit the pipe: 0
+        assert r.returncode == (0 if args.startswith("account") else 141), (args, r.returncode)
+
+
+def test_the_report_csv_keeps_upload_columns_named_like_its_own(tmp_path):
+    cfg = fresh_config(tmp_path)
+    sid = new_user(cfg)
+    upload = tmp_path / "crm.csv"
+    upload.write_text("Status;phone;name\nvip;0671000001;Ivan\n", encoding="utf-8")
+    cid = create(cfg, sid, upload)
+    out = smsc(cfg, "campaign", "report", str(cid), "--csv").stdout.splitlines()
+    assert out == ["msisdn,status,message_id,text,detail,done_at,csv_Status,name",
+                   "380671000001,PENDING,,Sale!,,,vip,Ivan"]
+
+
 def test_a_missing_value_or_unknown_column_stores_nothing(tmp_path):
-    cfg = write_config(tmp_path / "c.toml", tmp_path / "s.db")
+    cfg = fresh_config(tmp_path)
     sid = new_user(cfg)
     upload = tmp_path / "holes.csv"
     upload.write_text("phone;name;city\n0671000001;Ivan;Kyiv\n0671000002;;Lviv\n0671000003;Olha;\n")
@@ -262,18 +346,55 @@ def test_the_rate_is_respected(server_factory, tmp_path):
     assert last - first >= 1.5, last - first
 
 
+def test_a_campaign_the_balance_cannot_cover_does_not_start(server_factory, tmp_path):
+    """5 UAH against a 371 UAH estimate must not send 12 messages and pause:
+    create warns, start refuses in one line, --allow-partial sends what it can."""
+    server = server_factory()
+    cfg = server.config
+    sid = new_user(cfg, balance="1.00")  # two messages at 42 kopecks
+    created = smsc(cfg, "campaign", "create", "--account", sid, "--csv",
+                   str(numbered_csv(tmp_path / "five.csv", 5)), "--sender", "SMSClub", "--text", "Sale!")
+    cid = created_id(created.stdout)  # made all the same: a top-up may come before the start
+    [warning] = created.stderr.strip().splitlines()
+    assert warning == (f"smsc: warning: campaign {cid} needs 2.10 UAH, account {sid} has 1.00 UAH: "
+                       f"1.10 UAH short (top up before 'smsc campaign start {cid}', "
+                       f"or start it with --allow-partial)")
+
+    r = server.cli("campaign", "start", str(cid), check=False)  # as the user runs it
+    assert r.returncode == 1 and r.stdout == ""
+    assert r.stderr.strip().splitlines() == [
+        f"smsc: error: campaign {cid} needs 2.10 UAH, account {sid} has 1.00 UAH: 1.10 UAH short "
+        f"(smsc account topup {sid} 1.10, or start it with --allow-partial to send what the balance covers)"]
+    time.sleep(0.5)
+    summary, _, _ = report(server, cid)
+    assert (summary.state, summary.counts["PENDING"], summary.cost_kopecks) == ("draft", 5, 0)
+    assert messages(server, "SELECT count(*) FROM messages WHERE system_id = ?", sid) == [(0,)]
+
+    # covered after a top-up: no warning, no refusal
+    smsc(cfg, "account", "topup", sid, "1.10")
+    started = smsc(cfg, "campaign", "start", str(cid))
+    assert "running" in started.stdout and started.stderr == ""
+    summary, _ = wait_final(server, cid)
+    assert summary.counts["DELIVRD"] == 5 and balance(cfg, sid) == 0
+    quiet = smsc(cfg, "campaign", "create", "--account", sid, "--csv", str(tmp_path / "five.csv"),
+                 "--sender", "SMSClub", "--text", "Sale!", "--json")
+    assert "needs" in quiet.stderr and json.loads(quiet.stdout)["estimate"]["kopecks"] == 210
+
+
 def test_insufficient_funds_pauses_and_start_resumes(server_factory, tmp_path):
     server = server_factory()
     cfg = server.config
     sid = new_user(cfg, balance="1.00")  # two messages at 42 kopecks
     cid = create(cfg, sid, numbered_csv(tmp_path / "five.csv", 5))
-    smsc(cfg, "campaign", "start", str(cid))
+    assert "--allow-partial" in smsc(cfg, "campaign", "start", str(cid), check=False).stderr
+    smsc(cfg, "campaign", "start", str(cid), "--allow-partial")
     summary, _, detail = wait_for(server, cid, lambda s: s.state == "paused")
     assert "insufficient funds" in detail and f"smsc campaign start {cid}" in detail
     assert summary.counts["PENDING"] == 3 and summary.cost_kopecks == 84
     assert "insufficient funds" in smsc(cfg, "campaign", "status", str(cid)).stdout
     smsc(cfg, "account", "topup", sid, "5")
-    smsc(cfg, "campaign", "start", str(cid))
+    resumed = smsc(cfg, "campaign", "start", str(cid))  # the rest (3 x 42) is covered now
+    assert resumed.stderr == ""
     summary, _ = wait_final(server, cid)
     assert summary.counts["DELIVRD"] == 5 and summary.cost_kopecks == 5 * 42
     assert balance(cfg, sid) == 100 + 500 - 5 * 42

@@ -1,30 +1,134 @@
-"""The CLI contract: account commands, errors as one line and non-zero exit."""
+"""The CLI contract: account commands, errors as one line and non-zero exit.
+
+What each command does runs through ``smsc.cli.main`` in this process (the
+same code, stdout, stderr and log lines; no interpreter start per call);
+the process contract itself (``python -m smsc``, exit status, one-line
+errors, ``serve``) runs real processes: ``process=True``.
+"""
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
 
-from server_process import REPO, write_config
+from server_process import REPO, cli_in_process, write_config
+
+from smsc.store.sqlite import Store
 
 
-def run(cfg, *args):
+def run(cfg, *args, cwd=REPO, process: bool = False):
+    if not process and cwd == REPO:
+        return cli_in_process(["--config", str(cfg), *args])
     return subprocess.run(
         [sys.executable, "-m", "smsc", "--config", str(cfg), *args],
-        capture_output=True, text=True, cwd=REPO, timeout=60,
+        capture_output=True, text=True, cwd=cwd, timeout=60,
     )
 
 
-def test_account_lifecycle(tmp_path):
+def smsc(*args, cwd):
+    """``smsc ARGS`` with no --config of ours: the shipped default, as a new user runs it."""
+    return subprocess.run([sys.executable, "-m", "smsc", *args],
+                          capture_output=True, text=True, cwd=cwd, timeout=60)
+
+
+def fresh(tmp_path, **sections):
+    """A config and its store, as a first ``smsc serve`` leaves them (without running one)."""
+    cfg = write_config(tmp_path / "c.toml", tmp_path / "s.db", **sections)
+    Store(str(tmp_path / "s.db")).close()
+    return cfg
+
+
+def no_store(path) -> str:
+    return f"smsc: error: no store at {path}: start the server first, or pass --store"
+
+
+def test_the_cli_refuses_a_store_that_does_not_exist_instead_of_making_one(tmp_path):
+    """``cd /tmp && smsc account list`` made an empty /tmp/smsc.db and printed nothing."""
+    work = tmp_path / "elsewhere"
+    work.mkdir()
+    for args in (("account", "list"), ("account", "add", "shop"), ("campaign", "list"),
+                 ("mo", "inject", "--to", "7090", "--from", "380671234567", "--text", "hi")):
+        r = smsc(*args, cwd=work)
+        assert (r.returncode, r.stdout) == (1, ""), (args, r.stdout, r.stderr)
+        assert r.stderr.strip().splitlines() == [no_store(work / "smsc.db")], args
+    assert list(work.iterdir()) == []
+    gone = tmp_path / "gone.db"
+    for args in (("--store", str(gone), "account", "list"), ("account", "list", "--store", str(gone))):
+        r = smsc(*args, cwd=work)
+        assert r.returncode == 1 and r.stderr.strip() == no_store(gone), (args, r.stderr)
+    assert not gone.exists()
+
+
+def test_store_before_or_after_the_subcommand(tmp_path):
+    cfg = fresh(tmp_path)
+    other = tmp_path / "other.db"
+    Store(str(other)).close()
+    assert run(cfg, "--store", str(other), "account", "add", "one", "--password", "pw").returncode == 0
+    assert run(cfg, "account", "add", "two", "--password", "pw", "--store", str(other)).returncode == 0
+    assert run(cfg, "campaign", "list", "--store", str(other), "--json").stdout.strip() == "[]"
+    listed = json.loads(run(cfg, "account", "list", "--json", "--store", str(other)).stdout)
+    assert [a["system_id"] for a in listed] == ["one", "two"]
+    assert json.loads(run(cfg, "account", "list", "--json").stdout) == []  # the config's store
+
+
+def test_config_after_the_subcommand_too(tmp_path):
+    """``smsc serve --config X`` was refused; only ``smsc --config X serve`` worked."""
+    import os
+    import re
+
     cfg = write_config(tmp_path / "c.toml", tmp_path / "s.db")
-    r = run(cfg, "account", "add", "shop", "--password", "pw123", "--mode", "user",
-            "--balance", "12.34", "--alpha", "MyShop", "--alpha", "Shop2")
+    proc = subprocess.Popen([sys.executable, "-m", "smsc", "serve", "--config", str(cfg)],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=REPO,
+                            env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    try:
+        seen = []
+        for line in proc.stdout:
+            seen.append(line)
+            if "SMPP listening" in line:
+                break
+        assert re.search(rf"SMPP listening on 127.0.0.1:\d+ \(store {re.escape(str(tmp_path / 's.db'))}\)",
+                         "".join(seen)), seen
+    finally:
+        proc.terminate()
+        proc.wait(15)
+    for args in (("account", "list", "--config", str(cfg)), ("account", "--config", str(cfg), "list"),
+                 ("campaign", "list", "--config", str(cfg), "-v")):
+        r = subprocess.run([sys.executable, "-m", "smsc", *args], capture_output=True, text=True,
+                           cwd=tmp_path, timeout=60)
+        assert r.returncode == 0, (args, r.stderr)
+    r = subprocess.run([sys.executable, "-m", "smsc", "account", "list", "--config", str(cfg)],
+                       capture_output=True, text=True, cwd=tmp_path, timeout=60)
+    assert r.stdout.startswith("test\t"), r.stdout  # the first account serve made, in that store
+
+
+def test_a_relative_store_path_is_relative_to_the_config_file(tmp_path):
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    cfg = conf / "smsc.toml"
+    cfg.write_text('[store]\npath = "data.db"\n')
+    Store(str(conf / "data.db")).close()
+    work = tmp_path / "work"
+    work.mkdir()
+    r = run(cfg, "account", "add", "shop", "--password", "pw", cwd=work)
     assert r.returncode == 0, r.stderr
-    shown = json.loads(run(cfg, "account", "show", "shop", "--json").stdout)
+    assert run(cfg, "account", "show", "shop", cwd=tmp_path).returncode == 0
+    assert list(work.iterdir()) == []
+    # --store on the command line is relative to the working directory, as paths there are
+    r = run(cfg, "account", "list", "--store", "data.db", cwd=work)
+    assert r.returncode == 1 and r.stderr.strip() == no_store(work / "data.db")
+
+
+def test_account_lifecycle(tmp_path):
+    cfg = fresh(tmp_path)
+    r = run(cfg, "account", "add", "shop", "--password", "pw123", "--mode", "user",
+            "--balance", "12.34", "--alpha", "MyShop", "--alpha", "Shop2", process=True)
+    assert r.returncode == 0, r.stderr
+    shown = json.loads(run(cfg, "account", "show", "shop", "--json", process=True).stdout)
     assert shown == {
         "system_id": "shop", "mode": "user", "balance_kopecks": 1234,
         "balance_uah": "12.34", "alpha_names": ["MyShop", "Shop2"], "rate": None, "max_binds": None,
-        "id_format": "hex", "id_width": 0, "receipt_seconds": False, "receipt_tz": "UTC", "allowlist": [],
+        "id_format": "hex", "id_width": 0, "receipt_seconds": False, "receipt_tz": "UTC",
+        "senders": ["MyShop", "Shop2"], "allowlist": [],
     }
     assert run(cfg, "account", "limits", "shop", "--rate", "5", "--max-binds", "2").returncode == 0
     shown = json.loads(run(cfg, "account", "show", "shop", "--json").stdout)
@@ -43,8 +147,30 @@ def test_account_lifecycle(tmp_path):
     assert [a["system_id"] for a in listed] == ["shop"]
 
 
+def test_a_test_account_shows_the_universal_name_it_sends_from(tmp_path):
+    """``account list`` showed ``-`` as the test account's sender, though it sends from SMSClub."""
+    cfg = fresh(tmp_path, accounts={"universal_alpha": "Demo"})
+    assert run(cfg, "account", "add", "trial", "--password", "pw").returncode == 0
+    assert run(cfg, "account", "add", "early", "--password", "pw", "--alpha", "Later").returncode == 0
+    assert run(cfg, "account", "add", "shop", "--password", "pw", "--mode", "user",
+               "--alpha", "MyShop").returncode == 0
+    assert run(cfg, "account", "add", "mute", "--password", "pw", "--mode", "user").returncode == 0
+    listed = run(cfg, "account", "list").stdout.splitlines()
+    assert {line.split("\t")[0]: line.split("\t")[3] for line in listed} == {
+        "trial": "alpha=Demo (universal)", "early": "alpha=Demo (universal), Later (after promote)",
+        "shop": "alpha=MyShop", "mute": "alpha=-"}
+    assert run(cfg, "account", "show", "trial").stdout.split("\t")[3].strip() == "alpha=Demo (universal)"
+    shown = {a["system_id"]: a for a in json.loads(run(cfg, "account", "list", "--json").stdout)}
+    assert {k: (a["alpha_names"], a["senders"]) for k, a in shown.items()} == {
+        "trial": ([], ["Demo"]), "early": (["Later"], ["Demo"]), "shop": (["MyShop"], ["MyShop"]),
+        "mute": ([], [])}
+    assert json.loads(run(cfg, "account", "show", "trial", "--json").stdout)["senders"] == ["Demo"]
+    assert run(cfg, "account", "promote", "early").returncode == 0
+    assert json.loads(run(cfg, "account", "show", "early", "--json").stdout)["senders"] == ["Later"]
+
+
 def test_test_account_defaults_and_promote(tmp_path):
-    cfg = write_config(tmp_path / "c.toml", tmp_path / "s.db")
+    cfg = fresh(tmp_path)
     r = run(cfg, "account", "add", "trial")
     assert r.returncode == 0 and "password: " in r.stdout
     shown = json.loads(run(cfg, "account", "show", "trial", "--json").stdout)
@@ -54,8 +180,8 @@ def test_test_account_defaults_and_promote(tmp_path):
 
 
 def test_errors_are_one_line_and_nonzero(tmp_path):
-    cfg = write_config(tmp_path / "c.toml", tmp_path / "s.db")
-    assert run(cfg, "account", "add", "dup", "--password", "x").returncode == 0
+    cfg = fresh(tmp_path)
+    assert run(cfg, "account", "add", "dup", "--password", "x", process=True).returncode == 0
     for args, needle in [
         (("account", "add", "dup", "--password", "x"), "already exists"),
         (("account", "show", "ghost"), "no account ghost"),
@@ -65,7 +191,7 @@ def test_errors_are_one_line_and_nonzero(tmp_path):
         (("account", "alpha", "add", "dup", "Way2LongAlphaName"), "alpha-name"),
         (("account", "alpha", "remove", "dup", "Nope"), "has no alpha-name"),
     ]:
-        r = run(cfg, *args)
+        r = run(cfg, *args, process=True)
         assert r.returncode == 1, args
         lines = r.stderr.strip().splitlines()
         assert len(lines) == 1 and needle in lines[0], (args, r.stderr)
@@ -74,13 +200,13 @@ def test_errors_are_one_line_and_nonzero(tmp_path):
 def test_bad_config_names_file_and_key(tmp_path):
     cfg = tmp_path / "bad.toml"
     cfg.write_text("[smpp]\nport = -5\n")
-    r = run(cfg, "account", "list")
+    r = run(cfg, "account", "list", process=True)
     assert r.returncode == 1
     assert str(cfg) in r.stderr and "[smpp].port" in r.stderr
 
 
 def test_account_receipt_options(tmp_path):
-    cfg = write_config(tmp_path / "c.toml", tmp_path / "s.db")
+    cfg = fresh(tmp_path)
     assert run(cfg, "account", "add", "shop", "--password", "pw123").returncode == 0
 
     def options():
@@ -112,11 +238,11 @@ def test_account_receipt_options(tmp_path):
 def test_admin_token_and_api_key(tmp_path):
     import hashlib
 
-    cfg = write_config(tmp_path / "c.toml", tmp_path / "s.db")
-    r = run(cfg, "admin", "token")
+    cfg = fresh(tmp_path)
+    r = run(cfg, "admin", "token", process=True)
     assert r.returncode == 0, r.stderr
     token = r.stdout.split("admin token: ")[1].split()[0]
-    line = next(l for l in r.stdout.splitlines() if l.startswith("admin_token_sha256"))
+    line = next(out for out in r.stdout.splitlines() if out.startswith("admin_token_sha256"))
     assert line == f'admin_token_sha256 = "{hashlib.sha256(token.encode()).hexdigest()}"'
     assert len(token) >= 32 and run(cfg, "admin", "token").stdout != r.stdout
 
@@ -145,7 +271,7 @@ def test_serve_names_the_port_it_cannot_open_and_exits_1(tmp_path):
             port = busy.getsockname()[1]
             other = {"http": {"enabled": True, "port": port}} if section == "http" else {"smpp": {"port": port}}
             cfg = write_config(tmp_path / f"{section}.toml", tmp_path / f"{section}.db", **other)
-            r = run(cfg, "serve")
+            r = run(cfg, "serve", process=True)
         assert r.returncode == 1, (section, r.stdout, r.stderr)
         wanted = f"smsc: error: cannot listen on 127.0.0.1:{port} ([{section}] host, port):"
         assert wanted in r.stderr, r.stderr

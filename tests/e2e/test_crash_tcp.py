@@ -55,7 +55,7 @@ class Pipeline:
         """Handle the next PDU (waiting up to 1 s); False once the server is gone."""
         try:
             r = self.conn.read(timeout=1.0)
-        except socket.timeout:
+        except TimeoutError:
             return True
         if r is None:
             return False

@@ -15,7 +15,7 @@ import time
 import pytest
 
 from clients import (
-    PW, balance, bound, new_user,
+    balance, bound, new_user,
     RawConn, cancel_body, parse_deliver_sm, parse_query_resp, query_body,
 )
 from smsc.pdu.constants import CommandId as C

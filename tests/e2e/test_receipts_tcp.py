@@ -1,7 +1,10 @@
 """submit_sm -> submit_sm_resp -> deliver_sm receipt, over TCP with smpplib."""
 from __future__ import annotations
 
+import itertools
 import json
+
+import pytest
 
 from clients import Esme
 from smsc.pdu.constants import MessageState
@@ -18,8 +21,35 @@ def _add_user(server, system_id="alice", password="secret1"):
     return system_id, password
 
 
-def test_receipt_on_transceiver(server):
-    system_id, password = server.first_account
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory):
+    """One server for the tests that need no config of their own; each makes
+    accounts of its own there, so no receipt of one test reaches another."""
+    from server_process import ServerProcess, write_config
+
+    d = tmp_path_factory.mktemp("receipts")
+    s = ServerProcess(write_config(d / "c.toml", d / "s.db")).start()
+    yield s
+    s.kill()
+
+
+_names = itertools.count()
+
+
+def _fresh(name: str) -> str:
+    return f"{name}{next(_names)}"
+
+
+def _add_test_account(server) -> tuple[str, str]:
+    """A test-mode account, as the first start makes."""
+    system_id, password = _fresh("t"), "pwtest"
+    server.cli("account", "add", system_id, "--password", password, "--mode", "test")
+    return system_id, password
+
+
+def test_receipt_on_transceiver(shared):
+    server = shared
+    system_id, password = _add_test_account(server)
     esme = Esme(server.port)
     esme.bind("transceiver", system_id, password)
     esme.submit(b"hello world, this is a long enough text")
@@ -40,8 +70,9 @@ def test_receipt_on_transceiver(server):
     esme.close()
 
 
-def test_no_receipt_when_not_requested(server):
-    system_id, password = server.first_account
+def test_no_receipt_when_not_requested(shared):
+    server = shared
+    system_id, password = _add_test_account(server)
     esme = Esme(server.port)
     esme.bind("transceiver", system_id, password)
     esme.submit(b"one", registered_delivery=0)
@@ -51,8 +82,9 @@ def test_no_receipt_when_not_requested(server):
     esme.close()
 
 
-def test_receipts_on_tx_rx_pair(server):
-    system_id, password = _add_user(server)
+def test_receipts_on_tx_rx_pair(shared):
+    server = shared
+    system_id, password = _add_user(server, _fresh("alice"))
     rx = Esme(server.port)
     rx.bind("receiver", system_id, password)
     tx = Esme(server.port)
@@ -66,9 +98,10 @@ def test_receipts_on_tx_rx_pair(server):
     rx.close()
 
 
-def test_receipts_of_one_account_never_reach_another(server):
-    alice = _add_user(server, "alice", "pwalice")
-    bob = _add_user(server, "bob", "pwbob")
+def test_receipts_of_one_account_never_reach_another(shared):
+    server = shared
+    alice = _add_user(server, _fresh("alice"), "pwalice")
+    bob = _add_user(server, _fresh("bob"), "pwbob")
     a, b = Esme(server.port), Esme(server.port)
     a.bind("transceiver", *alice)
     b.bind("receiver", *bob)
@@ -163,12 +196,13 @@ def test_receipts_survive_kill_9(server_factory, tmp_path):
     assert sorted(got) == sorted(ids)
 
 
-def test_account_added_while_running_can_bind(server):
-    server.cli("account", "add", "late", "--password", "latepw", "--mode", "user")
-    shown = json.loads(server.cli("account", "show", "late", "--json").stdout)
+def test_account_added_while_running_can_bind(shared):
+    server, late = shared, _fresh("late")
+    server.cli("account", "add", late, "--password", "latepw", "--mode", "user")
+    shown = json.loads(server.cli("account", "show", late, "--json").stdout)
     assert shown["mode"] == "user"
     esme = Esme(server.port)
-    assert esme.bind("transceiver", "late", "latepw").status == 0
+    assert esme.bind("transceiver", late, "latepw").status == 0
     esme.close()
 
 

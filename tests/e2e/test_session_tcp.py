@@ -11,10 +11,35 @@ from smsc.pdu.constants import CommandId as C
 from smsc.pdu.constants import CommandStatus as S
 
 
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory):
+    """One server for the tests that leave it as they found it (each on an
+    account of its own, so the binds one leaves open count against no other).
+    Tests with failed binds get their own ``server``: failures are throttled
+    per address, and every test connects from 127.0.0.1."""
+    from server_process import ServerProcess, write_config
+
+    d = tmp_path_factory.mktemp("session")
+    s = ServerProcess(write_config(d / "c.toml", d / "s.db")).start()
+    yield s
+    s.kill()
+
+
+_accounts = iter(range(1000))
+
+
+@pytest.fixture
+def account(shared) -> tuple[str, str]:
+    """A fresh test-mode account on ``shared``, like the first-start one."""
+    system_id, password = f"s{next(_accounts)}", "pw123"
+    shared.cli("account", "add", system_id, "--password", password, "--mode", "test")
+    return system_id, password
+
+
 @pytest.mark.parametrize("kind", ["transmitter", "receiver", "transceiver"])
-def test_each_bind_type(server, kind):
-    system_id, password = server.first_account
-    esme = Esme(server.port)
+def test_each_bind_type(shared, account, kind):
+    system_id, password = account
+    esme = Esme(shared.port)
     resp = esme.bind(kind, system_id, password)
     assert resp.status == S.ESME_ROK
     assert resp.system_id == b"smsc"
@@ -50,33 +75,33 @@ def test_repeated_failures_are_throttled(server):
     assert c.bind(C.BIND_TRANSCEIVER, system_id, password).status == S.ESME_RBINDFAIL
 
 
-def test_double_bind_is_refused(server):
-    system_id, password = server.first_account
-    c = RawConn(server.connect_raw())
+def test_double_bind_is_refused(shared, account):
+    system_id, password = account
+    c = RawConn(shared.connect_raw())
     assert c.bind(C.BIND_TRANSCEIVER, system_id, password, seq=1).status == S.ESME_ROK
     again = c.bind(C.BIND_TRANSMITTER, system_id, password, seq=2)
     assert (again.command_id, again.status, again.seq) == (C.BIND_TRANSMITTER_RESP, S.ESME_RALYBND, 2)
 
 
-def test_submit_before_bind(server):
-    c = RawConn(server.connect_raw())
+def test_submit_before_bind(shared):
+    c = RawConn(shared.connect_raw())
     c.send(raw_pdu(C.SUBMIT_SM, 7, submit_body()))
     r = c.read()
     assert (r.command_id, r.status, r.seq) == (C.SUBMIT_SM_RESP, S.ESME_RINVBNDSTS, 7)
 
 
-def test_receiver_may_not_submit(server):
-    system_id, password = server.first_account
-    c = RawConn(server.connect_raw())
+def test_receiver_may_not_submit(shared, account):
+    system_id, password = account
+    c = RawConn(shared.connect_raw())
     assert c.bind(C.BIND_RECEIVER, system_id, password).status == S.ESME_ROK
     c.send(raw_pdu(C.SUBMIT_SM, 3, submit_body()))
     r = c.read()
     assert (r.command_id, r.status) == (C.SUBMIT_SM_RESP, S.ESME_RINVBNDSTS)
 
 
-def test_unknown_command_gets_generic_nack_and_session_lives(server):
-    system_id, password = server.first_account
-    c = RawConn(server.connect_raw())
+def test_unknown_command_gets_generic_nack_and_session_lives(shared, account):
+    system_id, password = account
+    c = RawConn(shared.connect_raw())
     assert c.bind(C.BIND_TRANSCEIVER, system_id, password).status == S.ESME_ROK
     c.send(raw_pdu(0x00000777, 9, b"junk"))
     r = c.read()
@@ -89,9 +114,9 @@ def test_unknown_command_gets_generic_nack_and_session_lives(server):
     assert (r.command_id, r.status, r.seq) == (C.SUBMIT_SM_RESP, S.ESME_ROK, 11)
 
 
-def test_undecodable_submit_is_refused_and_session_lives(server):
-    system_id, password = server.first_account
-    c = RawConn(server.connect_raw())
+def test_undecodable_submit_is_refused_and_session_lives(shared, account):
+    system_id, password = account
+    c = RawConn(shared.connect_raw())
     assert c.bind(C.BIND_TRANSCEIVER, system_id, password).status == S.ESME_ROK
     # sm_length says 50 octets, only 2 follow
     body = submit_body(text=b"hi")
@@ -105,25 +130,25 @@ def test_undecodable_submit_is_refused_and_session_lives(server):
     assert (r.command_id, r.status) == (C.ENQUIRE_LINK_RESP, S.ESME_ROK)
 
 
-def test_truncated_pdu_closes_with_generic_nack(server):
-    c = RawConn(server.connect_raw())
+def test_truncated_pdu_closes_with_generic_nack(shared):
+    c = RawConn(shared.connect_raw())
     c.send(b"\x00\x00\x00\x08\x00\x00\x00\x15")  # command_length 8 < 16
     r = c.read()
     assert (r.command_id, r.status) == (C.GENERIC_NACK, S.ESME_RINVCMDLEN)
     assert c.read() is None  # and the link is closed
 
 
-def test_oversized_pdu_closes_with_generic_nack(server):
-    c = RawConn(server.connect_raw())
+def test_oversized_pdu_closes_with_generic_nack(shared):
+    c = RawConn(shared.connect_raw())
     c.send(b"\x00\x10\x00\x01" + b"\x00\x00\x00\x04\x00\x00\x00\x00\x00\x00\x00\x01")
     r = c.read()
     assert (r.command_id, r.status) == (C.GENERIC_NACK, S.ESME_RINVCMDLEN)
     assert c.read() is None
 
 
-def test_enquire_link_before_bind_and_unbind(server):
-    system_id, password = server.first_account
-    c = RawConn(server.connect_raw())
+def test_enquire_link_before_bind_and_unbind(shared, account):
+    system_id, password = account
+    c = RawConn(shared.connect_raw())
     c.send(raw_pdu(C.ENQUIRE_LINK, 1))
     assert c.read().command_id == C.ENQUIRE_LINK_RESP
     assert c.bind(C.BIND_TRANSMITTER, system_id, password, seq=2).status == S.ESME_ROK
@@ -160,9 +185,9 @@ def test_bind_body_garbage_gets_bind_resp_error(server):
     assert c.read().command_id == C.ENQUIRE_LINK_RESP
 
 
-def test_bind_body_is_checked_not_just_framed(server):
-    system_id, password = server.first_account
-    c = RawConn(server.connect_raw())
+def test_bind_body_is_checked_not_just_framed(shared, account):
+    system_id, password = account
+    c = RawConn(shared.connect_raw())
     c.send(raw_pdu(C.BIND_TRANSCEIVER, 1, bind_body(system_id, password)))
     assert c.read().status == S.ESME_ROK
 

@@ -18,6 +18,7 @@ from smsc.engine import Engine
 from smsc.metrics import Metrics
 from smsc.pdu.constants import CommandStatus as S
 from smsc.records import Account, BindInfo, Receipt, Submission
+from smsc.store.id_blocks import MessageIds
 from smsc.store.sqlite import Store
 from smsc.store.worker import StoreWorker
 from smsc.submission import of_text
@@ -71,7 +72,8 @@ class Rig:
         self.worker = StoreWorker(self.store, self.clock, threaded=False)
         self.metrics = Metrics()
         self.engine: Engine = build_engine(
-            self.config, self.worker, self.clock, self.store.max_message_id() + 1, self.metrics, verify
+            self.config, self.worker, self.clock,
+            MessageIds(self.store.message_ids(START), self.worker, self.clock.seconds), self.metrics, verify
         )
         self.worker.start()
 

@@ -77,3 +77,26 @@ def test_without_a_receiver_the_final_state_is_owed_in_the_store(make_rig):
     found = rig.store.get_message(int(mid, 16))
     assert found is not None and found.stat == "DELIVRD"
     assert [o.message.id for o in rig.store.owed_receipts()] == [int(mid, 16)]
+
+
+def test_a_balance_spent_behind_the_engines_back_is_refused_at_commit(make_rig):
+    """The store's conditional decrement: the engine's view of the balance
+    says yes, the stored balance (spent by another node, here by the CLI)
+    says no. The submit is answered with the insufficient-funds status and
+    nothing is stored or charged; the account's other writes still commit."""
+    rig = make_rig(billing={"insufficient_funds_status": 0x45})
+    rig.add(balance=2 * KYIVSTAR_PRICE)
+    live = rig.bind()
+    kept = rig.accept(live, sms())
+    rig.store.add_balance("shop", -KYIVSTAR_PRICE)  # left: 0 kopecks; the engine thinks 42
+    answers = []
+    for _ in range(2):
+        rig.engine.submit(live, sms(), lambda _, status, mid: answers.append((status, mid)), None)
+    rig.run(0.01)
+    # the second is refused at once (the engine counts the first's 42), the first at commit
+    assert answers == [(S.ESME_RSUBMITFAIL, ""), (S.ESME_RSUBMITFAIL, "")]
+    assert rig.balance() == 0
+    assert rig.store.max_message_id() == int(kept, 16)
+    assert rig.store.usage_today("shop", int(rig.clock.seconds() // 86400)) == 1
+    assert rig.metrics.balance_refusals == 2
+    assert live.available == 0  # the commit read the stored balance back

@@ -63,7 +63,7 @@ def test_seeded_random_chunks() -> None:
 @settings(max_examples=200, deadline=None)
 def test_any_chunking_gives_the_same_frames(cuts: list[int]) -> None:
     points = sorted(cuts)
-    sizes = [b - a for a, b in zip([0] + points, points)]
+    sizes = [b - a for a, b in zip([0] + points, points, strict=False)]
     assert feed_in_chunks(Framer(), STREAM, sizes) == FRAMES
 
 

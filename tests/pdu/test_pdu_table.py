@@ -303,7 +303,7 @@ def test_decoded_fields_have_plain_types() -> None:
     """Strings are str, bodies bytes, TLVs (int, bytes) tuples: nothing from smpp.pdu leaks."""
     for record, data in CASES:
         decoded = decode(data)
-        for name in getattr(decoded, "__dataclass_fields__"):
+        for name in decoded.__dataclass_fields__:
             value = getattr(decoded, name)
             assert type(value) in (int, str, bytes, tuple, type(None), C), (type(record).__name__, name)
             if name == "tlvs":

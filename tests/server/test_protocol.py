@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import struct
-from collections import deque
 
 from twisted.internet.defer import fail, succeed
 from twisted.internet.task import Clock
@@ -10,6 +9,7 @@ from twisted.internet.testing import StringTransport
 
 from smsc.accounts.live import LiveAccount
 from smsc.config import LimitsConfig, SmppConfig
+from smsc.dlr.deliveries import Deliveries
 from smsc.dlr.hub import DeliveryHub
 from smsc.dlr.mo import MoPart, mo_parts
 from smsc.pdu.codec import decode, encode
@@ -74,13 +74,8 @@ class FakeEngine:
             return succeed(None)
         return fail(SmppError(S.ESME_RCANCELFAIL, "too late"))
 
-    def attach_receiver(self, account, sink):
-        self.receipts.attach(account.system_id, sink)
-        self.mo.attach(account.system_id, sink)
-
-    def detach_receiver(self, account, sink, unanswered):
-        self.receipts.detach(account.system_id, sink, [r for r in unanswered if type(r) is Receipt])
-        self.mo.detach(account.system_id, sink, [r for r in unanswered if type(r) is MoPart])
+    # no attach_receiver / detach_receiver / receipts / mo calls: the
+    # protocol reaches the hubs through the Deliveries port only
 
 
 def connect(engine=None, clock=None, password_ok=True, **cfg):
@@ -88,7 +83,8 @@ def connect(engine=None, clock=None, password_ok=True, **cfg):
     engine = engine or FakeEngine(clock, password_ok)
     config = SmppConfig(**{"session_init_timeout": 5.0, "enquire_link_interval": 10.0,
                            "response_timeout": 4.0, "window": 2, **cfg})
-    proto = SmppFactory(engine, config, clock).buildProtocol(None)
+    deliveries = Deliveries(engine.receipts, engine.mo)
+    proto = SmppFactory(engine, config, clock, deliveries=deliveries).buildProtocol(None)
     transport = StringTransport()
     proto.makeConnection(transport)
     transport.clock = clock
@@ -305,3 +301,31 @@ def test_mo_parts_go_out_as_plain_deliver_sm_beside_receipts():
         proto.dataReceived(encode(DeliverSmResp(sequence_number=seq, command_status=status)))
     assert engine.mo_acked == [parts[0]] and [r.message.id for r in engine.acked] == [8]
     assert engine.mo.backlog("acc") == 1  # the refused part, held for the next bind
+
+
+def test_an_mo_part_waiting_behind_a_full_window_goes_out_when_a_receipt_is_answered():
+    proto, t, clock, engine = connect(window=1)
+    bind(proto, t)
+    engine.receipts.enqueue(_receipt(1))
+    [receipt] = received(t)
+    [part] = mo_parts(6, "acc", "380671234567", "7090", "hi")
+    engine.mo.enqueue(part)  # the window is full: it waits
+    assert received(t) == []
+    proto.dataReceived(encode(DeliverSmResp(sequence_number=receipt.sequence_number)))
+    [mo] = received(t)  # the room the receipt's answer freed
+    assert (mo.destination_addr, mo.esm_class) == ("7090", 0)
+
+
+def test_what_was_in_flight_goes_back_to_its_own_hub_on_disconnect():
+    proto, t, clock, engine = connect(window=10)
+    bind(proto, t)
+    parts = mo_parts(7, "acc", "380671234567", "7090", "z" * 200)
+    for part in parts:
+        engine.mo.enqueue(part)
+    engine.receipts.enqueue(_receipt(9))
+    assert len(received(t)) == 3
+    proto.connectionLost(None)
+    assert (engine.receipts.backlog("acc"), engine.mo.backlog("acc")) == (1, 2)
+    proto2, t2, _, _ = connect(engine, clock, window=10)
+    again = bind(proto2, t2)
+    assert sorted(p.destination_addr for p in again) == ["7090", "7090", "SMSClub"]  # a receipt goes to the sender

@@ -25,6 +25,7 @@ from smsc.campaigns import (
     segments_of,
     text_coding,
 )
+from smsc.campaigns.estimate import Shortfall, shortfall
 from smsc.operators.spec import DEFAULT_OPERATORS
 from smsc.pdu.text import TextError
 from smsc.router.table import UKRAINE_ROUTES
@@ -322,6 +323,54 @@ def test_unknown_placeholders_are_all_listed_with_suggestions():
     assert "#city#" in str(e.value) and "phone, abonent_name" in str(e.value)
 
 
+@pytest.mark.parametrize("name_header", ["name", "Name", "ім'я", "ІМ’Я", "імя", "Имя"])
+def test_the_faqs_abonent_name_is_the_name_column(name_header):
+    g = group_of(f"phone;{name_header};city", "0671234567;Олена;Kyiv")
+    t = Template.parse("Шановна(ий) #abonent_name# з міста #city#", g.columns)
+    assert t.placeholders == (name_header, "city")
+    assert t.render(g.rows[0]) == "Шановна(ий) Олена з міста Kyiv"
+
+
+def test_the_name_column_may_be_named_and_a_real_abonent_name_column_wins():
+    g = group_of("phone;client;name", "0671234567;Ivan;Petro")
+    assert Template.parse("#abonent_name#", g.columns, name_column="CLIENT").render(g.rows[0]) == "Ivan"
+    assert Template.parse("#abonent_name#", g.columns).render(g.rows[0]) == "Petro"
+    g = group_of("phone;name;abonent_name", "0671234567;Ivan;Petro")
+    assert Template.parse("#abonent_name#", g.columns, name_column="name").render(g.rows[0]) == "Petro"
+    with pytest.raises(TemplateError, match=r"name column 'nope': no such column \(columns: phone, name"):
+        Template.parse("Hi", g.columns, name_column="nope")
+
+
+def test_abonent_name_without_one_name_column_says_what_to_do():
+    with pytest.raises(TemplateError) as e:
+        Template.parse("Hi #abonent_name#", ("phone", "city"))
+    message = str(e.value)
+    assert e.value.unknown == ("abonent_name",)
+    assert "#abonent_name#" in message and "--name-column" in message
+    assert "(columns: phone, city)" in message
+    with pytest.raises(TemplateError, match=r"several name columns \('name', 'імя'\).*--name-column"):
+        Template.parse("Hi #abonent_name#", ("phone", "name", "імя"))
+
+
+@pytest.mark.parametrize("word,columns,nearest", [
+    ("nmae", ("phone", "name"), "name"),
+    ("client_name", ("phone", "name"), "name"),   # too far for difflib, but it holds the column's name
+    ("імя", ("phone", "ім'я"), "ім'я"),
+    ("abonent_nmae", ("phone", "name"), "abonent_name"),  # the FAQ's code, for the name column
+])
+def test_an_unknown_placeholder_gets_the_nearest_column(word, columns, nearest):
+    with pytest.raises(TemplateError) as e:
+        Template.parse(f"Hi #{word}#", columns)
+    assert f"#{word}# (did you mean #{nearest}#?)" in str(e.value)
+    assert f"(columns: {', '.join(columns)})" in str(e.value)
+
+
+def test_no_suggestion_when_nothing_is_near():
+    with pytest.raises(TemplateError) as e:
+        Template.parse("Hi #city#", ("phone", "name"))
+    assert "did you mean" not in str(e.value) and "(columns: phone, name)" in str(e.value)
+
+
 @pytest.mark.parametrize(
     "text,expected",
     [
@@ -461,6 +510,18 @@ def test_estimate_of_a_plain_text_and_read_only_counts():
     assert (e.segments, e.kopecks, dict(e.by_segments)) == (4, 2 * 42 + 2 * 40, {2: 2})
     with pytest.raises(TypeError):
         e.by_segments[2] = 0  # type: ignore[index]
+
+
+def test_shortfall_is_what_the_rest_of_a_campaign_needs_beyond_the_balance():
+    assert shortfall(37100, 500) == Shortfall(37100, 500)
+    assert shortfall(37100, 500).short == 36600
+    assert shortfall(37100, 500).describe(3, "shop") == (
+        "campaign 3 needs 371.00 UAH, account shop has 5.00 UAH: 366.00 UAH short")
+    assert shortfall(500, 500) is None and shortfall(0, 0) is None
+    # resumed after a pause: only the rest counts
+    assert shortfall(210, 130, charged_kopecks=84) is None
+    assert shortfall(210, 100, charged_kopecks=84) == Shortfall(126, 100)
+    assert shortfall(210, 0, charged_kopecks=300) is None
 
 
 def test_priced_by_the_shipped_routes():

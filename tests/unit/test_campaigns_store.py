@@ -2,10 +2,13 @@
 messages table, cleaning, and settling SENDING rows after a kill (SQLite, no server)."""
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import pytest
 
 from smsc.campaigns import store as campaigns
 from smsc.campaigns.store import NewCampaign, NewRecipient, Outcome
+from smsc.operators.spec import DEFAULT_ERRORS
 from smsc.pdu.text import text_coding
 from smsc.records import Account, Message
 from smsc.store.port import Batch
@@ -40,10 +43,10 @@ def message(n: int, msisdn: str, text: str, submit_time: float = 2000.0, cost: i
                    "kyivstar", 1, cost)
 
 
-def store_messages(store: Store, *messages: Message, finals: dict[int, str] = {}) -> None:
+def store_messages(store: Store, *messages: Message, finals: Mapping[int, str] = {}) -> None:
     batch = Batch(inserts=list(messages))
     for n, stat in finals.items():
-        batch.finishes.setdefault((5, stat, 1, 2100.0, 0), []).append(n)
+        batch.finishes.setdefault((5, stat, DEFAULT_ERRORS[stat], 2100.0, 0), []).append(n)
     store.write_batch(batch)
 
 
@@ -113,7 +116,8 @@ def test_report_reads_final_states_and_cost_from_the_messages_table(store):
     summary, lines = campaigns.campaign_report(store, cid)
     assert [(x.msisdn, x.status, x.message_id, x.text, x.detail) for x in lines] == [
         (NUMBERS[0], "DELIVRD", "65", "Hi N0", ""),
-        (NUMBERS[1], "UNDELIV", "66", "Hi N1", ""),  # the FAQ's FAILED is UNDELIV in a report
+        # the FAQ's FAILED is UNDELIV in a report; detail: its error code, as the receipt has it
+        (NUMBERS[1], "UNDELIV", "66", "Hi N1", "err:034"),
         (NUMBERS[2], "REFUSED", None, "Hi N2", "ESME_RINVDSTADR"),
         (NUMBERS[3], "SKIPPED", None, "Hi N3", "blacklisted"),
     ]
@@ -135,7 +139,7 @@ def test_a_sent_message_without_a_final_state_is_enroute(store):
     assert statuses(store, cid) == {NUMBERS[0]: "ENROUTE"}
 
 
-def test_clean_exports_and_removes_only_rejectd_and_undeliv(store):
+def test_clean_takes_only_rejectd_and_undeliv_out_of_the_base_and_keeps_the_report(store):
     cid = new_campaign(store)
     campaigns.set_state(store, cid, ("draft",), "running")
     claimed = store.claim_recipients({cid: 4}, 2000.0)
@@ -145,10 +149,30 @@ def test_clean_exports_and_removes_only_rejectd_and_undeliv(store):
                      + [Outcome(cid, claimed[3].seq, "REFUSED", detail="x")])
     assert [(m, s, f["name"]) for m, s, f in campaigns.clean_lines(store, cid)] == [
         (NUMBERS[0], "UNDELIV", "N0"), (NUMBERS[1], "REJECTD", "N1")]
-    assert campaigns.remove_recipients(store, cid) == 2
-    assert statuses(store, cid) == {NUMBERS[2]: "DELIVRD", NUMBERS[3]: "REFUSED"}
+    before = campaigns.campaign_report(store, cid)
+    assert campaigns.remove_recipients(store, cid, now=3000.0) == 2
+    assert campaigns.campaign_report(store, cid) == before  # sent and paid: history stays
     assert campaigns.remove_recipients(store, cid) == 0
     assert [m for m, _, _ in campaigns.recipients_of(store, cid)] == [NUMBERS[2], NUMBERS[3]]
+    assert [r.removed_at for r in store.campaign_base(cid)] == [3000.0, 3000.0, None, None]
+
+
+def test_a_store_made_before_cleaning_kept_history_gets_the_column(tmp_path):
+    import sqlite3
+
+    path = str(tmp_path / "old.db")
+    Store(path).close()
+    db = sqlite3.connect(path)
+    db.execute("ALTER TABLE campaign_recipients DROP COLUMN removed_at")
+    db.commit()
+    db.close()
+    s = Store(path)
+    try:
+        s.add_account(Account("shop", "hash", "user", 10_000))
+        cid = new_campaign(s)
+        assert [r.removed_at for r in s.campaign_base(cid)] == [None] * 4
+    finally:
+        s.close()
 
 
 def test_sending_rows_are_settled_after_a_kill_without_sending_twice(store):

@@ -53,3 +53,17 @@ def test_int_accepted_for_float_and_overrides():
     assert cfg.smpp.response_timeout == 5.0
     cfg2 = config.with_overrides(cfg, smpp={"port": 0, "host": None})
     assert cfg2.smpp.port == 0 and cfg2.smpp.host == cfg.smpp.host
+
+
+def test_a_relative_store_path_is_relative_to_the_config_files_directory(tmp_path: Path):
+    p = tmp_path / "conf" / "smsc.toml"
+    p.parent.mkdir()
+    p.write_text('[store]\npath = "data/smsc.db"\n')
+    assert config.load(p).store.path == str(tmp_path / "conf" / "data" / "smsc.db")
+    assert config.load(p).source == str(p)
+    p.write_text(f'[store]\npath = "{tmp_path / "abs.db"}"\n')
+    assert config.load(p).store.path == str(tmp_path / "abs.db")
+    p.write_text("[smpp]\nport = 1\n")  # the default path, relative to the file too
+    assert config.load(p).store.path == str(tmp_path / "conf" / "smsc.db")
+    # without a file the shipped default keeps it in the working directory
+    assert config.load().store.path == "smsc.db"

@@ -141,7 +141,9 @@ def test_a_split_message_reports_its_worst_segment():
         assert abs(single[stat] - n / 3) < 4 * (n / 3) ** 0.5, (stat, single[stat])
     # the receipt waits for the slowest part: the mean of the longest of 4
     # uniform delays on [1, 3] is 1 + 2 * 4/5 = 2.6, of one delay 2.0
-    mean = lambda segments: sum(o.done_time for o in h.final if o.message.segments == segments) / n
+    def mean(segments: int) -> float:
+        return sum(o.done_time for o in h.final if o.message.segments == segments) / n
+
     assert 2.5 < mean(4) < 2.7 and 1.9 < mean(1) < 2.1, (mean(4), mean(1))
 
 

@@ -20,7 +20,7 @@ RESOLUTION = 0.005
 specs = st.builds(
     lambda lo, span, weights, rate: OperatorSpec(
         name="T", price=1, delay_min=lo, delay_max=lo + span,
-        outcomes=dict(zip(STATS, weights)) if any(weights) else {DELIVRD: 1}, throughput=rate,
+        outcomes=dict(zip(STATS, weights, strict=True)) if any(weights) else {DELIVRD: 1}, throughput=rate,
     ),
     st.floats(0, 10), st.floats(0, 10),
     st.lists(st.integers(0, 5), min_size=len(STATS), max_size=len(STATS)),
@@ -64,7 +64,7 @@ def test_operator_invariants(spec, rules, messages, scale, seed):
     )
     # events in real time: submits and cancels, run one timer at a time
     events = []
-    for n, (at, ttl, after, cancel_at, digit) in enumerate(messages):
+    for n, (at, _ttl, _after, cancel_at, _digit) in enumerate(messages):
         events.append((at / scale, 0, n))
         if cancel_at is not None:
             events.append((cancel_at / scale, 1, n))

@@ -98,3 +98,41 @@ def test_expire_owed_gives_up_only_old_owed_receipts(tmp_path):
     s.write_batch(b)
     assert s.expire_owed(before=500.0) == 1
     assert [m.id for m, *_ in s.owed_receipts()] == [2]
+
+
+def test_a_batch_whose_submits_the_balance_cannot_cover_leaves_them_out(store):
+    """write_batch's conditional decrement: shop's two submits (30 + 20) less
+    its refund (10) exceed its 39 kopecks, so neither submit is stored,
+    charged nor counted; its refund and final state in the same batch go
+    in, and so does other's submit."""
+    store.write_batch(Batch(inserts=[_message(1, cost=10)], charges={"shop": 10},
+                            usage={("shop", 1): [1, 2, 10]}, debits={("shop", 1): [1, 2, 10]}))
+    store.add_balance("shop", -951)  # 39 left
+    theirs = _message(4, cost=20)._replace(system_id="other")
+    result = store.write_batch(Batch(
+        inserts=[_message(2, cost=30), _message(3, cost=20), theirs],
+        refunds=[1], finishes={(4, "DELETED", 0, 160.0, 0): [1]},
+        charges={"shop": 30 + 20 - 10, "other": 20},
+        usage={("shop", 1): [2 - 1, 4 - 2, 50 - 10], ("other", 1): [1, 2, 20]},
+        debits={("shop", 1): [2, 4, 50], ("other", 1): [1, 2, 20]},
+        read_accounts=frozenset({"shop", "other"}), size=5,
+    ))
+    assert result.refused == {"shop"}
+    assert (result.accounts["shop"].balance_kopecks, result.accounts["other"].balance_kopecks) == (49, 980)
+    assert store.get_message(2) is None and store.get_message(3) is None
+    assert store.get_message(4).message == theirs
+    assert store.get_message(1)[1:3] == (4, "DELETED") and store.get_message(1).message.cost == 0
+    assert (store.usage_today("shop", 1), store.usage_today("other", 1)) == (0, 1)
+    # covered: written as one
+    result = store.write_batch(Batch(inserts=[_message(5, cost=49)], charges={"shop": 49},
+                                     usage={("shop", 1): [1, 2, 49]}, debits={("shop", 1): [1, 2, 49]}))
+    assert result.refused == frozenset() and store.get_account("shop").balance_kopecks == 0
+    assert store.get_message(5) is not None
+
+
+def test_message_ids_are_past_the_stored_ones_and_the_time_floor(store):
+    first = store.message_ids(1000.0)
+    assert first.start == 1000 << 20 and len(first) > 1 << 40
+    store.write_batch(Batch(inserts=[_message(first.start + 5)]))
+    assert store.message_ids(1000.0).start == first.start + 6
+    assert store.message_ids(2000.0).start == 2000 << 20

@@ -142,7 +142,7 @@ def test_message_rows_use_each_accounts_id_format_and_say_enroute_until_final():
     decimal = Account("shop", "hash", "user", 0, id_format="decimal")
     found = [StoredMessage(message(255), 1, None, None, None),
              StoredMessage(message(16, "gone"), 2, "DELIVRD", 0, 160.0)]
-    rows = message_rows(found, {"shop": decimal, "gone": None}, "gsm")
+    rows = message_rows(found, {"shop": decimal, "gone": None})
     assert [(r.message_id, r.system_id, r.status, r.done_time, r.text) for r in rows] == [
         ("255", "shop", "ENROUTE", None, "hi"), ("10", "gone", "DELIVRD", 160.0, "hi")]
 

@@ -109,7 +109,7 @@ def test_refusals_name_the_field(server_factory):
 
 
 def test_credentials(server_factory):
-    # 12 wrong credentials from one address: more than the throttle's default allows
+    # a dozen failed logins on purpose: more than the default throttle allows
     srv, api = api_server(server_factory, accounts={"max_bind_failures": 100})
     system_id, password = srv.first_account
     body = {"from": "SMSClub", "to": "380671234567", "text": "hi"}

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from clients import PW, Esme, new_user
+from clients import PW, Esme, basic_auth, http_call, new_user
 from test_ops_http import _http as http_base
 from test_reports_http import TOKEN, reports_server, wait_final
 
@@ -95,7 +95,7 @@ def test_login_filter_search_screenshot(server_factory, browser, tmp_path):
     assert column(page, "campaigns", 8) == ["DELIVRD 2, UNDELIV 1, REJECTD 1"]
     page.click(f"#campaigns >> text='{campaign_id}'")
     page.wait_for_url(f"{base}/reports/campaigns/{campaign_id}")
-    counts = dict(zip(column(page, "counts", 1), map(int, column(page, "counts", 2))))
+    counts = dict(zip(column(page, "counts", 1), map(int, column(page, "counts", 2)), strict=True))
     assert {s: n for s, n in counts.items() if n} == {"DELIVRD": 2, "UNDELIV": 1, "REJECTD": 1}
     assert column(page, "recipients", 1) == ["380671110001", "380671110002", "380671110003", "380671110004"]
 
@@ -129,3 +129,59 @@ def test_login_filter_search_screenshot(server_factory, browser, tmp_path):
     assert page.context.cookies() == []
     page.goto(base + "/reports/accounts")
     assert page.url == base + "/reports/"  # sent back to the login form
+
+
+def login(browser, base: str):
+    page = browser.new_page(viewport={"width": 1200, "height": 800})
+    page.set_default_timeout(10_000)
+    page.goto(base + "/reports/")
+    page.fill("#token", TOKEN)
+    page.click("button[type=submit]")
+    page.wait_for_url(base + "/reports/accounts")
+    return page
+
+
+def test_a_clients_own_ucs2_parts_and_a_rejectd_read_as_sent(server_factory, browser, tmp_path):
+    """A client sending its own UDH-concatenated UCS-2 parts (python-smpplib's
+    make_parts) saw "(undecodable, data_coding 8: ...)" on the page, where
+    the HTTP API showed the text; a REJECTD recipient had an empty detail."""
+    import smpplib.consts
+    import smpplib.gsm
+
+    srv = reports_server(server_factory, rules=[{"suffix": "0002", "outcome": "REJECTD"}])
+    base = http_base(srv)
+    sid = new_user(srv, balance="10")
+    text = "Привіт! Ваше замовлення №1234 готове до видачі у відділенні. Дякуємо, що обрали нас. До зустрічі!"
+    parts, coding, esm_class = smpplib.gsm.make_parts(text, encoding=smpplib.consts.SMPP_ENCODING_ISO10646)
+    assert len(parts) == 2 and esm_class == 0x40 and coding == 8
+    esme = Esme(srv.port)
+    esme.bind("transceiver", sid, PW)
+    for part in parts:
+        esme.submit(part, dest="380671113344", data_coding=coding, esm_class=esm_class)
+    esme.pump_until(lambda: len(esme.receipts) == 2)
+    esme.close()
+    sent = [p[6:].decode("utf-16-be") for p in parts]  # each part's text, after its 6-octet UDH
+    assert "".join(sent) == text
+    api = [http_call("GET", f"{base}/api/v1/messages/{i}", headers=basic_auth(sid, PW)).body["text"]
+           for i in esme.message_ids()]
+    assert api == sent
+
+    group = tmp_path / "group.csv"
+    group.write_text("phone\n380671110001\n380671110002\n")
+    campaign_id = json.loads(srv.cli(
+        "campaign", "create", "--account", sid, "--csv", str(group), "--sender", "SMSClub",
+        "--text", "Hi", "--json").stdout)["id"]
+    srv.cli("campaign", "start", str(campaign_id))
+    wait_final(tmp_path / "smsc.db", campaign_id)
+
+    page = login(browser, base)
+    page.click("header >> text=Messages")
+    page.fill("#number", "0671113344")
+    page.click("#search button")
+    page.wait_for_url("**/reports/messages?number=*")
+    assert sorted(column(page, "messages", 9)) == sorted(sent)  # as the HTTP API shows them
+
+    page.goto(f"{base}/reports/campaigns/{campaign_id}")
+    rows = page.locator("#recipients tbody tr")
+    assert [r.locator("td").all_inner_texts()[:2] + r.locator("td").all_inner_texts()[4:5]
+            for r in rows.all()] == [["380671110001", "DELIVRD", ""], ["380671110002", "REJECTD", "err:013"]]
