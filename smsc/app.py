@@ -130,7 +130,21 @@ class Server:
 
     @inlineCallbacks
     def stop(self) -> Any:
-        """Graceful stop: no new binds, unbind everyone, commit, close."""
+        """Graceful stop (SIGTERM), in an order that neither repeats a
+        receipt after the restart nor leaves a committed submit unanswered:
+
+        1. no new connections; every session refuses binds and writing
+           requests with ESME_RSYSERR and is offered no new deliveries;
+        2. every write already queued commits, so each submit the store
+           took is answered (its submit_sm_resp written out at once);
+        3. wait, at most ``[smpp] drain_timeout`` seconds, for the
+           deliver_sm_resp of what was sent (their acknowledgements are
+           stored: those receipts are done, not offered again);
+        4. unbind every session (2 s for the unbind_resp, then close):
+           what is still unanswered or waiting is written as owed;
+        5. commit the rest, close the store."""
+        clock = self.factory.clock
+        drain = self.config.smpp.drain_timeout
         for timer in self.timers:
             if timer.running:
                 timer.stop()
@@ -142,18 +156,57 @@ class Server:
             yield self.tls_port.stopListening()
         if self.http_port is not None:
             yield self.http_port.stopListening()
+        self.factory.drain()
+        if not (yield _within(clock, drain, self.worker.flushed())):
+            log.warning("stopping: the store did not commit within %.1f s", drain)
+        for p in list(self.factory.connections):
+            p.flush()
+        sessions = list(self.factory.connections)
+        answered = yield _until(clock, drain, lambda: not any(p.awaiting_answers for p in sessions))
+        if not answered:
+            left = sum(p.awaiting_answers for p in sessions)
+            log.warning("stopping: %d deliver_sm unanswered after %.1f s; they are owed again", left, drain)
         unbinds = [p.unbind() for p in list(self.factory.connections)]
         if unbinds:
-            timeout: Deferred = Deferred()
-            call = self.factory.clock.callLater(2.0, timeout.callback, None)
-            yield DeferredList([DeferredList(unbinds), timeout], fireOnOneCallback=True)
-            if call.active():
-                call.cancel()
+            yield _within(clock, 2.0, DeferredList(unbinds))
             for p in list(self.factory.connections):
                 p.transport.abortConnection()
         yield self.worker.stop()
         self.store.close()
         log.info("stopped")
+
+
+def _within(clock: Any, seconds: float, d: Deferred) -> Deferred:
+    """Fires True when ``d`` fires within ``seconds``, else False then (``d``
+    goes on; its result is not this one's)."""
+    out: Deferred = Deferred()
+    call = clock.callLater(seconds, lambda: out.called or out.callback(False))
+
+    def done(result: object) -> None:
+        if not out.called:
+            call.cancel()
+            out.callback(True)
+
+    d.addBoth(done)
+    return out
+
+
+def _until(clock: Any, seconds: float, condition: Any, step: float = 0.02) -> Deferred:
+    """Fires True once ``condition()`` holds (checked every ``step``), or
+    False after ``seconds``."""
+    out: Deferred = Deferred()
+    deadline = clock.seconds() + seconds
+
+    def check() -> None:
+        if condition():
+            out.callback(True)
+        elif clock.seconds() >= deadline:
+            out.callback(False)
+        else:
+            clock.callLater(step, check)
+
+    check()
+    return out
 
 
 def build_engine(

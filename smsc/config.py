@@ -39,6 +39,9 @@ class SmppConfig:
     enquire_link_interval: float = 30.0
     #: seconds we wait for any response before dropping the session
     response_timeout: float = 30.0
+    #: on a graceful stop, seconds to wait for the commit of what is queued
+    #: and then for the deliver_sm_resp of receipts already sent
+    drain_timeout: float = 5.0
 
 
 @dataclass(frozen=True)
