@@ -55,6 +55,10 @@ MO_POLL = 1.0
 FAULT_POLL = 1.0
 
 
+#: seconds /health stays 503 after a failed commit (README "Config", /health)
+COMMIT_FAILURE_HOLD = 10.0
+
+
 def expire_receipts(engine: Engine, worker: StoreWorker, retention: float) -> None:
     """Receipts nobody came for within the retention are given up, in the
     queues and in the store alike."""
@@ -90,6 +94,8 @@ class Server:
     factory: SmppFactory
     metrics: Metrics
     smpp_port: Any = None
+    #: the SMPP-over-TLS listener ([tls]), None when off
+    tls_port: Any = None
     http_port: Any = None
     #: periodic jobs (retention sweep, MO pick-up, campaign runner), stopped first on stop
     timers: list[LoopingCall] = field(default_factory=list)
@@ -121,13 +127,28 @@ class Server:
     store_lock: StoreLock | None = None
 
     def health(self) -> Deferred:
-        """Listeners up and the store writable (a write transaction opened
-        and rolled back on the store thread, behind any commit in progress)."""
+        """Listeners up, the store writable (a write transaction opened and
+        rolled back on the store thread, behind any commit in progress), the
+        last commit that wrote something succeeded and none failed in the
+        last ``COMMIT_FAILURE_HOLD`` seconds. Opening a transaction needs no
+        disk space, so a full disk shows only in the commits (and there
+        small ones may pass between failing ones). After a failure a small
+        real commit is tried here instead, so health comes back by itself
+        once the store writes again, with no traffic needed."""
+        worker = self.worker
 
         def report(ok: bool) -> dict[str, Any]:
+            now = self.factory.clock.seconds()
+            last, failed = worker.last_commit, worker.last_failure
             return {
                 "smpp_listening": self.smpp_port is not None and self.smpp_port.connected,
+                **({"tls_listening": bool(self.tls_port.connected)} if self.tls_port is not None else {}),
                 "store_writable": ok,
+                "last_commit_ok": last is None or last.ok,
+                "commits_ok": failed is None or now - failed.at >= COMMIT_FAILURE_HOLD,
+                "last_commit_age_seconds": None if last is None else round(now - last.at, 3),
+                "last_commit_error": None if failed is None else failed.error,
+                "last_failure_age_seconds": None if failed is None else round(now - failed.at, 3),
                 "sessions": len(self.factory.connections),
                 "node": self.node,
                 "cluster": [
@@ -137,11 +158,26 @@ class Server:
                 ],
             }
 
-        return self.worker.probe_writable().addCallbacks(lambda _: report(True), lambda _: report(False))
+        probe = worker.probe_writable if worker.last_failure is None else worker.probe_commit
+        return probe().addCallbacks(lambda _: report(True), lambda _: report(False))
 
     @inlineCallbacks
     def stop(self) -> Any:
-        """Graceful stop: no new binds, unbind everyone, commit, close."""
+        """Graceful stop (SIGTERM), in an order that neither repeats a
+        receipt after the restart nor leaves a committed submit unanswered:
+
+        1. no new connections; every session refuses binds and writing
+           requests with ESME_RSYSERR and is offered no new deliveries;
+        2. every write already queued commits, so each submit the store
+           took is answered (its submit_sm_resp written out at once);
+        3. wait, at most ``[smpp] drain_timeout`` seconds, for the
+           deliver_sm_resp of what was sent (their acknowledgements are
+           stored: those receipts are done, not offered again);
+        4. unbind every session (2 s for the unbind_resp, then close):
+           what is still unanswered or waiting is written as owed;
+        5. commit the rest, close the store."""
+        clock = self.factory.clock
+        drain = self.config.smpp.drain_timeout
         for timer in self.timers:
             if timer.running:
                 timer.stop()
@@ -149,15 +185,23 @@ class Server:
             self.callbacks.stop()
         if self.smpp_port is not None:
             yield self.smpp_port.stopListening()
+        if self.tls_port is not None:
+            yield self.tls_port.stopListening()
         if self.http_port is not None:
             yield self.http_port.stopListening()
+        self.factory.drain()
+        if not (yield _within(clock, drain, self.worker.flushed())):
+            log.warning("stopping: the store did not commit within %.1f s", drain)
+        for p in list(self.factory.connections):
+            p.flush()
+        sessions = list(self.factory.connections)
+        answered = yield _until(clock, drain, lambda: not any(p.awaiting_answers for p in sessions))
+        if not answered:
+            left = sum(p.awaiting_answers for p in sessions)
+            log.warning("stopping: %d deliver_sm unanswered after %.1f s; they are owed again", left, drain)
         unbinds = [p.unbind() for p in list(self.factory.connections)]
         if unbinds:
-            timeout: Deferred = Deferred()
-            call = self.factory.clock.callLater(2.0, timeout.callback, None)
-            yield DeferredList([DeferredList(unbinds), timeout], fireOnOneCallback=True)
-            if call.active():
-                call.cancel()
+            yield _within(clock, 2.0, DeferredList(unbinds))
             for p in list(self.factory.connections):
                 p.transport.abortConnection()
         if self.node:  # gone at once, not after the lease
@@ -168,6 +212,44 @@ class Server:
         yield self.worker.stop()
         self.store.close()
         log.info("stopped")
+
+
+def _within(clock: Any, seconds: float, d: Deferred) -> Deferred:
+    """Fires True when ``d`` fires within ``seconds``, else False then (``d``
+    goes on; its result is not this one's)."""
+    out: Deferred = Deferred()
+
+    def late() -> None:
+        if not out.called:
+            out.callback(False)
+
+    call = clock.callLater(seconds, late)
+
+    def done(result: object) -> None:
+        if not out.called:
+            call.cancel()
+            out.callback(True)
+
+    d.addBoth(done)
+    return out
+
+
+def _until(clock: Any, seconds: float, condition: Any, step: float = 0.02) -> Deferred:
+    """Fires True once ``condition()`` holds (checked every ``step``), or
+    False after ``seconds``."""
+    out: Deferred = Deferred()
+    deadline = clock.seconds() + seconds
+
+    def check() -> None:
+        if condition():
+            out.callback(True)
+        elif clock.seconds() >= deadline:
+            out.callback(False)
+        else:
+            clock.callLater(step, check)
+
+    check()
+    return out
 
 
 def build_engine(
@@ -234,6 +316,7 @@ def build(config: Config, reactor: Any, out: TextIO = sys.stdout) -> Server:
     )
     timers.append(every(reactor, REPORTS_SAVE, False, factory.reports.save))  # type: ignore[union-attr]
     worker.on_commit.append(lambda writes, seconds, accounts: metrics.commit_latency.observe(seconds))
+    worker.on_commit_failure.append(metrics.store_error)
     watch_state(metrics, engine, factory)
     return Server(config, store, worker, engine, factory, metrics, callbacks=callbacks, timers=timers)
 
@@ -278,23 +361,28 @@ def watch_state(metrics: Metrics, engine: Engine, factory: SmppFactory) -> None:
 
 def serve(config: Config, reactor: Any = None, out: TextIO = sys.stdout) -> Server:
     """Lock the store and open the ports, then build, listen, and stop
-    cleanly when the reactor stops. Another server on the store, or a port
-    that cannot be opened, raises StartupError (one line naming the pid or
-    the config keys) before the store is touched: no crash recovery run on
-    a live store, no first account made whose password would be lost."""
+    cleanly when the reactor stops. Another server on the store, a port
+    that cannot be opened, or a TLS certificate that cannot be read, raises
+    StartupError (one line naming the pid or the config keys) before the
+    store is touched: no crash recovery run on a live store, no first
+    account made whose password would be lost."""
     if reactor is None:
         from twisted.internet import reactor as default_reactor
 
         reactor = default_reactor
     # one server per SQLite file; PostgreSQL nodes share their database on purpose
     lock = None if config.store.url else lock_store(config.store.path)
-    sockets = []
+    sockets: dict[str, Any] = {}
     try:
-        sockets.append(bind(config.smpp.host, config.smpp.port, "[smpp]"))
+        # the certificate is read before any port opens: a bad one stops the start
+        tls_options = _tls_options(config) if config.tls.cert else None
+        sockets["smpp"] = bind(config.smpp.host, config.smpp.port, "[smpp]")
+        if tls_options is not None:
+            sockets["tls"] = bind(config.smpp.host, config.tls.port, "[tls]")
         if config.http.enabled:
-            sockets.append(bind(config.http.host, config.http.port, "[http]"))
+            sockets["http"] = bind(config.http.host, config.http.port, "[http]")
     except StartupError:
-        for sock in sockets:
+        for sock in sockets.values():
             sock.close()
         if lock is not None:
             lock.release()
@@ -302,11 +390,17 @@ def serve(config: Config, reactor: Any = None, out: TextIO = sys.stdout) -> Serv
     server = build(config, reactor, out)
     server.store_lock = lock
     reactor.addSystemEventTrigger("before", "shutdown", server.stop)
-    server.smpp_port = _adopt(reactor, sockets[0], server.factory)
+    server.smpp_port = _adopt(reactor, sockets["smpp"], server.factory)
     host = server.smpp_port.getHost()
     server.start_heartbeat(reactor, node_name(config, host.port))
     print(f"smsc: SMPP listening on {host.host}:{host.port} (store {display_target(target_of(config.store))})",
           file=out, flush=True)
+    if tls_options is not None:
+        from .server.tls import TlsFactory
+
+        server.tls_port = _adopt(reactor, sockets["tls"], TlsFactory(tls_options, server.factory))
+        t = server.tls_port.getHost()
+        print(f"smsc: SMPP over TLS listening on {t.host}:{t.port} (cert {config.tls.cert})", file=out, flush=True)
     if config.http.enabled:
         from .web.deps import WebDeps
         from .web.ops import QuietScrapeSite
@@ -319,7 +413,7 @@ def serve(config: Config, reactor: Any = None, out: TextIO = sys.stdout) -> Serv
             health=server.health, watch_dlr=callbacks.watch, sim_now=engine.sim.now,
         )))
         site.noisy = False
-        server.http_port = _adopt(reactor, sockets[1], site)
+        server.http_port = _adopt(reactor, sockets["http"], site)
         h = server.http_port.getHost()
         print(f"smsc: HTTP listening on {h.host}:{h.port} (/metrics, /health, /api/v1, /reports)",
               file=out, flush=True)
@@ -333,3 +427,13 @@ def _adopt(reactor: Any, sock: Any, factory: Any) -> Any:
         return reactor.adoptStreamPort(sock.fileno(), sock.family, factory)
     finally:
         sock.close()
+
+
+def _tls_options(config: Config) -> Any:
+    """[tls] cert and key as Twisted's certificate options (smsc.server.tls)."""
+    from .server.tls import TlsConfigError, certificate_options
+
+    try:
+        return certificate_options(config.tls.cert, config.tls.key)
+    except TlsConfigError as exc:
+        raise StartupError(str(exc)) from None

@@ -12,6 +12,8 @@
     smsc [--config FILE] account alpha add|remove SYSTEM_ID NAME
     smsc [--config FILE] account blacklist add|remove SYSTEM_ID NUMBER...
     smsc [--config FILE] account blacklist list SYSTEM_ID [--json]
+    smsc [--config FILE] account allowlist add|remove SYSTEM_ID CIDR...
+    smsc [--config FILE] account allowlist list SYSTEM_ID [--json]
     smsc [--config FILE] account receipts SYSTEM_ID [--id-format hex|decimal|uuid]
                          [--id-width N] [--seconds|--minutes] [--tz NAME] [--default]
     smsc [--config FILE] account apikey SYSTEM_ID
@@ -124,6 +126,12 @@ def _parser() -> argparse.ArgumentParser:
     bl.add_argument("numbers", metavar="NUMBER", nargs="*",
                     help="as people write them: +380671234567, 067 123-45-67, ...")
     bl.add_argument("--json", action="store_true", help="list: a JSON array")
+    alw = a.add_parser("allowlist", help="IP networks the account may bind from (none: any address)")
+    alw.add_argument("op", choices=("add", "remove", "list"))
+    alw.add_argument("system_id")
+    alw.add_argument("networks", metavar="CIDR", nargs="*",
+                     help="IPv4 or IPv6 address or network: 10.1.2.3, 192.0.2.0/24, 2001:db8::/32")
+    alw.add_argument("--json", action="store_true", help="list: a JSON array")
 
     rc = a.add_parser("receipts", help="message id format and receipt dates (for picky clients)")
     rc.add_argument("system_id")
@@ -347,6 +355,32 @@ def _blacklist(args: argparse.Namespace, cfg: config_mod.Config, store: MessageS
     return 0
 
 
+def _allowlist(args: argparse.Namespace, cfg: config_mod.Config, store: MessageStore) -> int:
+    """The next bind (or HTTP login) of the account sees a change; remove
+    is all or nothing; an empty list lets every address in."""
+    if args.op == "list":
+        if args.networks:
+            raise CliError("allowlist list takes no networks")
+        networks = admin.allowlist(store, args.system_id)
+        if args.json:
+            print(json.dumps(networks))
+        else:
+            for n in networks:
+                print(n)
+        return 0
+    if not args.networks:
+        raise CliError(f"allowlist {args.op} needs at least one CIDR")
+    if args.op == "add":
+        networks, added = admin.allowlist_add(store, args.system_id, args.networks)
+        print(f"{args.system_id}: binds allowed from {', '.join(networks)} ({added} new)")
+    else:
+        networks = admin.allowlist_remove(store, args.system_id, args.networks)
+        left = admin.allowlist(store, args.system_id)
+        print(f"{args.system_id}: removed {', '.join(networks)} from the allowlist"
+              f"{'' if left else ' (now empty: binds from any address)'}")
+    return 0
+
+
 def _apikey(args: argparse.Namespace, cfg: config_mod.Config, store: MessageStore) -> int:
     key = admin.new_api_key(store, args.system_id)
     print(f"{args.system_id}: new HTTP API key (shown once; the old one no longer works)")
@@ -357,7 +391,7 @@ def _apikey(args: argparse.Namespace, cfg: config_mod.Config, store: MessageStor
 _ACTIONS: dict[str, Callable[[argparse.Namespace, config_mod.Config, MessageStore], int]] = {
     "add": _add, "show": _show, "list": _list, "topup": _topup,
     "passwd": _passwd, "promote": _promote, "alpha": _alpha, "limits": _limits,
-    "blacklist": _blacklist, "receipts": _receipts, "apikey": _apikey,
+    "blacklist": _blacklist, "allowlist": _allowlist, "receipts": _receipts, "apikey": _apikey,
 }
 
 

@@ -39,6 +39,21 @@ class SmppConfig:
     enquire_link_interval: float = 30.0
     #: seconds we wait for any response before dropping the session
     response_timeout: float = 30.0
+    #: on a graceful stop, seconds to wait for the commit of what is queued
+    #: and then for the deliver_sm_resp of receipts already sent
+    drain_timeout: float = 5.0
+
+
+@dataclass(frozen=True)
+class TlsConfig:
+    """SMPP over TLS, on ``[smpp] host``; off while ``cert`` is ""."""
+
+    #: TLS listener port (0 picks a free one)
+    port: int = 3775
+    #: PEM certificate (then any intermediates); "" turns the listener off
+    cert: str = ""
+    #: PEM private key; "" when it is in the ``cert`` file
+    key: str = ""
 
 
 @dataclass(frozen=True)
@@ -179,6 +194,7 @@ def node_name(cfg: "Config", smpp_port: int) -> str:
 @dataclass(frozen=True)
 class Config:
     smpp: SmppConfig = field(default_factory=SmppConfig)
+    tls: TlsConfig = field(default_factory=TlsConfig)
     store: StoreConfig = field(default_factory=StoreConfig)
     http: HttpConfig = field(default_factory=HttpConfig)
     accounts: AccountsConfig = field(default_factory=AccountsConfig)

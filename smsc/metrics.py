@@ -111,6 +111,8 @@ class Metrics(Collector):
         self.balance_refusals = 0
         #: accounts locked after too many failed logins
         self.lockouts = 0
+        #: store commits that failed (a full disk, an I/O error)
+        self.store_errors = 0
         self.submit_latency = Histogram()
         self.commit_latency = Histogram()
         self.registry.register(self)
@@ -138,6 +140,10 @@ class Metrics(Collector):
 
     def lockout(self, system_id: str) -> None:
         self.lockouts += 1
+
+    def store_error(self, writes: int, error: str) -> None:
+        """A commit failed (StorePort.on_commit_failure): once per commit."""
+        self.store_errors += 1
 
     def segment(self, operator: str, encoding: str, n: int) -> None:
         key = (operator, encoding)
@@ -179,6 +185,8 @@ class Metrics(Collector):
                                   value=self.balance_refusals)
         yield CounterMetricFamily("smsc_login_lockouts", "Accounts locked after too many failed logins "
                                   "([accounts] max_account_failures).", value=self.lockouts)
+        yield CounterMetricFamily("smsc_store_errors", "Store commits that failed (a full disk, I/O errors); "
+                                  "their submits were answered ESME_RSYSERR.", value=self.store_errors)
         yield self.submit_latency.family("smsc_submit_latency_seconds",
                                          "submit_sm received -> submit_sm_resp queued.")
         yield self.commit_latency.family("smsc_store_commit_seconds",

@@ -34,6 +34,9 @@ class Account:
     #: charged, receipted UNDELIV (SPEC section 4). Read by the server only
     #: (``Store.get_accounts``); empty in what the CLI reads.
     blacklist: frozenset[str] = frozenset()
+    #: networks (CIDR, normal form, sorted) it may log in from; empty: any
+    #: address (smsc.accounts.allowlist)
+    allowlist: tuple[str, ...] = ()
     #: receipt options (README "Receipts"), None: the default. Message id
     #: text: "hex" | "decimal" | "uuid" (accounts.ids.MessageIdFormat) ...
     id_format: str | None = None

@@ -24,8 +24,8 @@ from ..pdu.errors import SmppError
 from ..pdu.receipt import date_formatter
 from ..records import Account
 from ..router.numbers import RoutingError, normalise_loose
-from ..store.port import AccountExists, MessageStore, NoSuchAccount, NotBlacklisted
-from . import ids, validation
+from ..store.port import AccountExists, MessageStore, NoSuchAccount, NotAllowlisted, NotBlacklisted
+from . import allowlist as allowlists, ids, validation
 from .money import format_uah, parse_uah
 from .passwords import generate_password, hash_password
 from .senders import senders_of
@@ -54,7 +54,8 @@ def no_alpha(system_id: str, name: str) -> AdminError:
 
 def store_error(exc: BaseException, system_id: str) -> AdminError | None:
     """The AdminError a store refusal (NoSuchAccount, AccountExists,
-    NotBlacklisted) about ``system_id`` means; None for anything else."""
+    NotBlacklisted, NotAllowlisted) about ``system_id`` means; None for
+    anything else."""
     if isinstance(exc, NoSuchAccount):
         return no_account(system_id)
     if isinstance(exc, AccountExists):
@@ -62,6 +63,10 @@ def store_error(exc: BaseException, system_id: str) -> AdminError | None:
     if isinstance(exc, NotBlacklisted):
         return AdminError(
             "not_found", f"{system_id} has not blacklisted {', '.join(exc.numbers)}; nothing removed", "numbers"
+        )
+    if isinstance(exc, NotAllowlisted):
+        return AdminError(
+            "not_found", f"{system_id}'s allowlist has no {', '.join(exc.networks)}; nothing removed", "networks"
         )
     return None
 
@@ -98,6 +103,7 @@ def account_json(a: Account, universal_alpha: str | None = None) -> dict[str, An
         "id_width": a.id_width or 0,
         "receipt_seconds": bool(a.receipt_seconds),
         "receipt_tz": a.receipt_tz or "UTC",
+        "allowlist": list(a.allowlist),
     }
     if universal_alpha is not None:
         shown["senders"] = list(senders_of(a, universal_alpha))
@@ -115,7 +121,7 @@ def _existing(store: MessageStore, system_id: str, fn: Any, *args: Any) -> Any:
     """``fn(*args)``, a store write, its refusal as an AdminError."""
     try:
         return fn(*args)
-    except (NoSuchAccount, AccountExists, NotBlacklisted) as exc:
+    except (NoSuchAccount, AccountExists, NotBlacklisted, NotAllowlisted) as exc:
         error = store_error(exc, system_id)
         assert error is not None
         raise error from None
@@ -291,6 +297,35 @@ def blacklist_remove(store: MessageStore, system_id: str, numbers: list[str]) ->
     """All or nothing: a number not on the list removes none."""
     wanted = normalise_numbers(numbers)
     _existing(store, system_id, store.remove_blacklist, system_id, wanted)
+    return wanted
+
+
+def normalise_networks(networks: list[str]) -> list[str]:
+    """IPv4/IPv6 addresses and CIDR networks -> their normal form, in
+    order, each once (``smsc.accounts.allowlist``)."""
+    if not networks:
+        raise _invalid("networks", "at least one address or CIDR network is needed")
+    out = [_checked(allowlists.normalise, n, "networks") for n in networks]
+    return list(dict.fromkeys(out))
+
+
+def allowlist(store: MessageStore, system_id: str) -> list[str]:
+    get_account(store, system_id)
+    return store.allowlist(system_id)
+
+
+def allowlist_add(store: MessageStore, system_id: str, networks: list[str]) -> tuple[list[str], int]:
+    """Allow binds and HTTP logins from ``networks``; (the normalised
+    networks, how many were new). The next bind sees it."""
+    wanted = normalise_networks(networks)
+    return wanted, _existing(store, system_id, store.add_allowlist, system_id, wanted)
+
+
+def allowlist_remove(store: MessageStore, system_id: str, networks: list[str]) -> list[str]:
+    """All or nothing: a network not on the list removes none. An emptied
+    list lets every address in again."""
+    wanted = normalise_networks(networks)
+    _existing(store, system_id, store.remove_allowlist, system_id, wanted)
     return wanted
 
 

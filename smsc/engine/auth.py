@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 from collections.abc import Callable
 from typing import Any
@@ -16,7 +17,9 @@ from typing import Any
 from twisted.internet.defer import Deferred, fail
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.threads import deferToThread
+from twisted.python.failure import Failure
 
+from ..accounts.allowlist import allows
 from ..accounts.live import LiveAccount
 from ..accounts.passwords import verify_password
 from ..accounts.throttle import LoginThrottle
@@ -27,6 +30,27 @@ from ..records import Account, BindInfo
 from ..store.port import StorePort
 from .rules import utc_day
 
+log = logging.getLogger(__name__)
+
+
+class AddressNotAllowed(SmppError):
+    """A login from outside the account's IP allowlist: ESME_RBINDFAIL for
+    a bind, 403 for HTTP (not the throttle's 429)."""
+
+    def __init__(self, system_id: str, host: str) -> None:
+        super().__init__(CommandStatus.ESME_RBINDFAIL, f"address {host} not in {system_id}'s allowlist")
+        self.host = host
+
+
+def check_address(account: Account, host: str) -> None:
+    """Raise AddressNotAllowed, with a log line naming the address, unless
+    ``host`` may log in to ``account`` (smsc.accounts.allowlist)."""
+    if not allows(account.allowlist, host):
+        log.warning("login as %s from %s refused: the address is not in its allowlist (%s)",
+                    account.system_id, host, ", ".join(account.allowlist))
+        raise AddressNotAllowed(account.system_id, host)
+
+
 #: checks a password against its stored hash; scrypt is slow on purpose,
 #: so the server runs it on a thread (tests on a task.Clock, inline)
 Verify = Callable[[str, str], "Deferred[bool]"]
@@ -36,8 +60,9 @@ def _verify_on_thread(password: str, password_hash: str) -> "Deferred[bool]":
     return deferToThread(verify_password, password, password_hash)
 
 
-#: verified (system_id, password) pairs remembered for HTTP Basic, which
-#: checks the password on every request; past this the memory starts over
+#: verified (system_id, password) pairs remembered (HTTP Basic checks the
+#: password on every request, a reconnect storm rebinds every client at
+#: once); past this the memory starts over
 _MAX_REMEMBERED = 10_000
 
 
@@ -58,6 +83,9 @@ class Accounts:
         self._key = secrets.token_bytes(32)
         #: HMAC(system_id, password) -> the password hash it was verified against
         self._verified: dict[bytes, str] = {}
+        #: (HMAC, hash) -> waiters of the one scrypt running for that pair:
+        #: a storm of binds with the same credentials hashes once
+        self._verifying: dict[tuple[bytes, str], list[Deferred[bool]]] = {}
         store.on_commit.append(self._committed)
 
     # --- binds ----------------------------------------------------------------
@@ -73,16 +101,23 @@ class Accounts:
             self._store.tracked.add(live.system_id)
             return live
 
-        return self._check(bind.system_id, bind.password, bind.peer_host, remember=False).addCallback(bound)
+        return self._check(bind.system_id, bind.password, bind.peer_host).addCallback(bound)
 
     def login(self, system_id: str, password: str, host: str) -> "Deferred[LiveAccount]":
         """HTTP Basic: the live account when ``password`` is its password
         (no bind slot held), else a failure with the SmppError a bind would
-        get. A verified pair is remembered, so a client sending the same
-        credentials with every request pays scrypt once."""
-        return self._check(system_id, password, host, remember=True).addCallback(self._kept)
+        get."""
+        return self._check(system_id, password, host).addCallback(self._kept)
 
-    def _check(self, system_id: str, password: str, host: str, remember: bool) -> "Deferred[LiveAccount]":
+    def _check(self, system_id: str, password: str, host: str) -> "Deferred[LiveAccount]":
+        """The account when ``password`` is its password. A verified pair is
+        remembered for the process's lifetime (as an HMAC under a key made
+        at start, never the password, next to the hash it matched), so a
+        client that binds again, or sends HTTP Basic with every request,
+        pays scrypt (~30 ms of a pool thread, far more on a busy machine)
+        once: a reconnect storm of known clients binds at store speed. A
+        new password means a new hash, which the remembered one no longer
+        matches."""
         why = self.throttle.blocked(host, system_id)
         if why is not None:
             return fail(SmppError(CommandStatus.ESME_RBINDFAIL, f"too many failed logins ({why} locked for now)"))
@@ -94,9 +129,12 @@ class Accounts:
             if account is None:
                 self.throttle.failed(host)  # no account to lock: the address only
                 raise SmppError(CommandStatus.ESME_RINVSYSID, f"no account {system_id!r}")
-            if remember and self._verified.get(mark) == account.password_hash:
+            # before the password: an outsider learns nothing and costs no scrypt
+            check_address(account, host)
+            if self._verified.get(mark) == account.password_hash:
+                self.throttle.succeeded(host, system_id)
                 return self._live(account, used, day)
-            verified = self._verify(password, account.password_hash)
+            verified = self._verify_once(mark, password, account.password_hash)
             return verified.addCallback(decide, account, used)
 
         def decide(ok: bool, account: Account, used: int) -> LiveAccount:
@@ -104,13 +142,34 @@ class Accounts:
                 self.throttle.failed(host, system_id)
                 raise SmppError(CommandStatus.ESME_RINVPASWD, "wrong password")
             self.throttle.succeeded(host, system_id)
-            if remember:
-                if len(self._verified) >= _MAX_REMEMBERED:
-                    self._verified.clear()
-                self._verified[mark] = account.password_hash
+            if len(self._verified) >= _MAX_REMEMBERED:
+                self._verified.clear()
+            self._verified[mark] = account.password_hash
             return self._live(account, used, day)
 
         return self._store.bind_account(system_id, day).addCallback(check)
+
+    def _verify_once(self, mark: bytes, password: str, password_hash: str) -> "Deferred[bool]":
+        """``verify(password, password_hash)``, shared by every check of the
+        same pair that comes while it runs."""
+        key = (mark, password_hash)
+        d: Deferred[bool] = Deferred()
+        waiters = self._verifying.get(key)
+        if waiters is not None:
+            waiters.append(d)
+            return d
+        self._verifying[key] = waiters = [d]
+
+        def done(result: Any) -> None:
+            del self._verifying[key]
+            for w in waiters:
+                if isinstance(result, Failure):
+                    w.errback(result)
+                else:
+                    w.callback(result)
+
+        self._verify(password, password_hash).addBoth(done)
+        return d
 
     def _live(self, account: Account, used: int, day: int) -> LiveAccount:
         """The one LiveAccount of ``account`` (read from the store just now,

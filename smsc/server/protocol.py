@@ -114,6 +114,8 @@ class SmppProtocol(Protocol):
         self._unbound: Deferred[None] | None = None
         self._flush_scheduled = False
         self._handlers = {cls: getattr(self, name) for cls, name in self.HANDLERS.items()}
+        #: the server is stopping (``drain``): no new binds, submits or deliveries
+        self.draining = False
 
     # --- connection ---------------------------------------------------------
 
@@ -244,6 +246,12 @@ class SmppProtocol(Protocol):
             # gone, or closing (framing lost) while the password was checked
             self.engine.release(account)
             return
+        if self.draining:  # the server began stopping while the password was checked
+            self.engine.release(account)
+            self.session.send(resp_cls(sequence_number=pdu.sequence_number,
+                                       command_status=CommandStatus.ESME_RSYSERR))
+            self._flush()
+            return
         version = SMPP_VERSION_34 if pdu.interface_version >= SMPP_VERSION_34 else None
         self.session.send(resp_cls(
             sequence_number=pdu.sequence_number, system_id=self.config.system_id,
@@ -340,7 +348,7 @@ class SmppProtocol(Protocol):
         the one place that decides by type."""
         session = self.session
         free = session.free_slots
-        if free <= 0 or self.gone or session.state is State.CLOSED or not queue:
+        if free <= 0 or self.gone or self.draining or session.state is State.CLOSED or not queue:
             return
         if type(queue[0]) is MoPart:
             self._send_mo(queue, free)  # type: ignore[arg-type]
@@ -422,6 +430,40 @@ class SmppProtocol(Protocol):
             self.session.send(resp)
             self._schedule_flush()
 
+    # --- a graceful stop ----------------------------------------------------------
+
+    #: requests refused while draining: they would bind, or write to the store
+    _REFUSED_WHILE_DRAINING = (
+        SubmitSm, DataSm, SubmitMulti, CancelSm, ReplaceSm, BindTransmitter, BindReceiver, BindTransceiver,
+    )
+
+    def drain(self) -> None:
+        """The server is stopping (``Server.stop``): from now on binds and
+        requests that write (submit_sm, data_sm, submit_multi, cancel_sm,
+        replace_sm) get ESME_RSYSERR and change nothing, and no new
+        receipt or MO part is offered; what is already committed is still
+        answered and answers to deliver_sm already sent are still taken.
+        The handlers are swapped rather than checked, so the per-message
+        path pays nothing for this."""
+        self.draining = True
+        for cls in self._REFUSED_WHILE_DRAINING:
+            self._handlers[cls] = self._refuse_draining
+
+    def _refuse_draining(self, pdu: Any) -> None:
+        if isinstance(pdu, (SubmitSm, DataSm)):
+            self.metrics.submit(CommandStatus.ESME_RSYSERR)
+        self.session.send(error_response(pdu.command_id, pdu.sequence_number, CommandStatus.ESME_RSYSERR))
+
+    @property
+    def awaiting_answers(self) -> int:
+        """Our requests (deliver_sm, enquire_link) the client has not answered."""
+        return 0 if self.gone else self.session.outstanding
+
+    def flush(self) -> None:
+        """Write what is queued now (a stop does not wait for the reactor's turn)."""
+        if not self.gone:
+            self._flush()
+
     # --- unbind ---------------------------------------------------------------
 
     def _on_unbind(self, pdu: Unbind) -> None:
@@ -477,6 +519,7 @@ class SmppFactory(ServerFactory):
         self.clock = clock
         self.metrics = metrics or Metrics()
         self.connections: set[SmppProtocol] = set()
+        self.draining = False
 
     def buildProtocol(self, addr: Any) -> SmppProtocol:
         p = SmppProtocol(
@@ -485,7 +528,15 @@ class SmppFactory(ServerFactory):
         )
         p.factory = self
         self.connections.add(p)
+        if self.draining:
+            p.drain()
         return p
+
+    def drain(self) -> None:
+        """Every session stops taking binds, writes and deliveries (``SmppProtocol.drain``)."""
+        self.draining = True
+        for p in list(self.connections):
+            p.drain()
 
     def forget(self, p: SmppProtocol) -> None:
         self.connections.discard(p)

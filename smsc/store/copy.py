@@ -47,6 +47,8 @@ TABLES: dict[str, tuple[str, ...]] = {
         "campaign_id", "seq", "msisdn", "fields", "line", "text", "status", "message_int",
         "message_id", "detail", "claimed_at", "decided_at", "removed_at",
     ),
+    "allowlist": ("system_id", "network"),
+    "health_probe": ("id", "at"),
     "faults": ("id", "kind", "scope", "target", "params", "starts_at", "ends_at", "removed"),
     "client_reports": ("id", "system_id", "bound_at", "ended_at", "body"),
 }

@@ -94,7 +94,27 @@ class NotBlacklisted(Exception):
         self.numbers = numbers
 
 
+class NotAllowlisted(Exception):
+    """Networks to remove that are not on the account's IP allowlist."""
+
+    def __init__(self, system_id: str, networks: list[str]) -> None:
+        super().__init__(f"{system_id}: not on the allowlist: {', '.join(networks)}")
+        self.system_id = system_id
+        self.networks = networks
+
+
 # --- messages ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CommitStatus:
+    """How the last commit that wrote something went (health): ``at`` is
+    when it ended (reactor clock), ``error`` the store's message when it
+    failed (a full disk: "database or disk is full")."""
+
+    ok: bool
+    at: float
+    error: str = ""
 
 
 @dataclass
@@ -128,6 +148,12 @@ class Batch:
 
     def __len__(self) -> int:
         return self.size
+
+    def writes(self) -> bool:
+        """Something to write (not only reads waiting for the commit): a
+        commit of nothing needs no disk space, so it proves nothing."""
+        return bool(self.inserts or self.finishes or self.acks or self.refunds or self.replaces
+                    or self.charges or self.usage)
 
 
 class BatchResult(NamedTuple):
@@ -446,6 +472,9 @@ class MessageStore(Protocol):
         """``node`` is alive now (``stopped``: it stops, gracefully); every
         node of the store, by name, as seen by a node alive within ``lease``
         seconds. SQLite's one process is the only node and keeps no table."""
+    def probe_commit(self) -> None:
+        """Commit one small real write, or raise (health, after a failed
+        commit: opening a transaction needs no disk space, this does)."""
 
     # accounts
     def add_account(self, account: Account) -> None: ...
@@ -469,6 +498,9 @@ class MessageStore(Protocol):
     def blacklist(self, system_id: str) -> list[str]: ...
     def add_blacklist(self, system_id: str, numbers: Iterable[str]) -> int: ...
     def remove_blacklist(self, system_id: str, numbers: Iterable[str]) -> int: ...
+    def allowlist(self, system_id: str) -> list[str]: ...
+    def add_allowlist(self, system_id: str, networks: Iterable[str]) -> int: ...
+    def remove_allowlist(self, system_id: str, networks: Iterable[str]) -> int: ...
 
     # messages
     def write_batch(self, batch: Batch) -> BatchResult:
@@ -541,6 +573,12 @@ class StorePort(Protocol):
     tracked: set[str]
     #: observers of each commit: (writes, seconds, accounts read back)
     on_commit: list[Callable[[int, float, dict[str, Account]], None]]
+    #: observers of each failed commit: (writes lost, the store's message)
+    on_commit_failure: list[Callable[[int, str], None]]
+    #: the last commit that wrote something (or failed); None before one
+    last_commit: CommitStatus | None
+    #: the last commit that failed; None while none has
+    last_failure: CommitStatus | None
 
     def start(self) -> None: ...
     def stop(self) -> Deferred[None]: ...
@@ -574,6 +612,7 @@ class StorePort(Protocol):
     # health, HTTP authentication, dlr_url callbacks
     def probe_writable(self) -> Deferred[None]: ...
     def heartbeat(self, node: str, lease: float, stopped: bool = False) -> Deferred[list[NodeState]]: ...
+    def probe_commit(self) -> Deferred[None]: ...
     def account(self, system_id: str) -> Deferred[Account | None]: ...
     def api_key_owner(self, key_sha256: str) -> Deferred[str | None]: ...
     def add_callback(self, message_id: int, public_id: str, url: str) -> Deferred[None]: ...
@@ -590,6 +629,9 @@ class StorePort(Protocol):
     def blacklist(self, system_id: str) -> Deferred[list[str]]: ...
     def add_blacklist(self, system_id: str, numbers: Iterable[str]) -> Deferred[int]: ...
     def remove_blacklist(self, system_id: str, numbers: Iterable[str]) -> Deferred[int]: ...
+    def allowlist(self, system_id: str) -> Deferred[list[str]]: ...
+    def add_allowlist(self, system_id: str, networks: Iterable[str]) -> Deferred[int]: ...
+    def remove_allowlist(self, system_id: str, networks: Iterable[str]) -> Deferred[int]: ...
     def add_mo(self, system_id: str, source_addr: str, destination_addr: str, text: str) -> Deferred[int]: ...
     def add_fault(self, fault: Fault) -> Deferred[int]: ...
     def active_faults(self, now: float) -> Deferred[list[Fault]]: ...

@@ -29,7 +29,8 @@ from ..faults.model import Fault
 from ..records import ID_LIMIT, Account, Message
 from .port import (
     CALLBACK_PENDING, RECEIPT_EXPIRED, AccountExists, AccountUsage, Batch, BatchResult, ClientReport, MoRow,
-    NoSuchAccount, NotBlacklisted, OwedReceipt, MessageStore, NodeState, PendingCallback, StoredMessage,
+    NoSuchAccount, NotAllowlisted, NotBlacklisted, OwedReceipt, MessageStore, NodeState, PendingCallback,
+    StoredMessage,
     debit_due, without,
 )
 from .sqlite_campaigns import CampaignTables
@@ -106,6 +107,13 @@ def _statement(head: str, item: str, size: int, open_: str = "", close: str = ""
 _message = Message._make
 
 
+def _rollback(conn: sqlite3.Connection) -> None:
+    """Roll back what is left of a failed transaction (SQLite may have
+    rolled it back itself already)."""
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
+
+
 class Store(CampaignTables):
     def __init__(self, path: str, synchronous: str = "NORMAL") -> None:
         self.path = path
@@ -150,6 +158,12 @@ class Store(CampaignTables):
     def heartbeat(self, node: str, lease: float, stopped: bool = False) -> list[NodeState]:
         """One process writes a SQLite file: this node is the cluster."""
         return [NodeState(node, time.time(), not stopped)]
+
+    def probe_commit(self) -> None:
+        """One real write committed (a row of ``health_probe``): raises when
+        the disk is full, which ``probe_writable`` cannot tell."""
+        with self._transaction() as conn:
+            conn.execute("INSERT OR REPLACE INTO health_probe (id, at) VALUES (1, ?)", [time.time()])
 
     def close(self) -> None:
         if self._checkpointer is not None:
@@ -196,6 +210,16 @@ class Store(CampaignTables):
         )
         db.table("blacklist_versions").create(
             {"system_id": str, "version": int}, pk="system_id", if_not_exists=True,
+            foreign_keys=[("system_id", "accounts", "system_id")],
+        )
+        # one row rewritten by the health check after a failed commit
+        db.table("health_probe").create({"id": int, "at": float}, pk="id", if_not_exists=True)
+        # IP allowlists (smsc.accounts.allowlist): CIDR networks in normal
+        # form; none for an account = any address. Small, so read with the
+        # account every time (as alpha_names are), no version needed.
+        db.table("allowlist").create(
+            {"system_id": str, "network": str},
+            pk=("system_id", "network"), if_not_exists=True,
             foreign_keys=[("system_id", "accounts", "system_id")],
         )
         db.table("messages").create(
@@ -311,7 +335,8 @@ class Store(CampaignTables):
         ))
         row = rows[0]
         seconds = row.pop("receipt_seconds")
-        return Account(alpha_names=names, receipt_seconds=None if seconds is None else bool(seconds), **row)
+        return Account(alpha_names=names, receipt_seconds=None if seconds is None else bool(seconds),
+                       allowlist=tuple(self.allowlist(system_id)), **row)
 
     def get_accounts(self, system_ids: Iterable[str]) -> dict[str, Account]:
         """Several accounts with their blacklists (the server reads back the
@@ -328,13 +353,18 @@ class Store(CampaignTables):
             f"SELECT system_id, name FROM alpha_names WHERE system_id IN ({marks}) ORDER BY name", ids
         ):
             names.setdefault(sid, []).append(name)
+        networks: dict[str, list[str]] = {}
+        for sid, network in self._db.execute(
+            f"SELECT system_id, network FROM allowlist WHERE system_id IN ({marks}) ORDER BY network", ids
+        ):
+            networks.setdefault(sid, []).append(network)
         rows = self._db.execute(f"{_ACCOUNTS_WITH_VERSION}({marks})", ids).fetchall()
         return {
             r[0]: Account(
                 r[0], r[1], r[2], r[3], alpha_names=tuple(names.get(r[0], ())), rate=r[4], max_binds=r[5],
                 blacklist=self._blacklist(r[0], r[10]),
                 id_format=r[6], id_width=r[7], receipt_seconds=None if r[8] is None else bool(r[8]),
-                receipt_tz=r[9],
+                receipt_tz=r[9], allowlist=tuple(networks.get(r[0], ())),
             )
             for r in rows
         }
@@ -443,10 +473,10 @@ class Store(CampaignTables):
         conn.execute("BEGIN IMMEDIATE")
         try:
             yield conn
+            conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            _rollback(conn)
             raise
-        conn.execute("COMMIT")
 
     def _bump_blacklist(self, system_id: str) -> None:
         self._db.execute(
@@ -488,6 +518,42 @@ class Store(CampaignTables):
                 self._bump_blacklist(system_id)
         return len(wanted)
 
+    # --- IP allowlists ----------------------------------------------------
+
+    def allowlist(self, system_id: str) -> list[str]:
+        """The networks the account may log in from (normal-form CIDRs,
+        sorted as text); empty: any address."""
+        return [r[0] for r in self._db.execute(
+            "SELECT network FROM allowlist WHERE system_id = ? ORDER BY network", [system_id]
+        )]
+
+    def add_allowlist(self, system_id: str, networks: Iterable[str]) -> int:
+        """Allow ``networks`` (already normalised); how many were new."""
+        if self.get_account(system_id) is None:
+            raise NoSuchAccount(system_id)
+        with self._transaction() as conn:
+            before = conn.total_changes
+            conn.executemany(
+                "INSERT OR IGNORE INTO allowlist (system_id, network) VALUES (?, ?)",
+                [(system_id, n) for n in dict.fromkeys(networks)],
+            )
+            return conn.total_changes - before
+
+    def remove_allowlist(self, system_id: str, networks: Iterable[str]) -> int:
+        """Take ``networks`` off the allowlist, all or none (``NotAllowlisted``)."""
+        if self.get_account(system_id) is None:
+            raise NoSuchAccount(system_id)
+        wanted = list(dict.fromkeys(networks))
+        with self._transaction() as conn:
+            listed = set(self.allowlist(system_id))
+            missing = [n for n in wanted if n not in listed]
+            if missing:
+                raise NotAllowlisted(system_id, missing)
+            conn.executemany(
+                "DELETE FROM allowlist WHERE system_id = ? AND network = ?", [(system_id, n) for n in wanted]
+            )
+        return len(wanted)
+
     # --- messages ---------------------------------------------------------
 
     def write_batch(self, batch: Batch) -> BatchResult:
@@ -527,10 +593,12 @@ class Store(CampaignTables):
             self._update_in(_REFUND_HEAD, [], batch.refunds)
             if batch.replaces:
                 conn.executemany(_REPLACE, batch.replaces)
+            conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            # a COMMIT that fails (a full disk: SQLITE_FULL) may leave the
+            # transaction open; every later BEGIN would fail with it
+            _rollback(conn)
             raise
-        conn.execute("COMMIT")
         return BatchResult(self.get_accounts(batch.read_accounts) if batch.read_accounts else {}, refused)
 
     def _update_in(self, head: str, params: list[Any], ids: list[int]) -> None:

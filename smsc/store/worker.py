@@ -25,8 +25,9 @@ from twisted.python.threadpool import ThreadPool
 from ..faults.model import Fault
 from ..records import Account, Message
 from .port import (
-    AccountUsage, Batch, BatchResult, Campaign, CampaignTally, Claimed, ClientReport, InsufficientFunds,
-    MessageStore, MoRow, NodeState, Outcome, RecipientState, StoredMessage, StorePort, Unsettled, Waiter,
+    AccountUsage, Batch, BatchResult, Campaign, CampaignTally, Claimed, ClientReport, CommitStatus,
+    InsufficientFunds, MessageStore, MoRow, NodeState, Outcome, RecipientState, StoredMessage, StorePort, Unsettled,
+    Waiter,
 )
 
 log = logging.getLogger(__name__)
@@ -63,6 +64,15 @@ class StoreWorker:
         self._idle: list[Deferred[None]] = []
         #: observers of each commit: called with (writes, seconds, accounts read back)
         self.on_commit: list[Callable[[int, float, dict[str, Account]], None]] = []
+        #: observers of each failed commit: called with (writes lost, error)
+        self.on_commit_failure: list[Callable[[int, str], None]] = []
+        #: the last commit that wrote something, or failed (health): an
+        #: empty commit (the accounts' read-back) needs no disk space, so it
+        #: proves nothing and is not recorded
+        self.last_commit: CommitStatus | None = None
+        #: the last commit that failed (on a full disk small commits may
+        #: still pass between failing ones, so health looks at both)
+        self.last_failure: CommitStatus | None = None
         #: accounts the server serves: read back after a commit at least
         #: every ``refresh`` seconds, so CLI changes (top-ups, alpha-names,
         #: limits) reach the running server
@@ -179,6 +189,27 @@ class StoreWorker:
         """This node is alive (or stops); every node of the store."""
         return self._call(self._store.heartbeat, node, lease, stopped)
 
+    def probe_commit(self) -> "Deferred[None]":
+        """One small real commit (behind any in progress), recorded in
+        ``last_commit`` as any commit is: after a failed commit, health
+        asks whether the store writes again without waiting for traffic."""
+        d = self._call(self._store.probe_commit)
+
+        def done(result: object) -> object:
+            self._record(1, result if isinstance(result, Failure) else None)
+            return result
+
+        return d.addBoth(done)
+
+    def _record(self, writes: int, failure: Failure | None) -> None:
+        if failure is None:
+            self.last_commit = CommitStatus(True, self._reactor.seconds())
+            return
+        error = failure.getErrorMessage()
+        self.last_commit = self.last_failure = CommitStatus(False, self._reactor.seconds(), error)
+        for obs in self.on_commit_failure:
+            obs(writes, error)
+
     def account(self, system_id: str) -> "Deferred[Account | None]":
         """The account as stored, without its blacklist."""
         return self._call(self._store.get_account, system_id)
@@ -223,6 +254,15 @@ class StoreWorker:
 
     def remove_blacklist(self, system_id: str, numbers: Iterable[str]) -> "Deferred[int]":
         return self._call(self._store.remove_blacklist, system_id, list(numbers))
+
+    def allowlist(self, system_id: str) -> "Deferred[list[str]]":
+        return self._call(self._store.allowlist, system_id)
+
+    def add_allowlist(self, system_id: str, networks: Iterable[str]) -> "Deferred[int]":
+        return self._call(self._store.add_allowlist, system_id, list(networks))
+
+    def remove_allowlist(self, system_id: str, networks: Iterable[str]) -> "Deferred[int]":
+        return self._call(self._store.remove_allowlist, system_id, list(networks))
 
     def add_mo(self, system_id: str, source_addr: str, destination_addr: str, text: str) -> "Deferred[int]":
         return self._call(self._store.add_mo, system_id, source_addr, destination_addr, text)
@@ -389,6 +429,8 @@ class StoreWorker:
             failure = result if isinstance(result, Failure) else None
             if failure is not None:
                 log.error("store commit of %d writes failed: %s", len(batch), failure.getErrorMessage())
+            if failure is not None or batch.writes():
+                self._record(len(batch), failure)
             written = BatchResult({}) if failure is not None else result
             assert isinstance(written, BatchResult)
             for obs in self.on_commit:

@@ -208,6 +208,45 @@ def remove_blacklist(deps: "WebDeps", call: Call) -> Any:
     return _run(200, sid, work())
 
 
+async def _networks(store: StorePort, sid: str, **extra: Any) -> dict[str, Any]:
+    return {"system_id": sid, "networks": await store.allowlist(sid), **extra}
+
+
+@route("GET", "/v1/admin/accounts/{system_id}/allowlist", auth="admin")
+def get_allowlist(deps: "WebDeps", call: Call) -> Any:
+    sid = call.params["system_id"]
+
+    async def work() -> dict[str, Any]:
+        await _account(deps.store, sid)
+        return await _networks(deps.store, sid)
+
+    return _run(200, sid, work())
+
+
+@route("POST", "/v1/admin/accounts/{system_id}/allowlist", auth="admin")
+def add_allowlist(deps: "WebDeps", call: Call) -> Any:
+    networks = call.strings("networks")
+    sid = call.params["system_id"]
+
+    async def work() -> dict[str, Any]:
+        added = await deps.store.add_allowlist(sid, admin.normalise_networks(networks))
+        return await _networks(deps.store, sid, added=added)
+
+    return _run(200, sid, work())
+
+
+@route("DELETE", "/v1/admin/accounts/{system_id}/allowlist", auth="admin")
+def remove_allowlist(deps: "WebDeps", call: Call) -> Any:
+    networks = call.strings("networks")
+    sid = call.params["system_id"]
+
+    async def work() -> dict[str, Any]:
+        await deps.store.remove_allowlist(sid, admin.normalise_networks(networks))
+        return await _networks(deps.store, sid)
+
+    return _run(200, sid, work())
+
+
 @route("POST", "/v1/admin/mo", auth="admin")
 def inject_mo(deps: "WebDeps", call: Call) -> Any:
     to, source, text = call.value("to", str), call.value("from", str), call.value("text", str)
@@ -221,4 +260,5 @@ def inject_mo(deps: "WebDeps", call: Call) -> Any:
 
 
 ROUTES = (list_accounts, create_account, show_account, topup, promote, api_key, add_alpha, remove_alpha,
-          get_blacklist, add_blacklist, remove_blacklist, inject_mo)
+          get_blacklist, add_blacklist, remove_blacklist, get_allowlist, add_allowlist, remove_allowlist,
+          inject_mo)

@@ -24,6 +24,7 @@ from twisted.python.failure import Failure
 
 from ..accounts.admin import api_key_sha256
 from ..engine import SmscEngine
+from ..engine.auth import AddressNotAllowed, check_address
 from ..pdu.constants import CommandStatus
 from ..pdu.errors import SmppError
 from ..store.port import StorePort
@@ -38,6 +39,10 @@ def unauthorized(message: str) -> ApiError:
 def throttled() -> ApiError:
     return ApiError(429, "throttled", "too many failed logins from this address or against this account; "
                     "try again later")
+
+
+def address_refused(exc: AddressNotAllowed) -> ApiError:
+    return ApiError(403, "address_not_allowed", f"the account may not log in from {exc.host} (its IP allowlist)")
 
 
 def basic_credentials(header: str | None) -> tuple[str, str] | None:
@@ -111,6 +116,10 @@ class ApiAuth:
         def found(account: Any) -> Any:
             if account is None:
                 raise unauthorized(f"no account {system_id}")
+            try:
+                check_address(account.record, host)
+            except AddressNotAllowed as exc:
+                raise address_refused(exc) from None
             return account
 
         return self._engine.account(system_id).addCallback(found)
@@ -123,6 +132,8 @@ class ApiAuth:
 
         def refused(failure: Failure) -> None:
             failure.trap(SmppError)
+            if isinstance(failure.value, AddressNotAllowed):
+                raise address_refused(failure.value)
             if failure.value.status == CommandStatus.ESME_RBINDFAIL:
                 raise throttled()
             raise unauthorized("wrong system_id or password")

@@ -43,13 +43,3 @@ def bearer_token(request: Request) -> str | None:
     if header and header[:7].lower() == "bearer ":
         return header[7:].strip() or None
     return None
-
-
-def is_admin(request: Request, expected_sha256: str) -> bool:
-    """The request carries the admin token, as a bearer token or in the
-    reports page's cookie."""
-    token = bearer_token(request)
-    if token is None:
-        cookie = request.getCookie(ADMIN_COOKIE)
-        token = cookie.decode("utf-8", "replace") if cookie else None
-    return token_matches(token, expected_sha256)

@@ -20,13 +20,14 @@ _ERROR_TEXT = {
     400: "Bad request: not JSON, a missing field, a field of the wrong type or value (`field` names it)",
     401: "Missing or wrong credentials",
     402: "The balance does not cover the message (`insufficient_funds`)",
-    403: "Admin routes are off: no admin token is configured",
-    404: "No such account, message, alpha-name or blacklisted number",
+    403: "Admin routes are off: no admin token is configured (`admin_disabled`), or the account may not "
+         "log in from this address (`address_not_allowed`: its IP allowlist)",
+    404: "No such account, message, alpha-name, blacklisted number or allowlisted network",
     409: "The account already exists",
     413: "The body is over 64 KiB",
     422: "The message is refused (`invalid_destination`, `invalid_sender`, `text_too_long`, ...)",
     429: "Over the account's rate or a test account's daily cap, or too many failed logins "
-         "from this address (`throttled`)",
+         "from this address or against this account or the admin token (`throttled`)",
     503: "The message could not be stored (`unavailable`); try again",
 }
 
@@ -84,11 +85,13 @@ _ACCOUNT = _object(
     rate={"type": ["number", "null"]}, max_binds={"type": ["integer", "null"]},
     id_format={"enum": ["hex", "decimal", "uuid"]}, id_width=_INT,
     receipt_seconds={"type": "boolean"}, receipt_tz=_STR,
+    allowlist={"type": "array", "items": _STR,
+               "description": "IP networks (CIDR) it may log in from; empty: any address"},
 )
 
 _ERROR_CODES = sorted({r.code for r in REFUSALS.values()} | {INSUFFICIENT_FUNDS.code, OTHER_REFUSAL.code} | {
     "invalid_json", "missing_field", "invalid_field", "body_too_large", "unauthorized",
-    "admin_disabled", "not_found", "conflict", "method_not_allowed", "internal_error"})
+    "admin_disabled", "address_not_allowed", "not_found", "conflict", "method_not_allowed", "internal_error"})
 
 SCHEMAS: dict[str, Any] = {
     "Error": _object(["error"], error=_object(
@@ -140,6 +143,11 @@ SCHEMAS: dict[str, Any] = {
     "Numbers": _object(["numbers"], numbers={"type": "array", "minItems": 1, "items": _STR}),
     "Blacklist": _object(["system_id", "numbers"], system_id=_STR,
                          numbers={"type": "array", "items": _STR}, added=_INT),
+    "Networks": _object(["networks"], networks={
+        "type": "array", "minItems": 1, "items": _STR,
+        "description": "IPv4 or IPv6 addresses or CIDR networks: 10.1.2.3, 192.0.2.0/24, 2001:db8::/32"}),
+    "Allowlist": _object(["system_id", "networks"], system_id=_STR,
+                         networks={"type": "array", "items": _STR}, added=_INT),
     "ApiKey": _object(["system_id", "api_key"], system_id=_STR,
                       api_key={"type": "string", "description": "shown once; replaces the old key"}),
     "InjectMo": _object(["to", "from", "text"], to={"type": "string", "description": "one of [mo] numbers"},
@@ -166,7 +174,7 @@ _ADMIN_ERRORS = (401, 403, 404)
 
 
 def document() -> dict[str, Any]:
-    account = (401, 429)  # 429: also too many failed logins from the address
+    account = (401, 403)  # 403: outside the account's IP allowlist
     return {
         "openapi": "3.1.0",
         "info": {"title": "smsc HTTP API", "version": "1",
@@ -226,6 +234,14 @@ def document() -> dict[str, Any]:
             "/api/v1/admin/clients/{system_id}": {"get": _op(
                 "A client's conformance report, per bind", 200, "ClientReport", (401, 403), auth=_ADMIN_AUTH,
                 params=("system_id",))},
+            f"{_ACC}/allowlist": {
+                "get": _op("IP networks the account may log in from (empty: any)", 200, "Allowlist",
+                           _ADMIN_ERRORS, auth=_ADMIN_AUTH, params=("system_id",)),
+                "post": _op("Allow networks", 200, "Allowlist", (*_ADMIN_ERRORS, 413), auth=_ADMIN_AUTH,
+                            body="Networks", params=("system_id",)),
+                "delete": _op("Take networks off the allowlist (all or none)", 200, "Allowlist",
+                              (*_ADMIN_ERRORS, 413), auth=_ADMIN_AUTH, body="Networks", params=("system_id",)),
+            },
             "/api/v1/admin/mo": {"post": _op("Inject an MO message", 202, "MoQueued", (401, 403, 413),
                                              auth=_ADMIN_AUTH, body="InjectMo")},
         },

@@ -36,10 +36,11 @@ from twisted.python.failure import Failure
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET, Request
 
+from ..accounts.throttle import ADMIN
 from ..campaigns import store as campaigns
 from ..engine import utc_day
 from ..router.numbers import RoutingError, normalise_loose
-from .auth import ADMIN_COOKIE, is_admin, token_matches
+from .auth import ADMIN_COOKIE, bearer_token, token_matches
 from .reports_data import AccountRow, MessageRow, account_rows, message_rows
 from .reports_pages import (
     MESSAGE_LIMIT, accounts_page, campaign_page, campaigns_page, login_page, message_page,
@@ -104,7 +105,9 @@ class ReportsResource(Resource):
             if method != "POST":
                 return _not_allowed(request, "POST")
             return self._login(request, expected) if path == ["login"] else self._logout(request)
-        admin = is_admin(request, expected)
+        admin = self._admin(request, expected)
+        if admin is None:
+            return _throttled(request)
         if path == [""]:
             return _redirect(request, f"{BASE}/accounts") if admin else login_page()
         if not admin:
@@ -124,12 +127,41 @@ class ReportsResource(Resource):
 
     # --- log in and out -----------------------------------------------------
 
+    def _admin(self, request: Request, expected: str) -> bool | None:
+        """The request carries the admin token (``Authorization: Bearer``
+        or the cookie): True; none: False; a wrong one: False, counted in
+        the login throttle as a wrong token on the API is (a cookie is a
+        way to guess too); None while the address is throttled."""
+        token = bearer_token(request)
+        if token is None:
+            cookie = request.getCookie(ADMIN_COOKIE)
+            token = cookie.decode("utf-8", "replace") if cookie else None
+        if token is None:
+            return False
+        return self._token_ok(request, token, expected)
+
+    def _token_ok(self, request: Request, token: str, expected: str) -> bool | None:
+        """``token`` is the admin token; a wrong one counts against the
+        caller's address (and the admin token's own lock), as on the API."""
+        throttle = self._deps.engine.throttle
+        host = request.getClientAddress().host
+        if throttle.blocked(host, ADMIN) is not None:
+            return None
+        if not token_matches(token, expected):
+            throttle.failed(host, ADMIN)
+            return False
+        throttle.succeeded(host, ADMIN)
+        return True
+
     def _login(self, request: Request, expected: str) -> bytes:
         token = _arg(request, "token").strip()
         if not token:
             request.setResponseCode(400)
             return login_page("token: enter the admin token")
-        if not token_matches(token, expected):
+        ok = self._token_ok(request, token, expected)
+        if ok is None:
+            return _throttled(request)
+        if not ok:
             request.setResponseCode(403)
             return login_page("token: not the admin token")
         if not _COOKIE_SAFE.fullmatch(token):
@@ -234,6 +266,11 @@ def _arg(request: Request, name: str) -> str:
     args: dict[bytes, list[bytes]] = request.args or {}
     values = args.get(name.encode())
     return values[0].decode("utf-8", "replace") if values else ""
+
+
+def _throttled(request: Request) -> bytes:
+    request.setResponseCode(429)
+    return login_page("too many wrong tokens from this address (or against the admin token); try again later")
 
 
 def _redirect(request: Request, to: str) -> bytes:

@@ -134,7 +134,7 @@ def test_account_lifecycle(tmp_path, store_target):
         "system_id": "shop", "mode": "user", "balance_kopecks": 1234,
         "balance_uah": "12.34", "alpha_names": ["MyShop", "Shop2"], "rate": None, "max_binds": None,
         "id_format": "hex", "id_width": 0, "receipt_seconds": False, "receipt_tz": "UTC",
-        "senders": ["MyShop", "Shop2"],
+        "senders": ["MyShop", "Shop2"], "allowlist": [],
     }
     assert run(cfg, "account", "limits", "shop", "--rate", "5", "--max-binds", "2").returncode == 0
     shown = json.loads(run(cfg, "account", "show", "shop", "--json").stdout)

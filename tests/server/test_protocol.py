@@ -329,3 +329,33 @@ def test_what_was_in_flight_goes_back_to_its_own_hub_on_disconnect():
     proto2, t2, _, _ = connect(engine, clock, window=10)
     again = bind(proto2, t2)
     assert sorted(p.destination_addr for p in again) == ["7090", "7090", "SMSClub"]  # a receipt goes to the sender
+
+
+def test_a_draining_session_refuses_binds_and_writes_offers_nothing_and_takes_answers():
+    """Server.stop's first step (issue 14 defect 1): binds and writes get
+    ESME_RSYSERR, no new deliver_sm goes out, answers to those sent count."""
+    proto, t, clock, engine = connect(window=5)
+    bind(proto, t)
+    engine.receipts.enqueue(_receipt(1))
+    [sent] = received(t)
+    proto.factory.drain()
+    engine.receipts.enqueue(_receipt(2))
+    assert received(t) == []  # not offered while draining
+    assert proto.awaiting_answers == 1
+    proto.dataReceived(encode(SubmitSm(sequence_number=7, destination_addr="1", short_message=b"x")))
+    proto.dataReceived(encode(CancelSm(sequence_number=8, message_id="c1")))
+    proto.dataReceived(encode(QuerySm(sequence_number=9, message_id="q1")))  # reads still work
+    out = received(t)
+    assert [(p.command_id, p.command_status) for p in out] == [
+        (C.SUBMIT_SM_RESP, S.ESME_RSYSERR), (C.CANCEL_SM_RESP, S.ESME_RSYSERR), (C.QUERY_SM_RESP, S.ESME_ROK)]
+    assert engine.submitted == []
+    proto.dataReceived(encode(DeliverSmResp(sequence_number=sent.sequence_number)))
+    assert [r.message.id for r in engine.acked] == [1] and proto.awaiting_answers == 0
+    assert received(t) == []
+    late = proto.factory.buildProtocol(None)  # a connection accepted just before the stop
+    lt = StringTransport()
+    late.makeConnection(lt)
+    lt.clock = clock
+    late.dataReceived(encode(BindTransceiver(sequence_number=1, system_id="acc", password="pw")))
+    [resp] = received(lt)
+    assert (resp.command_id, resp.command_status) == (C.BIND_TRANSCEIVER_RESP, S.ESME_RSYSERR)

@@ -188,3 +188,30 @@ def test_postgresql_probe_fails_when_the_connection_is_gone_and_the_next_call_re
         assert store._conn.info.backend_pid != pid
     finally:
         store.close()
+
+
+def test_failed_commits_are_recorded_and_observed_and_a_probe_commit_clears_them(store, reactor, worker):
+    import sqlite3
+
+    failures: list[tuple[int, str]] = []
+    worker.on_commit_failure.append(lambda writes, error: failures.append((writes, error)))
+    assert worker.last_commit is None and worker.last_failure is None
+    real = store.write_batch
+
+    def full(batch: Batch) -> Any:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    store.write_batch = full  # type: ignore[method-assign]
+    worker.insert(message(1))
+    reactor.wait(worker.committed())
+    assert failures == [(2, "database or disk is full")]  # the insert and the read waiting for it
+    assert worker.last_commit is not None and not worker.last_commit.ok
+    assert worker.last_failure is worker.last_commit
+    store.write_batch = real  # type: ignore[method-assign]
+    reactor.advance(3)
+    worker.refresh_soon()  # an empty commit (a read-back) proves nothing: not recorded
+    reactor.wait(worker.committed())
+    assert not worker.last_commit.ok
+    reactor.wait(worker.probe_commit())
+    assert worker.last_commit.ok and worker.last_commit.at == 3
+    assert worker.last_failure.error == "database or disk is full" and len(failures) == 1

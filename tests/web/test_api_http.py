@@ -186,7 +186,7 @@ def test_admin_routes(server_factory):
     assert len(password) == 8
     assert r.body == {"system_id": "shop", "mode": "user", "balance_kopecks": 1234, "balance_uah": "12.34",
                       "alpha_names": ["MyShop"], "rate": None, "max_binds": None, "id_format": "hex",
-                      "id_width": 0, "receipt_seconds": False, "receipt_tz": "UTC"}
+                      "id_width": 0, "receipt_seconds": False, "receipt_tz": "UTC", "allowlist": []}
     # the password works (HTTP Basic), and the CLI sees the same account
     assert http_call("GET", f"{api}/balance", headers=basic_auth("shop", password)).status == 200
     assert balance(srv, "shop") == 1234

@@ -220,3 +220,16 @@ def test_pages_with_traffic_and_bad_input(server_factory, tmp_path):
         assert status == 404 and needle in text, path
     status, headers, _ = web.request("POST", "/reports/accounts", {})
     assert status == 405 and headers["allow"] == "GET, HEAD"
+
+
+def test_wrong_tokens_on_the_login_form_and_in_cookies_are_throttled(server_factory):
+    """The form and the cookie count in the login throttle the API's admin
+    token has (issue 14 defect 2): else they are unlimited guesses."""
+    srv = reports_server(server_factory, accounts={"max_bind_failures": 3, "max_account_failures": 0})
+    anon = Client(http_base(srv))
+    statuses = [anon.request("POST", "/reports/login", {"token": f"guess{i}"})[0] for i in range(2)]
+    statuses.append(Client(http_base(srv), cookie="guess-cookie").get("/reports/accounts")[0])
+    assert statuses == [403, 403, 303]
+    status, headers, text = anon.request("POST", "/reports/login", {"token": TOKEN})  # even the right one
+    assert status == 429 and "too many wrong tokens" in text and "set-cookie" not in headers
+    assert Client(http_base(srv), bearer=TOKEN).get("/reports/accounts")[0] == 429
