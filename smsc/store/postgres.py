@@ -43,8 +43,8 @@ from ..records import Account, Message
 from ..faults.model import Fault
 from .port import (
     CALLBACK_PENDING, RECEIPT_EXPIRED, AccountExists, AccountUsage, Batch, BatchResult, ClientReport,
-    MessageStore, MoRow,
-    NodeState, NoSuchAccount, NotAllowlisted, NotBlacklisted, OwedReceipt, PendingCallback, StoredMessage, debit_due, without,
+    MessageStore, MoRow, NodeState, NoSuchAccount, NotAllowlisted, NotBlacklisted, OwedReceipt, PendingCallback,
+    StoredMessage, debit_due, without,
 )
 from .postgres_campaigns import PgCampaignTables
 
