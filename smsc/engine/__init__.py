@@ -25,8 +25,8 @@ from ..dlr.hub import DeliveryHub
 from ..dlr.mo import MoPart
 from ..metrics import Metrics
 from ..operators.clock import SimClock
+from ..operators.port import Operator
 from ..operators.scheduler import Scheduler
-from ..operators.sim import SimOperator
 from ..records import Receipt
 from ..store.port import MessageStore, StorePort
 from .auth import Accounts, Verify
@@ -56,7 +56,7 @@ class Engine:
         clock: IReactorTime,
         sim: SimClock,
         scheduler: Scheduler,
-        operators: dict[str, SimOperator],
+        operators: dict[str, Operator],
         receipts: DeliveryHub[Receipt],
         mo: DeliveryHub[MoPart],
         throttle: LoginThrottle,
@@ -115,7 +115,7 @@ class Engine:
 
     def recover(self, store: MessageStore) -> tuple[int, int]:
         """After a restart, before the listeners open: (resumed, receipts)."""
-        return recover(store, self.lifecycle, self.receipts)
+        return recover(store, self.lifecycle, self.receipts, self.operators.values())
 
 
 def _conforms(engine: Engine) -> SmscEngine:

@@ -28,8 +28,8 @@ from ..accounts.live import LiveAccount
 from ..dlr.hub import DeliveryHub, DeliverySink
 from ..metrics import Metrics
 from ..operators.clock import SimClock
+from ..operators.port import Operator, Outcome
 from ..operators.scheduler import Scheduler
-from ..operators.sim import Outcome, SimOperator
 from ..pdu.constants import CommandStatus, MessageState
 from ..pdu.errors import SmppError
 from ..records import Message, Receipt
@@ -46,7 +46,7 @@ class Lifecycle:
         clock: IReactorTime,
         sim: SimClock,
         scheduler: Scheduler,
-        operators: dict[str, SimOperator],
+        operators: dict[str, Operator],
         receipts: DeliveryHub[Receipt],
         metrics: Metrics,
     ) -> None:

@@ -10,6 +10,8 @@ sender not allowed                 ESME_RINVSRCADR / ESME_RINVSRCTON
 destination not a number, no route ESME_RINVDSTADR (TON/NPI: RINVDSTTON/NPI)
 bad validity / schedule time       ESME_RINVEXPIRY / ESME_RINVSCHED
 registered_delivery 3 (reserved)   ESME_RINVREGDLVFLG
+the operator's queue is full       ESME_RMSGQFUL (router mode: an upstream's
+                                   ``queue_limit`` messages wait already)
 over the rate or the daily cap     ESME_RTHROTTLED
 balance short                      [billing] insufficient_funds_status
 ================================  ==========================================
@@ -49,7 +51,7 @@ from ..config import Config
 from ..dlr.hub import DeliverySink
 from ..metrics import Metrics
 from ..operators.clock import SimClock
-from ..operators.sim import SimOperator
+from ..operators.port import Operator
 from ..pdu.constants import CommandStatus
 from ..pdu.errors import SmppError
 from ..pdu.text import analyse_body, split
@@ -106,7 +108,7 @@ class Submitter:
         store: StorePort,
         clock: IReactorTime,
         sim: SimClock,
-        operators: dict[str, SimOperator],
+        operators: dict[str, Operator],
         lifecycle: Lifecycle,
         metrics: Metrics,
         first_id: int,
@@ -153,6 +155,10 @@ class Submitter:
             reply(token, exc.status, "")
             return
 
+        operator = self._operators[key]
+        if operator.full:  # an upstream's queue at its bound (router mode)
+            reply(token, CommandStatus.ESME_RMSGQFUL, "")
+            return
         real_now = self._clock.seconds()
         bucket, daily = live.bucket, live.daily
         if bucket is not None and not bucket.take(real_now):
@@ -175,7 +181,7 @@ class Submitter:
             reply(token, self._short_funds, "")
             return
         live.available -= cost
-        expires_at = self._operators[key].expires_at(now, validity)
+        expires_at = operator.expires_at(now, validity)
         n = self._next_id
         self._next_id = n + 1
         message = Message(
@@ -189,6 +195,9 @@ class Submitter:
             # so what travels on is the count (checked against the split).
             parts = split(text, self._refs.take(msisdn))
             assert len(parts) == segments, (len(parts), segments)
+        elif text.udh and not blacklisted:
+            # a client's own segment: the stored body has no UDH, the leg needs it
+            operator.client_udh(n, text.udh)
 
         self._store.charge(live.system_id, cost, utc_day(real_now), segments)
         self._store.insert(message, self._stored, (

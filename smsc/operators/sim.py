@@ -47,22 +47,20 @@ from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from itertools import accumulate
-from typing import NamedTuple
+from typing import TYPE_CHECKING
 
 from ..records import Message
 from ..status import EXPIRED, WORST_FIRST
 from .clock import SimClock
+from .port import Operator, Outcome
 from .rules import RuleMatcher
 from .scheduler import Scheduler
 from .spec import OperatorSpec, Rule
 
+if TYPE_CHECKING:
+    from ..store.port import MessageStore
 
-class Outcome(NamedTuple):
-    message: Message
-    stat: str
-    error: int
-    done_time: float
-
+__all__ = ["Outcome", "SimOperator", "build_operators"]
 
 #: builds an Outcome without NamedTuple.__new__'s argument handling
 #: (0.37 µs instead of 0.68 µs; one per message)
@@ -81,7 +79,11 @@ def _unconnected(outcome: Outcome) -> None:
 
 
 class SimOperator:
-    """One operator connector. See the module doc for the life of a message."""
+    """One operator connector (``port.Operator``). See the module doc for
+    the life of a message."""
+
+    #: a simulated network takes whatever comes (its link queue has no bound)
+    full = False
 
     def __init__(
         self,
@@ -174,6 +176,12 @@ class SimOperator:
             self._call_at(self._real(not_before), self._wake, (message, expires_at))
         else:  # its validity ends before it may (or could) be sent
             self._scheduler.call_by(self._real(expires_at), self._expire_held, (message, expires_at))
+
+    def client_udh(self, message_id: int, udh: bytes) -> None:
+        """A simulated network has no use for a client segment's UDH."""
+
+    def restore(self, store: MessageStore) -> None:
+        """Nothing of its own is stored: a restart draws outcomes afresh."""
 
     def cancel(self, message_id: int) -> bool:
         """Withdraw a message not yet handed to the network: True, and no
@@ -377,3 +385,8 @@ def build_operators(
         )
         for key in sorted(specs)
     }
+
+
+if TYPE_CHECKING:  # the type checker holds SimOperator to the port
+    def _implements(operator: SimOperator) -> Operator:
+        return operator
