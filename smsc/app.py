@@ -11,6 +11,7 @@ import random
 import sys
 import time
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any, TextIO
 
 from twisted.internet.defer import Deferred, DeferredList, inlineCallbacks
@@ -32,7 +33,9 @@ from .operators.clock import SimClock
 from .operators.scheduler import Scheduler, bucket_seconds
 from .operators.port import Operator
 from .operators.sim import build_operators
-from .operators.spec import OperatorSpec
+from .operators.spec import OperatorSpec, UpstreamSpec
+from .operators.upstream import UpstreamCollector, UpstreamOperator, build_upstreams
+from .operators.upstream_link import Connect, tcp_connect
 from .records import Account
 from .server.protocol import SmppFactory
 from .store.sqlite import Store
@@ -98,6 +101,8 @@ class Server:
     callbacks: CallbackSender | None = None
     #: a listener could not be opened: the process stops and exits 1
     failed: bool = False
+    #: router mode: the upstream SMSCs, unbound on stop after our clients
+    upstreams: list[UpstreamOperator] = field(default_factory=list)
 
     def health(self) -> Deferred:
         """Listeners up and the store writable (a write transaction opened
@@ -133,6 +138,8 @@ class Server:
                 call.cancel()
             for p in list(self.factory.connections):
                 p.transport.abortConnection()
+        for upstream in self.upstreams:
+            yield upstream.stop()
         yield self.worker.stop()
         self.store.close()
         log.info("stopped")
@@ -140,20 +147,27 @@ class Server:
 
 def build_engine(
     config: Config, store: StorePort, reactor: Any, first_id: int, metrics: Metrics,
-    verify: Verify | None = None,
+    verify: Verify | None = None, upstream_connect: Callable[[UpstreamSpec], Connect] | None = None,
 ) -> Engine:
     """The engine and what it is made of: the simulation clock, the
     scheduler, the operators (one Random each, seeded from one: README
-    [simulation] seed) and the receipt and MO hubs. Tests build the same
-    graph on a task.Clock with an inline store."""
+    [simulation] seed; upstream SMSCs for kind = "smpp", reached through
+    ``upstream_connect``, TCP by default) and the receipt and MO hubs.
+    Tests build the same graph on a task.Clock with an inline store."""
     sim = SimClock(reactor, config.simulation.time_scale)
     scheduler = Scheduler(reactor, bucket_seconds(config.simulation.time_scale))
     sims = {key: spec for key, spec in config.operators.items() if isinstance(spec, OperatorSpec)}
     operators: dict[str, Operator] = dict(build_operators(
         sims, sim, scheduler, random.Random(config.simulation.seed or None), config.rules,
     ))
-    if len(sims) < len(config.operators):
-        raise NotImplementedError("kind = \"smpp\" operators are not built yet")
+    # router mode: kind = "smpp" operators are upstream SMSCs (started by ``build``)
+    upstreams = {key: spec for key, spec in config.operators.items() if isinstance(spec, UpstreamSpec)}
+    if upstreams:
+        operators.update(build_upstreams(
+            upstreams, sim=sim, scheduler=scheduler, clock=reactor, store=store,
+            connect=upstream_connect or (lambda spec: tcp_connect(reactor, spec)),
+            mo_numbers=config.mo.numbers, default_alphabet=config.messages.default_alphabet,
+        ))
     return Engine(
         config=config, store=store, clock=reactor, sim=sim, scheduler=scheduler, operators=operators,
         receipts=DeliveryHub[Receipt](None, call_soon=lambda fn: reactor.callLater(0, fn)),
@@ -188,6 +202,11 @@ def build(config: Config, reactor: Any, out: TextIO = sys.stdout) -> Server:
         print(f"smsc: recovered {resumed} unfinished messages and {owed} owed receipts", file=out, flush=True)
     worker.start()
     callbacks.start()
+    upstreams = [op for op in engine.operators.values() if isinstance(op, UpstreamOperator)]
+    for upstream in upstreams:
+        upstream.start()
+    if upstreams:
+        metrics.watch(UpstreamCollector(upstreams))
     timers = [
         every(reactor, RETENTION_SWEEP, False, expire_receipts, engine, worker, retention),
         # MO rows written by `smsc mo inject` (also those a restart left undelivered)
@@ -198,7 +217,9 @@ def build(config: Config, reactor: Any, out: TextIO = sys.stdout) -> Server:
     factory = SmppFactory(engine, config.smpp, reactor, metrics)
     worker.on_commit.append(lambda writes, seconds, accounts: metrics.commit_latency.observe(seconds))
     watch_state(metrics, engine, factory)
-    return Server(config, store, worker, engine, factory, metrics, callbacks=callbacks, timers=timers)
+    return Server(
+        config, store, worker, engine, factory, metrics, callbacks=callbacks, timers=timers, upstreams=upstreams,
+    )
 
 
 def every(reactor: Any, seconds: float, now: bool, fn: Any, *args: Any) -> LoopingCall:
