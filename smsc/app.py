@@ -147,7 +147,8 @@ class Server:
 
 def build_engine(
     config: Config, store: StorePort, reactor: Any, first_id: int, metrics: Metrics,
-    verify: Verify | None = None, upstream_connect: Callable[[UpstreamSpec], Connect] | None = None,
+    verify: Verify | None = None,
+    upstream_connect: Callable[[UpstreamSpec], Connect] | None = None,
 ) -> Engine:
     """The engine and what it is made of: the simulation clock, the
     scheduler, the operators (one Random each, seeded from one: README

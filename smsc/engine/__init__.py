@@ -25,8 +25,8 @@ from ..dlr.hub import DeliveryHub
 from ..dlr.mo import MoPart
 from ..metrics import Metrics
 from ..operators.clock import SimClock
-from ..operators.port import Operator
 from ..operators.scheduler import Scheduler
+from ..operators.port import Operator
 from ..records import Receipt
 from ..store.port import MessageStore, StorePort
 from .auth import Accounts, Verify

@@ -28,8 +28,8 @@ from ..accounts.live import LiveAccount
 from ..dlr.hub import DeliveryHub, DeliverySink
 from ..metrics import Metrics
 from ..operators.clock import SimClock
-from ..operators.port import Operator, Outcome
 from ..operators.scheduler import Scheduler
+from ..operators.port import Operator, Outcome
 from ..pdu.constants import CommandStatus, MessageState
 from ..pdu.errors import SmppError
 from ..records import Message, Receipt

@@ -181,7 +181,7 @@ class Submitter:
             reply(token, self._short_funds, "")
             return
         live.available -= cost
-        expires_at = operator.expires_at(now, validity)
+        expires_at = self._operators[key].expires_at(now, validity)
         n = self._next_id
         self._next_id = n + 1
         message = Message(

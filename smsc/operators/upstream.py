@@ -401,7 +401,8 @@ class UpstreamOperator:
                 tokens = min(self._burst, self._tokens + (now - self._refilled) * self._rate)
                 self._tokens, self._refilled = tokens, now
                 if tokens < 1.0 - 1e-9:
-                    self._pump_soon(now + (1.0 - tokens) / self._rate)
+                    # at least a millisecond: a wait below the clock's resolution would spin
+                    self._pump_soon(now + max(0.001, (1.0 - tokens) / self._rate))
                     break
             leg = queue.popleft()
             t = leg.track
