@@ -762,7 +762,7 @@ class UpstreamCollector(Collector):
             unmatched.add_metric([op.key], op.unmatched)
             h = op.receipt_latency
             buckets, running = [], 0
-            for bound, n in zip((*map(str, h.bounds), "+Inf"), h.counts):
+            for bound, n in zip((*map(str, h.bounds), "+Inf"), h.counts, strict=True):
                 running += n
                 buckets.append((bound, running))
             latency.add_metric([op.key], buckets, h.sum)
