@@ -33,8 +33,10 @@ billed twice there). Our client still gets one receipt: a message ends
 once, the first final receipt of each part counts, and receipts for ids we
 no longer (or never) knew are acknowledged and dropped (counted in
 ``smsc_upstream_unmatched_receipts_total``). A receipt that overtakes its
-own submit_sm_resp (it came on another session) waits for it, up to
-``response_timeout``.
+own submit_sm_resp (it came on another session) waits for it, for
+``ORPHAN_WAIT`` seconds; with one session bound nothing can overtake
+(the upstream answers a submit_sm before it receipts it, on one stream),
+so an unknown id is acknowledged at once.
 
 While no session is bound (refused, killed, unbound, enquire_link
 unanswered) messages wait, in memory and as unfinished messages in the
@@ -105,6 +107,8 @@ SWEEP = 1.0
 RECEIPT_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0)
 #: an idle link may send this many seconds' worth of its throughput at once
 BURST_SECONDS = 0.1
+#: seconds a receipt with an unknown id waits for its submit_sm_resp on another session
+ORPHAN_WAIT = 1.0
 #: ids of finished parts remembered, so repeated receipts are answered at once
 FINISHED_IDS = 100_000
 
@@ -570,8 +574,9 @@ class UpstreamOperator:
             if leg is not None:
                 break
         if leg is None:
-            if any(key in self._finished for key in r.keys):
-                # a part we have the final state of already (sent twice, or a repeat)
+            if len(self._sessions) <= 1 or any(key in self._finished for key in r.keys):
+                # nothing can overtake on a single session; or a part we have
+                # the final state of already (sent twice, or a repeat)
                 self.unmatched += 1
                 session.respond(pdu, S.ESME_ROK)
                 return
@@ -611,7 +616,7 @@ class UpstreamOperator:
     def _sweep(self) -> None:
         """Once a second: orphan receipts and MO parts that waited long enough."""
         now = self._clock.seconds()
-        wait = self.spec.response_timeout
+        wait = min(ORPHAN_WAIT, self.spec.response_timeout)
         for orphan in list(dict.fromkeys(self._orphans.values())):
             if now - orphan.since >= wait:
                 self._settle(orphan)
