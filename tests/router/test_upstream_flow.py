@@ -412,3 +412,32 @@ def test_a_restart_finishes_at_once_a_message_whose_parts_were_all_final(make_ro
     again.run(0.05)
     assert [(r.message.id, r.stat, r.error) for r in receiver.got] == [(int(mid, 16), "REJECTD", 13)]
     assert again.peer.received == []
+
+
+def test_replace_sm_reaches_a_waiting_message_and_the_new_text_goes_upstream(make_router):
+    from smsc.records import Replacement
+
+    rig = make_router(start=False)
+    rig.peer.refuse_connect = True
+    rig.start()
+    live, _ = _bound(rig)
+    mid = rig.accept(live, sms(text="old text"))
+    rig.result(rig.engine.replace(live, Replacement(mid, "", b"new text")))
+    rig.peer.refuse_connect = False
+    rig.run(3.0, step=0.5)  # dialled again after 1 s
+    assert [p.short_message for p in rig.peer.received] == [b"new text"]
+
+
+def test_a_campaign_waits_and_retries_when_the_upstream_queue_is_full():
+    from smsc.campaigns import store as campaigns
+    from smsc.campaigns.runner import THROTTLE_WAIT, CampaignRunner
+    from smsc.pdu.errors import SmppError
+
+    runner = CampaignRunner(None, None, 0x45, lambda: 100.0, lambda: 100.0)  # type: ignore[arg-type]
+    claimed = campaigns.Claimed(7, 1, KYIVSTAR, "hi")
+
+    class C:
+        id = 7
+
+    outcome = runner._refused(C, None, claimed, SmppError(S.ESME_RMSGQFUL), {})  # type: ignore[arg-type]
+    assert outcome.status == campaigns.PENDING and runner._waiting[7] == 100.0 + THROTTLE_WAIT

@@ -75,3 +75,23 @@ def test_a_config_with_an_upstream_routes_its_prefixes_to_it():
     assert isinstance(cfg.operators["kyivstar"], UpstreamSpec)
     with pytest.raises(config_mod.ConfigError, match=r"smsc.toml: \[operators.kyivstar\].port"):
         config_mod.parse({"operators": {"kyivstar": {**BASE, "port": 0}}}, "smsc.toml")
+
+
+def test_the_readme_router_example_parses_with_its_stated_defaults():
+    import tomllib
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Router mode")[1]
+    raw = tomllib.loads(section.split("```toml")[1].split("```")[0])
+    k = parse_operators(raw["operators"], "README")["kyivstar"]
+    assert isinstance(k, UpstreamSpec)
+    # the example sets the optional keys to what it says are their defaults
+    assert k == UpstreamSpec(name="Kyivstar (upstream)", price=42, ttl=259200.0, host="127.0.0.1", port=2776,
+                             system_id="down", password="downpw")
+    assert len(raw["operators"]["kyivstar"]) == 18  # the required keys and the optional ones, at their defaults
+
+
+def test_the_shipped_config_still_parses():
+    cfg = config_mod.load()
+    assert all(isinstance(spec, OperatorSpec) for spec in cfg.operators.values())
