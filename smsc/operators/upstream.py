@@ -468,7 +468,7 @@ class UpstreamOperator:
             leg.sent_at = None
             if not leg.track.done:
                 self._queue.appendleft(leg)
-        self._dialer.lost(session.slot)
+        self._dialer.lost(session.slot, session)
         self._pump_soon()
 
     def answered(self, session: UpstreamSession, leg: _Leg, status: int, message_id: str) -> None:

@@ -82,6 +82,11 @@ class UpstreamSession(TwistedProtocol):
         self.can_submit = kind != "rx"
         self.bound = False
         self.gone = False
+        #: the bind was accepted once / refused (with this status)
+        self.ever_bound = False
+        self.refused_status: int | None = None
+        #: why the connection ended (for the log of a link that never bound)
+        self.lost_reason = ""
         self.framer = Framer(MAX_PDU_LENGTH)
         #: submit_sm sequence -> (the owner's part, sent at); oldest first
         self.inflight: dict[int, tuple[Any, float]] = {}
@@ -174,6 +179,7 @@ class UpstreamSession(TwistedProtocol):
             return
         self.gone = True
         self.bound = False
+        self.lost_reason = reason.getErrorMessage() if reason is not None else ""
         if self._ticker is not None and self._ticker.running:
             self._ticker.stop()
         unanswered = [part for part, _ in self.inflight.values()]
@@ -242,10 +248,11 @@ class UpstreamSession(TwistedProtocol):
     def _bind_answered(self, status: int) -> None:
         self._bind_seq = 0
         if status == CommandStatus.ESME_ROK:
-            self.bound = True
+            self.bound = self.ever_bound = True
             log.info("bound to upstream %s", self._name())
             self.owner.bound(self)
         else:
+            self.refused_status = status
             self.owner.refused(self, status)
             self.transport.loseConnection()  # type: ignore[union-attr]
 
@@ -344,9 +351,16 @@ class Dialer:
     def bound(self, slot: Slot) -> None:
         slot.failures = 0
 
-    def lost(self, slot: Slot) -> None:
-        """The slot's session is gone: dial again (after the backoff)."""
+    def lost(self, slot: Slot, session: UpstreamSession) -> None:
+        """The slot's session is gone: dial again (after the backoff; a
+        connection that ended before its bind was answered, a TLS handshake
+        that failed say, counts as a failure)."""
         slot.session = None
+        if not session.ever_bound and session.refused_status is None and not self.stopping:
+            slot.failures += 1
+            if _worth_logging(slot.failures):
+                log.warning("upstream %s:%d closed the connection before the bind (%d tries): %s",
+                            self.spec.host, self.spec.port, slot.failures, session.lost_reason)
         self._again(slot)
 
     def delay(self, slot: Slot) -> float:

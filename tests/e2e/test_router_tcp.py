@@ -355,3 +355,108 @@ def test_our_server_killed_and_restarted_loses_no_message_and_sends_no_receipt_t
     # a receipt the client had may come again (its ack not yet committed); one
     # of a message the client never heard of is one whose resp the kill swallowed
     assert len(set(after) - set(accepted)) <= len(window)
+
+
+def _self_signed(tmp: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and localhost, and its key (PEM files)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "smsc upstream test")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([
+            x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp / "upstream.pem", tmp / "upstream.key"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_path, key_path
+
+
+class TlsFront:
+    """A TLS front for a plain SMPP port (threads, in the test process):
+    what an upstream's TLS listener looks like from our side."""
+
+    def __init__(self, cert: Path, key: Path, backend: int) -> None:
+        import ssl
+        import threading
+
+        self.context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        self.context.load_cert_chain(cert, key)
+        self.backend = backend
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen()
+        self.port = self.sock.getsockname()[1]
+        self.handshakes = 0
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import threading
+
+        while True:
+            try:
+                raw, _ = self.sock.accept()
+                client = self.context.wrap_socket(raw, server_side=True)
+            except OSError:
+                continue
+            self.handshakes += 1
+            server = socket.create_connection(("127.0.0.1", self.backend))
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(src: socket.socket, dst: socket.socket) -> None:
+        try:
+            while data := src.recv(65536):
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (src, dst):
+                try:
+                    s.close()
+                except OSError:
+                    pass
+
+
+def test_the_upstream_over_tls_verified_against_its_ca(chain, tmp_path):
+    up = chain.upstream()
+    cert, key = _self_signed(tmp_path)
+    front = TlsFront(cert, key, up.port)
+    down = chain.downstream(front.port, tls=True, ca=str(cert))
+    sid = new_user(down)
+    c = bound(down, sid)
+    [mid] = submit_all(c, ["380671234567"], rd=1)
+    c.wait_delivered(lambda d: receipt_count(c) >= 1, timeout=40)
+    assert receipts_of(c) == {mid: ("DELIVRD", "000")} and front.handshakes >= 1
+
+
+def test_an_upstream_certificate_the_ca_does_not_sign_is_refused(chain, tmp_path):
+    up = chain.upstream()
+    cert, key = _self_signed(tmp_path)
+    other = tmp_path / "other"
+    other.mkdir()
+    wrong_ca, _ = _self_signed(other)
+    front = TlsFront(cert, key, up.port)
+    down = chain.downstream(front.port, tls=True, ca=str(wrong_ca))
+    sid = new_user(down)
+    c = bound(down, sid)
+    submit_all(c, ["380671234567"], rd=1)
+    c.drain(2.0)
+    assert receipt_count(c) == 0 and up.cli("account", "show", DOWN).returncode == 0
+    assert any("closed the connection before the bind" in line and "certificate" in line
+               for line in down.output), "".join(down.output[-10:])

@@ -106,6 +106,8 @@ class FakeUpstream:
         #: (link, deliver_sm_resp/data_sm_resp) received
         self.responses: list[tuple[Link, Any]] = []
         self.answer_enquire_link = True
+        #: close every new link before answering its bind (a failed TLS handshake, say)
+        self.hang_up = False
 
     def connect(self, factory: Any) -> "Deferred[Any]":
         self.connects += 1
@@ -126,6 +128,9 @@ class FakeUpstream:
         """Read every open link: answer binds and enquire_links, keep
         submit_sm (in ``submits``) and responses."""
         for link in self.open_links():
+            if self.hang_up and link.bound_as is None:
+                link.close()
+                continue
             for pdu in link.read():
                 cls = type(pdu)
                 if cls in _BIND_RESP:

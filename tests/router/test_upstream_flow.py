@@ -441,3 +441,16 @@ def test_a_campaign_waits_and_retries_when_the_upstream_queue_is_full():
 
     outcome = runner._refused(C, None, claimed, SmppError(S.ESME_RMSGQFUL), {})  # type: ignore[arg-type]
     assert outcome.status == campaigns.PENDING and runner._waiting[7] == 100.0 + THROTTLE_WAIT
+
+
+def test_a_link_that_closes_before_its_bind_backs_off_too(make_router):
+    rig = make_router(start=False, upstream={"reconnect": 1.0})
+    rig.peer.hang_up = True
+    rig.start()
+    waits = []
+    for _ in range(4):
+        before, start = rig.peer.connects, rig.clock.seconds()
+        while rig.peer.connects == before:
+            rig.run(0.1, step=0.1)
+        waits.append(round(rig.clock.seconds() - start))
+    assert waits == [1, 2, 4, 8]
