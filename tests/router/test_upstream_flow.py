@@ -454,3 +454,24 @@ def test_a_link_that_closes_before_its_bind_backs_off_too(make_router):
             rig.run(0.1, step=0.1)
         waits.append(round(rig.clock.seconds() - start))
     assert waits == [1, 2, 4, 8]
+
+
+def test_the_fast_submit_sm_encoder_writes_what_the_general_one_does(make_router):
+    from smsc.pdu.codec import encode
+
+    for overrides in ({}, {"source_ton": 0, "source_npi": 9, "destination_ton": 2, "destination_npi": 3}):
+        rig = make_router(start=False, upstream=overrides)
+        rig.peer.refuse_connect = True
+        rig.start()
+        if not overrides:
+            rig.add()
+        live = rig.bind()
+        rig.accept(live, sms(registered_delivery=0x11))
+        rig.accept(live, sms(text="Привіт, це довге повідомлення кирилицею. " * 4, registered_delivery=2))
+        rig.accept(live, sms(text="", esm_class=0x40, data_coding=0, body=bytes((5, 0, 3, 1, 2, 2)) + b"tail"))
+        rig.accept(live, sms(to="0671234567", validity_period="000000001000000R"))
+        legs = list(rig.upstream._queue)
+        assert len(legs) == 6
+        now = rig.engine.sim.now()
+        for seq, leg in enumerate(legs, 1):
+            assert rig.upstream._submit_sm_bytes(leg, seq, now) == encode(rig.upstream._submit_sm(leg, seq, now))
