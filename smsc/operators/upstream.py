@@ -235,6 +235,9 @@ class UpstreamOperator:
         self._next_sender = 0
         self._pump_call: IDelayedCall | None = None
         self._pump_due = 0.0
+        #: the one expiry timer, and the simulation time it is set for
+        self._expiry_call: IDelayedCall | None = None
+        self._expiry_at = 0.0
 
         # throughput: a token bucket in real seconds over all sessions
         self._rate = spec.throughput
@@ -309,7 +312,7 @@ class UpstreamOperator:
         if all(leg.stat is not None for leg in t.legs):  # a restart found it done
             self._clock.callLater(0, self._finish_if_done, t)
             return
-        self._scheduler.call_by(self._sim.to_real(expires_at), self._deadline, t)
+        self._watch_expiry(expires_at)
         if all(leg.waiting for leg in t.legs):
             t.held = True
             self._held[message.id] = t
@@ -503,6 +506,7 @@ class UpstreamOperator:
             leg.sent_at = None
             if not leg.track.done:
                 self._queue.appendleft(leg)
+                self._watch_expiry(leg.track.expires_at)
         self._dialer.lost(session.slot, session)
         self._pump_soon()
 
@@ -527,9 +531,11 @@ class UpstreamOperator:
                 self._settle(orphan)
         elif status in RETRY:
             self._queue.appendleft(leg)
+            self._watch_expiry(t.expires_at)
             self._throttled()
         elif status in REBIND:
             self._queue.appendleft(leg)
+            self._watch_expiry(t.expires_at)
             session.abort(f"submit_sm answered {status_name(status)}")
         else:
             self._refused_part(leg, refusal_stat(status), status or S.ESME_RUNKNOWNERR)
@@ -593,14 +599,44 @@ class UpstreamOperator:
         done_time = max(leg.done_time for leg in t.legs)
         self._on_final(Outcome(m, stat, error, done_time))
 
-    def _deadline(self, t: _Track, real_now: float) -> None:
-        """The message's validity ends: parts not sent yet never will be."""
-        if t.done or self._tracks.get(t.message.id) is not t:
-            return
-        for leg in t.legs:
-            if leg.waiting:
-                self._end_leg(leg, EXPIRED, ERR_EXPIRED, t.expires_at)
-        self._finish_if_done(t)
+    def _watch_expiry(self, expires_at: float) -> None:
+        """Make sure the expiry timer runs by ``expires_at`` (simulation
+        time). One timer for the whole operator, at the earliest end of
+        validity among waiting messages, rather than one entry per message:
+        a per-message deadline would keep every message (its body too) in
+        memory for its whole TTL, long after it went upstream."""
+        if self._expiry_call is not None and self._expiry_call.active():
+            if self._expiry_at <= expires_at:
+                return
+            self._expiry_call.cancel()
+        self._expiry_at = expires_at
+        delay = max(0.0, self._sim.to_real(expires_at) - self._clock.seconds())
+        self._expiry_call = self._clock.callLater(delay, self._expire_waiting)
+
+    def _expire_waiting(self) -> None:
+        """Parts still waiting for the link whose validity has ended end
+        EXPIRED (and their messages with them); then the timer is set for
+        the next such end. Scans only what waits: held messages and the
+        queue."""
+        self._expiry_call = None
+        sim_now = self._sim.now()
+        earliest = float("inf")
+        waiting = {id(t): t for t in self._held.values()}
+        for leg in self._queue:
+            if leg.waiting and not leg.track.done:
+                waiting.setdefault(id(leg.track), leg.track)
+        for t in waiting.values():
+            if t.done:
+                continue
+            if t.expires_at > sim_now:
+                earliest = min(earliest, t.expires_at)
+                continue
+            for leg in t.legs:
+                if leg.waiting:
+                    self._end_leg(leg, EXPIRED, ERR_EXPIRED, t.expires_at)
+            self._finish_if_done(t)
+        if earliest != float("inf"):
+            self._watch_expiry(earliest)
 
     def _receipt(self, session: UpstreamSession, pdu: DeliverSm | DataSm, r: UpstreamReceipt) -> None:
         leg = None

@@ -39,6 +39,8 @@ def test_a_message_goes_upstream_and_its_receipt_comes_back_in_our_id_format(mak
     assert [type(p) for _, p in rig.peer.responses] == [DeliverSmResp]
     assert rig.store.get_message(int(mid, 16)).stat == "UNDELIV"
     assert rig.upstream.in_network() == 0 and rig.upstream.submits == {"ESME_ROK": 1}
+    # nothing keeps the finished message for its TTL (no per-message deadline)
+    assert len(rig.upstream._scheduler) == 0 and rig.upstream._tracks == {}
 
 
 def test_an_id_in_hex_in_the_resp_matches_a_receipt_that_writes_it_in_decimal(make_router):
