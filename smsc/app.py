@@ -11,6 +11,7 @@ import random
 import sys
 import time
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any, TextIO
 
 from twisted.internet.defer import Deferred, DeferredList, inlineCallbacks
@@ -30,7 +31,11 @@ from .engine.auth import Verify
 from .metrics import GaugeCollector, Metrics
 from .operators.clock import SimClock
 from .operators.scheduler import Scheduler, bucket_seconds
+from .operators.port import Operator
 from .operators.sim import build_operators
+from .operators.spec import OperatorSpec, UpstreamSpec
+from .operators.upstream import UpstreamCollector, UpstreamOperator, build_upstreams
+from .operators.upstream_link import Connect, tcp_connect
 from .records import Account
 from .server.conformance import SAVE_EVERY as REPORTS_SAVE, Reports
 from .server.protocol import SmppFactory
@@ -125,6 +130,8 @@ class Server:
         self.timers.append(every(reactor, self.config.cluster.lease / 3, True, beat))
     #: the store's lock (smsc.startup), held for the life of the process
     store_lock: StoreLock | None = None
+    #: router mode: the upstream SMSCs, unbound on stop after our clients
+    upstreams: list[UpstreamOperator] = field(default_factory=list)
 
     def health(self) -> Deferred:
         """Listeners up, the store writable (a write transaction opened and
@@ -209,6 +216,8 @@ class Server:
                 yield self.worker.heartbeat(self.node, self.config.cluster.lease, True)
             except Exception as exc:
                 log.warning("could not mark node %s stopped: %s", self.node, exc)
+        for upstream in self.upstreams:
+            yield upstream.stop()
         yield self.worker.stop()
         self.store.close()
         log.info("stopped")
@@ -255,16 +264,27 @@ def _until(clock: Any, seconds: float, condition: Any, step: float = 0.02) -> De
 def build_engine(
     config: Config, store: StorePort, reactor: Any, ids: MessageIds, metrics: Metrics,
     verify: Verify | None = None,
+    upstream_connect: Callable[[UpstreamSpec], Connect] | None = None,
 ) -> Engine:
     """The engine and what it is made of: the simulation clock, the
     scheduler, the operators (one Random each, seeded from one: README
-    [simulation] seed) and the receipt and MO hubs. Tests build the same
-    graph on a task.Clock with an inline store."""
+    [simulation] seed; upstream SMSCs for kind = "smpp", reached through
+    ``upstream_connect``, TCP by default) and the receipt and MO hubs.
+    Tests build the same graph on a task.Clock with an inline store."""
     sim = SimClock(reactor, config.simulation.time_scale)
     scheduler = Scheduler(reactor, bucket_seconds(config.simulation.time_scale))
-    operators = build_operators(
-        config.operators, sim, scheduler, random.Random(config.simulation.seed or None), config.rules,
-    )
+    sims = {key: spec for key, spec in config.operators.items() if isinstance(spec, OperatorSpec)}
+    operators: dict[str, Operator] = dict(build_operators(
+        sims, sim, scheduler, random.Random(config.simulation.seed or None), config.rules,
+    ))
+    # router mode: kind = "smpp" operators are upstream SMSCs (started by ``build``)
+    upstreams = {key: spec for key, spec in config.operators.items() if isinstance(spec, UpstreamSpec)}
+    if upstreams:
+        operators.update(build_upstreams(
+            upstreams, sim=sim, scheduler=scheduler, clock=reactor, store=store,
+            connect=upstream_connect or (lambda spec: tcp_connect(reactor, spec)),
+            mo_numbers=config.mo.numbers, default_alphabet=config.messages.default_alphabet,
+        ))
     return Engine(
         config=config, store=store, clock=reactor, sim=sim, scheduler=scheduler, operators=operators,
         receipts=DeliveryHub[Receipt](None, call_soon=lambda fn: reactor.callLater(0, fn)),
@@ -301,6 +321,11 @@ def build(config: Config, reactor: Any, out: TextIO = sys.stdout) -> Server:
     worker.start()
     callbacks.start()
     engine.faults.read = worker.active_faults
+    upstreams = [op for op in engine.operators.values() if isinstance(op, UpstreamOperator)]
+    for upstream in upstreams:
+        upstream.start()
+    if upstreams:
+        metrics.watch(UpstreamCollector(upstreams))
     timers = [
         every(reactor, RETENTION_SWEEP, False, expire_receipts, engine, worker, retention),
         # MO rows written by `smsc mo inject` (also those a restart left undelivered)
@@ -318,7 +343,9 @@ def build(config: Config, reactor: Any, out: TextIO = sys.stdout) -> Server:
     worker.on_commit.append(lambda writes, seconds, accounts: metrics.commit_latency.observe(seconds))
     worker.on_commit_failure.append(metrics.store_error)
     watch_state(metrics, engine, factory)
-    return Server(config, store, worker, engine, factory, metrics, callbacks=callbacks, timers=timers)
+    return Server(
+        config, store, worker, engine, factory, metrics, callbacks=callbacks, timers=timers, upstreams=upstreams,
+    )
 
 
 def every(reactor: Any, seconds: float, now: bool, fn: Any, *args: Any) -> LoopingCall:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, get_type_hints
 
-from .operators.spec import DEFAULT_OPERATORS, OperatorSpec, Rule, parse_operators, parse_rules
+from .operators.spec import DEFAULT_OPERATORS, AnySpec, Rule, parse_operators, parse_rules
 from .pdu.constants import CommandStatus
 from .router.table import UKRAINE_PREFIXES, RouteTable
 
@@ -208,7 +208,8 @@ class Config:
     campaigns: CampaignsConfig = field(default_factory=CampaignsConfig)
     cluster: ClusterConfig = field(default_factory=ClusterConfig)
     #: [operators.KEY] tables applied to the shipped operators
-    operators: Mapping[str, OperatorSpec] = field(default_factory=lambda: dict(DEFAULT_OPERATORS))
+    #: (simulated, or ``kind = "smpp"`` upstreams)
+    operators: Mapping[str, AnySpec] = field(default_factory=lambda: dict(DEFAULT_OPERATORS))
     #: [[rules]]: deterministic outcomes by destination
     rules: tuple[Rule, ...] = ()
     #: the route table built from [routing] and the operators
@@ -217,7 +218,7 @@ class Config:
     source: str = "<defaults>"
 
 
-def _routes(routing: RoutingConfig, operators: Mapping[str, OperatorSpec]) -> RouteTable:
+def _routes(routing: RoutingConfig, operators: Mapping[str, AnySpec]) -> RouteTable:
     return RouteTable.build(
         {**UKRAINE_PREFIXES, **routing.prefixes}, routing.ported, routing.default or None,
         operators=set(operators),

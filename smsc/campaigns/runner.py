@@ -16,7 +16,8 @@ Decisions:
   worth, at least one), kept in memory: a restart starts it full again.
   The account's own rate limit still applies: a submit refused with
   ESME_RTHROTTLED (the account's rate, or a test account's daily cap) goes
-  back to PENDING and the campaign waits ``THROTTLE_WAIT`` seconds.
+  back to PENDING and the campaign waits ``THROTTLE_WAIT`` seconds; so does
+  ESME_RMSGQFUL (router mode: the upstream's queue is at its bound).
 * Insufficient funds (``[billing] insufficient_funds_status``) puts the
   recipient back to PENDING and pauses the campaign, saying why;
   ``smsc campaign start`` resumes it after a top-up.
@@ -197,7 +198,7 @@ class CampaignRunner:
                 f"top up and run 'smsc campaign start {c.id}'"
             )
             return campaigns.Outcome(c.id, r.seq, campaigns.PENDING)
-        if exc.status == CommandStatus.ESME_RTHROTTLED:
+        if exc.status in (CommandStatus.ESME_RTHROTTLED, CommandStatus.ESME_RMSGQFUL):  # RMSGQFUL: an upstream's queue
             self._waiting[c.id] = self._now() + THROTTLE_WAIT
             return campaigns.Outcome(c.id, r.seq, campaigns.PENDING)
         name = _name(exc.status)

@@ -26,7 +26,7 @@ from ..faults.registry import Faults
 from ..metrics import Metrics
 from ..operators.clock import SimClock
 from ..operators.scheduler import Scheduler
-from ..operators.sim import SimOperator
+from ..operators.port import Operator
 from ..records import Receipt
 from ..store.id_blocks import MessageIds
 from ..store.port import MessageStore, StorePort
@@ -57,7 +57,7 @@ class Engine:
         clock: IReactorTime,
         sim: SimClock,
         scheduler: Scheduler,
-        operators: dict[str, SimOperator],
+        operators: dict[str, Operator],
         receipts: DeliveryHub[Receipt],
         mo: DeliveryHub[MoPart],
         throttle: LoginThrottle,
@@ -108,7 +108,7 @@ class Engine:
 
     def recover(self, store: MessageStore) -> tuple[int, int]:
         """After a restart, before the listeners open: (resumed, receipts)."""
-        return recover(store, self.lifecycle, self.receipts)
+        return recover(store, self.lifecycle, self.receipts, self.operators.values())
 
 
 def _conforms(engine: Engine) -> SmscEngine:

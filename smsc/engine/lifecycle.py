@@ -30,7 +30,7 @@ from ..faults.registry import Faults
 from ..metrics import Metrics
 from ..operators.clock import SimClock
 from ..operators.scheduler import Scheduler
-from ..operators.sim import Outcome, SimOperator
+from ..operators.port import Operator, Outcome
 from ..pdu.constants import CommandStatus, MessageState
 from ..pdu.errors import SmppError
 from ..records import Message, Receipt
@@ -47,7 +47,7 @@ class Lifecycle:
         clock: IReactorTime,
         sim: SimClock,
         scheduler: Scheduler,
-        operators: dict[str, SimOperator],
+        operators: dict[str, Operator],
         receipts: DeliveryHub[Receipt],
         metrics: Metrics,
         faults: Faults | None = None,

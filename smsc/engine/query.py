@@ -31,7 +31,7 @@ from twisted.internet.interfaces import IReactorTime
 from ..accounts.live import LiveAccount
 from ..config import Config
 from ..operators.clock import SimClock
-from ..operators.sim import SimOperator
+from ..operators.port import Operator
 from ..pdu.constants import CommandStatus
 from ..pdu.errors import SmppError
 from ..pdu.smpp_time import format_smpp_time
@@ -61,7 +61,7 @@ class Queries:
         store: StorePort,
         clock: IReactorTime,
         sim: SimClock,
-        operators: dict[str, SimOperator],
+        operators: dict[str, Operator],
         lifecycle: Lifecycle,
     ) -> None:
         self._store = store
@@ -226,5 +226,5 @@ class Queries:
 
         return self._find(live, new.message_id, new.source_addr, status).addCallback(swap)
 
-    def _resubmit(self, operator: SimOperator, m: Message) -> None:
+    def _resubmit(self, operator: Operator, m: Message) -> None:
         operator.submit(m, m.expires_at or operator.expires_at(m.submit_time), m.not_before)

@@ -11,6 +11,8 @@ destination not a number, no route ESME_RINVDSTADR (TON/NPI: RINVDSTTON/NPI)
 bad validity / schedule time       ESME_RINVEXPIRY / ESME_RINVSCHED
 registered_delivery 3 (reserved)   ESME_RINVREGDLVFLG
 a throttle fault (smsc.faults)      its status (ESME_RTHROTTLED / RMSGQFUL)
+the operator's queue is full       ESME_RMSGQFUL (router mode: an upstream's
+                                   ``queue_limit`` messages wait already)
 over the rate or the daily cap     ESME_RTHROTTLED
 balance short                      [billing] insufficient_funds_status
 ================================  ==========================================
@@ -51,7 +53,7 @@ from ..dlr.hub import DeliverySink
 from ..faults.registry import Faults
 from ..metrics import Metrics
 from ..operators.clock import SimClock
-from ..operators.sim import SimOperator
+from ..operators.port import Operator
 from ..pdu.constants import CommandStatus
 from ..pdu.errors import SmppError
 from ..pdu.text import analyse_body, split
@@ -122,7 +124,7 @@ class Submitter:
         store: StorePort,
         clock: IReactorTime,
         sim: SimClock,
-        operators: dict[str, SimOperator],
+        operators: dict[str, Operator],
         lifecycle: Lifecycle,
         metrics: Metrics,
         ids: MessageIds,
@@ -179,6 +181,10 @@ class Submitter:
                 reply(token, status, "")
                 return
 
+        operator = self._operators[key]
+        if operator.full:  # an upstream's queue at its bound (router mode)
+            reply(token, CommandStatus.ESME_RMSGQFUL, "")
+            return
         real_now = self._clock.seconds()
         bucket, daily = live.bucket, live.daily
         if bucket is not None and not bucket.take(real_now):
@@ -222,6 +228,9 @@ class Submitter:
             # so what travels on is the count (checked against the split).
             parts = split(text, self._refs.take(msisdn))
             assert len(parts) == segments, (len(parts), segments)
+        elif text.udh and not blacklisted:
+            # a client's own segment: the stored body has no UDH, the leg needs it
+            operator.client_udh(n, text.udh)
 
         self._store.charge(live.system_id, cost, utc_day(real_now), segments)
         self._store.insert(message, self._stored, (

@@ -32,13 +32,14 @@ from __future__ import annotations
 import logging
 import random
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Mapping, Callable, Iterable
 from typing import Any, Protocol
 
 from twisted.internet.interfaces import IReactorTime
 from twisted.internet.task import LoopingCall
 
 from ..operators.clock import SimClock
+from ..operators.port import Operator
 from ..operators.sim import Outcome, SimOperator
 from ..records import Message
 from ..status import NOREPORT
@@ -95,11 +96,12 @@ class Active:
 
 class Faults:
     def __init__(
-        self, clock: IReactorTime, sim: SimClock, operators: dict[str, SimOperator], seed: int | None = None,
+        self, clock: IReactorTime, sim: SimClock, operators: Mapping[str, Operator], seed: int | None = None,
     ) -> None:
         self._clock = clock
         self._sim = sim
-        self._operators = operators
+        #: an outage acts on the simulated operators (an upstream's own outage is real)
+        self._operators = {k: op for k, op in operators.items() if isinstance(op, SimOperator)}
         self._random = random.Random(seed).random
         self._active: dict[int, Active] = {}
         #: the hot path's views: empty when no fault of the kind is on

@@ -47,22 +47,20 @@ from bisect import bisect_right
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from itertools import accumulate
-from typing import NamedTuple
+from typing import TYPE_CHECKING
 
 from ..records import Message
 from ..status import EXPIRED, WORST_FIRST
 from .clock import SimClock
+from .port import Operator, Outcome
 from .rules import RuleMatcher
 from .scheduler import Scheduler
 from .spec import OperatorSpec, Rule
 
+if TYPE_CHECKING:
+    from ..store.port import MessageStore
 
-class Outcome(NamedTuple):
-    message: Message
-    stat: str
-    error: int
-    done_time: float
-
+__all__ = ["Outcome", "SimOperator", "build_operators"]
 
 #: builds an Outcome without NamedTuple.__new__'s argument handling
 #: (0.37 µs instead of 0.68 µs; one per message)
@@ -81,7 +79,11 @@ def _unconnected(outcome: Outcome) -> None:
 
 
 class SimOperator:
-    """One operator connector. See the module doc for the life of a message."""
+    """One operator connector (``port.Operator``). See the module doc for
+    the life of a message."""
+
+    #: a simulated network takes whatever comes (its link queue has no bound)
+    full = False
 
     #: the outage faults' check (smsc.faults.registry): None unless an
     #: outage is on; True when it took the message (held or failed)
@@ -202,6 +204,12 @@ class SimOperator:
     def _failed(self, entry: tuple[Message, str, int], real_now: float) -> None:
         message, stat, error = entry
         self._on_final(Outcome(message, stat, error, float(int(real_now * self._scale + self._offset))))
+
+    def client_udh(self, message_id: int, udh: bytes) -> None:
+        """A simulated network has no use for a client segment's UDH."""
+
+    def restore(self, store: MessageStore) -> None:
+        """Nothing of its own is stored: a restart draws outcomes afresh."""
 
     def cancel(self, message_id: int) -> bool:
         """Withdraw a message not yet handed to the network: True, and no
@@ -405,3 +413,8 @@ def build_operators(
         )
         for key in sorted(specs)
     }
+
+
+if TYPE_CHECKING:  # the type checker holds SimOperator to the port
+    def _implements(operator: SimOperator) -> Operator:
+        return operator

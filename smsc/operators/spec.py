@@ -28,6 +28,32 @@ phone_off = true              # unreachable: EXPIRED at the end of validity,
 phone_on_after = 600          # unless the phone is back this many s after hand-off
 ```
 
+A table with ``kind = "smpp"`` is an upstream SMSC instead (router mode,
+``upstream.UpstreamOperator``), an ``UpstreamSpec``; ``kind = "sim"`` (the
+default) is the simulated operator above. Routing does not care which:
+
+```toml
+[operators.kyivstar]
+kind = "smpp"
+name = "Kyivstar (upstream)"
+host = "127.0.0.1"            # required, with port, system_id and password
+port = 2776
+system_id = "down"
+password = "downpw"           # never logged, never in a repr
+price = 42                    # kopecks per segment our client pays (a shipped key's by default)
+ttl = 259_200                 # as for a simulated operator
+bind = "trx"                  # or "tx+rx": a transmitter and a receiver per session
+binds = 1                     # sessions (of each kind, for tx+rx)
+window = 10                   # submit_sm outstanding per session
+throughput = 0                # submit_sm per second over all sessions (real time), 0 = unlimited
+reconnect = 5.0               # seconds before the first reconnect; doubles while it fails, up to 60
+enquire_link = 30.0           # seconds of silence before we probe
+response_timeout = 30.0       # seconds for any response; a submit_sm not answered is sent again
+queue_limit = 100_000         # messages waiting for the link; past it clients get ESME_RMSGQFUL
+tls = false                   # TLS to the upstream; ca = "file.pem" trusts that CA (else the system's)
+destination_ton = 1           # overrides: source_ton, source_npi, destination_ton, destination_npi
+```
+
 The parsers raise ``ValueError`` whose message names the file and the key
 path (``smsc.toml: [operators.kyivstar].price: expected int, got str '40'``),
 so ``smsc.config`` only wraps it. Durations are seconds of *simulation*
@@ -44,7 +70,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Final
+from pathlib import Path
+from typing import Any, ClassVar, Final
 
 from ..status import DELIVRD, EXPIRED, FAILED, NOREPORT, OPERATOR_STATS, REJECTD, UNDELIV
 
@@ -128,6 +155,90 @@ class OperatorSpec:
         set_ = object.__setattr__
         set_(self, "outcomes", _frozen_map(self.outcomes))
         set_(self, "errors", MappingProxyType(errors))
+
+
+#: bind types of an upstream's sessions: transceivers, or transmitter + receiver pairs
+UPSTREAM_BINDS: Final = ("trx", "tx+rx")
+
+
+def _c_octets(value: object, most: int) -> bool:
+    return isinstance(value, str) and value.isascii() and len(value) <= most and "\0" not in value
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UpstreamSpec:
+    """An upstream SMSC reached over SMPP (``kind = "smpp"``; router mode).
+
+    ``ttl`` is simulation seconds, as for a simulated operator; the link's
+    timers and ``throughput`` are real time. TON/NPI overrides None: the
+    source as the client sent it, the destination as E.164 digits with TON
+    1 (international), NPI 1 (E.164).
+    """
+
+    kind: ClassVar[str] = "smpp"
+
+    name: str
+    price: int
+    ttl: float = 72 * HOUR
+    host: str
+    port: int
+    system_id: str
+    password: str = field(repr=False)
+    bind: str = "trx"
+    binds: int = 1
+    window: int = 10
+    throughput: float = 0.0
+    system_type: str = ""
+    reconnect: float = 5.0
+    enquire_link: float = 30.0
+    response_timeout: float = 30.0
+    queue_limit: int = 100_000
+    tls: bool = False
+    ca: str = ""
+    source_ton: int | None = None
+    source_npi: int | None = None
+    destination_ton: int | None = None
+    destination_npi: int | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name:
+            raise ValueError(f"name: must be a non-empty string, got {self.name!r}")
+        if not isinstance(self.price, int) or isinstance(self.price, bool) or self.price < 0:
+            raise ValueError(f"price: kopecks, an int not below 0, got {self.price!r}")
+        if not self.ttl > 0:
+            raise ValueError(f"ttl: must be above 0 seconds, got {self.ttl!r}")
+        if not isinstance(self.host, str) or not self.host:
+            raise ValueError(f"host: must be a non-empty string, got {self.host!r}")
+        if not 1 <= self.port <= 65535:
+            raise ValueError(f"port: must be 1 to 65535, got {self.port!r}")
+        if not _c_octets(self.system_id, 15) or not self.system_id:
+            raise ValueError(f"system_id: 1 to 15 ASCII characters, got {self.system_id!r}")
+        if not _c_octets(self.password, 8):
+            raise ValueError("password: at most 8 ASCII characters (SMPP 3.4)")
+        if not _c_octets(self.system_type, 12):
+            raise ValueError(f"system_type: at most 12 ASCII characters, got {self.system_type!r}")
+        if self.bind not in UPSTREAM_BINDS:
+            raise ValueError(f"bind: one of {', '.join(UPSTREAM_BINDS)}, got {self.bind!r}")
+        for name in ("binds", "window", "queue_limit"):
+            if not getattr(self, name) >= 1:
+                raise ValueError(f"{name}: must be at least 1, got {getattr(self, name)!r}")
+        if not self.throughput >= 0:
+            raise ValueError(f"throughput: must not be negative, got {self.throughput!r}")
+        for name in ("reconnect", "enquire_link", "response_timeout"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name}: must be above 0 seconds, got {getattr(self, name)!r}")
+        if self.ca and not self.tls:
+            raise ValueError("ca: only with tls = true")
+        if self.ca and not Path(self.ca).is_file():
+            raise ValueError(f"ca: no such file {self.ca!r}")
+        for name in ("source_ton", "source_npi", "destination_ton", "destination_npi"):
+            value = getattr(self, name)
+            if value is not None and not 0 <= value <= 255:
+                raise ValueError(f"{name}: must be 0 to 255, got {value!r}")
+
+
+#: what an ``[operators.KEY]`` table becomes, by its ``kind``
+AnySpec = OperatorSpec | UpstreamSpec
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -259,6 +370,34 @@ _OPERATOR_KEYS: Final = {
     "throughput": _number,
 }
 
+_UPSTREAM_KEYS: Final = {
+    "name": _str,
+    "price": _int,
+    "ttl": _number,
+    "host": _str,
+    "port": _int,
+    "system_id": _str,
+    "password": _str,
+    "bind": _str,
+    "binds": _int,
+    "window": _int,
+    "throughput": _number,
+    "system_type": _str,
+    "reconnect": _number,
+    "enquire_link": _number,
+    "response_timeout": _number,
+    "queue_limit": _int,
+    "tls": _bool,
+    "ca": _str,
+    "source_ton": _int,
+    "source_npi": _int,
+    "destination_ton": _int,
+    "destination_npi": _int,
+}
+_UPSTREAM_REQUIRED: Final = ("host", "port", "system_id", "password")
+#: ``kind`` values of an ``[operators.KEY]`` table
+KINDS: Final = ("sim", "smpp")
+
 _RULE_KEYS: Final = {
     "suffix": _str,
     "regex": _str,
@@ -284,19 +423,28 @@ def parse_operators(
     raw: Mapping[str, Any],
     where: str,
     base: Mapping[str, OperatorSpec] = DEFAULT_OPERATORS,
-) -> dict[str, OperatorSpec]:
+) -> dict[str, AnySpec]:
     """``base`` with the ``[operators.KEY]`` tables of ``raw`` applied.
 
     A table for a key of ``base`` changes only the keys it sets; a new key
     is a new operator and must set ``price`` (its name defaults to the key).
-    ``where`` names the file in errors.
+    A ``kind = "smpp"`` table is an upstream (``UpstreamSpec``): it must
+    set host, port, system_id and password, and takes a shipped key's name,
+    price and TTL unless it sets them. ``where`` names the file in errors.
     """
-    result = dict(base)
+    result: dict[str, AnySpec] = dict(base)
     for key, table in _table(f"{where}: [operators]", raw).items():
         path = f"{where}: [operators.{key}]"
         if not re.fullmatch(r"[a-z0-9][a-z0-9_-]*", key):
             raise ValueError(f"{path}: an operator key is lower-case letters, digits, '_' or '-'")
-        values = _fields(_table(path, table), _OPERATOR_KEYS, path)
+        table = dict(_table(path, table))
+        kind = _str(f"{path}.kind", table.pop("kind", "sim"))
+        if kind not in KINDS:
+            raise ValueError(f"{path}.kind: one of {', '.join(KINDS)}, got {kind!r}")
+        if kind == "smpp":
+            result[key] = _upstream(key, table, base.get(key), path)
+            continue
+        values = _fields(table, _OPERATOR_KEYS, path)
         old = base.get(key)
         if old is None:
             if "price" not in values:
@@ -309,6 +457,23 @@ def parse_operators(
         except ValueError as exc:
             raise ValueError(f"{path}.{exc}") from None
     return result
+
+
+def _upstream(key: str, table: dict[str, Any], old: OperatorSpec | None, path: str) -> UpstreamSpec:
+    values = _fields(table, _UPSTREAM_KEYS, path)
+    for name in _UPSTREAM_REQUIRED:
+        if name not in values:
+            raise ValueError(f"{path}.{name}: required for kind = \"smpp\"")
+    if old is None:
+        if "price" not in values:
+            raise ValueError(f"{path}.price: required for an operator that is not shipped")
+        values.setdefault("name", key)
+    else:
+        values = {"name": old.name, "price": old.price, "ttl": old.ttl} | values
+    try:
+        return UpstreamSpec(**values)
+    except ValueError as exc:
+        raise ValueError(f"{path}.{exc}") from None
 
 
 def parse_rules(raw: list[Any], where: str) -> tuple[Rule, ...]:

@@ -49,6 +49,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     ),
     "allowlist": ("system_id", "network"),
     "health_probe": ("id", "at"),
+    "upstream_legs": ("message_id", "part", "upstream_id", "stat", "error", "done_time", "udh"),
     "faults": ("id", "kind", "scope", "target", "params", "starts_at", "ends_at", "removed"),
     "client_reports": ("id", "system_id", "bound_at", "ended_at", "body"),
 }

@@ -229,6 +229,26 @@ class OwedReceipt(NamedTuple):
     done_time: float
 
 
+class UpstreamLeg(NamedTuple):
+    """One segment of a message sent to an upstream SMSC (router mode,
+    ``smsc.operators.upstream``): ``part`` 1..segments. Fields that are
+    None are not known (yet); ``record_legs`` never overwrites a known
+    value with None. ``udh`` is the header the part travels with: our
+    concatenation header (so a part sent again after a restart keeps its
+    reference) or a client segment's own UDH (which the message row does
+    not keep)."""
+
+    message_id: int
+    part: int
+    #: the upstream's message_id from its submit_sm_resp
+    upstream_id: str | None = None
+    #: the part's final state (the upstream's receipt, or its refusal)
+    stat: str | None = None
+    error: int | None = None
+    done_time: float | None = None
+    udh: bytes | None = None
+
+
 class MoRow(NamedTuple):
     """An MO message waiting for its account's receivers (``mo_queue``)."""
 
@@ -520,6 +540,13 @@ class MessageStore(Protocol):
     def get_message(self, message_id: int) -> StoredMessage | None: ...
     def messages_to(self, msisdn: str, limit: int) -> list[StoredMessage]: ...
 
+    # upstream legs (router mode)
+    def record_legs(self, legs: Iterable[UpstreamLeg]) -> None:
+        """Insert or complete legs in one transaction (None keeps what is stored)."""
+    def unfinished_legs(self, operator: str) -> list[UpstreamLeg]:
+        """The legs of operator ``operator``'s messages that are not final."""
+        ...
+
     # MO, API keys, dlr_url callbacks
     def add_mo(self, system_id: str, source_addr: str, destination_addr: str, text: str) -> int: ...
     # faults on demand (smsc.faults) and conformance reports (smsc.server.conformance)
@@ -608,6 +635,7 @@ class StorePort(Protocol):
     def pending_mo(self, after: int) -> Deferred[list[MoRow]]: ...
     def mo_delivered(self, mo_id: int) -> Deferred[None]: ...
     def expire_owed(self, before: float) -> Deferred[int]: ...
+    def record_legs(self, legs: Iterable[UpstreamLeg]) -> Deferred[None]: ...
 
     # health, HTTP authentication, dlr_url callbacks
     def probe_writable(self) -> Deferred[None]: ...

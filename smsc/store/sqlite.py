@@ -30,8 +30,7 @@ from ..records import ID_LIMIT, Account, Message
 from .port import (
     CALLBACK_PENDING, RECEIPT_EXPIRED, AccountExists, AccountUsage, Batch, BatchResult, ClientReport, MoRow,
     NoSuchAccount, NotAllowlisted, NotBlacklisted, OwedReceipt, MessageStore, NodeState, PendingCallback,
-    StoredMessage,
-    debit_due, without,
+    StoredMessage, UpstreamLeg, debit_due, without,
 )
 from .sqlite_campaigns import CampaignTables
 
@@ -75,6 +74,13 @@ _ACCOUNTS_WITH_VERSION = (
     "a.id_format, a.id_width, a.receipt_seconds, a.receipt_tz, "
     "coalesce(v.version, 0) FROM accounts a "
     "LEFT JOIN blacklist_versions v ON v.system_id = a.system_id WHERE a.system_id IN "
+)
+_LEG_UPSERT = (
+    "INSERT INTO upstream_legs (message_id, part, upstream_id, stat, error, done_time, udh) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (message_id, part) DO UPDATE SET "
+    "upstream_id = coalesce(excluded.upstream_id, upstream_id), stat = coalesce(excluded.stat, stat), "
+    "error = coalesce(excluded.error, error), done_time = coalesce(excluded.done_time, done_time), "
+    "udh = coalesce(excluded.udh, udh)"
 )
 #: the largest multi-row statement; SQLite allows 32766 parameters
 _MAX_CHUNK = 1024
@@ -267,6 +273,15 @@ class Store(CampaignTables):
         db.table("client_reports").create(
             {"id": int, "system_id": str, "bound_at": float, "ended_at": float, "body": str},
             pk="id", if_not_exists=True,
+        )
+        # Upstream legs (router mode, smsc.operators.upstream): one row per
+        # segment sent to an upstream SMSC, keyed by our message id, so a
+        # restart knows which parts are upstream already (and waits for
+        # their receipts) and which to send again
+        db.table("upstream_legs").create(
+            {"message_id": int, "part": int, "upstream_id": str, "stat": str, "error": int,
+             "done_time": float, "udh": bytes},
+            pk=("message_id", "part"), if_not_exists=True,
         )
         self._create_campaign_tables()
         version = db.execute("PRAGMA user_version").fetchone()[0]
@@ -668,6 +683,23 @@ class Store(CampaignTables):
         ).fetchall()
         n = len(MESSAGE_COLUMNS)
         return [StoredMessage(_message(r[:n]), *r[n:]) for r in rows]
+
+    # --- upstream legs (router mode) -----------------------------------------
+
+    def record_legs(self, legs: Iterable[UpstreamLeg]) -> None:
+        """Insert legs or complete stored ones, in one transaction; a None
+        field keeps what is stored."""
+        with self._transaction() as conn:
+            conn.executemany(_LEG_UPSERT, [tuple(leg) for leg in legs])
+
+    def unfinished_legs(self, operator: str) -> list[UpstreamLeg]:
+        """The legs of ``operator``'s messages that have no final state
+        (what a restart hands back to the upstream connector)."""
+        return [UpstreamLeg(*r) for r in self._db.execute(
+            "SELECT l.message_id, l.part, l.upstream_id, l.stat, l.error, l.done_time, l.udh "
+            "FROM upstream_legs l JOIN messages m ON m.id = l.message_id "
+            "WHERE m.done_time IS NULL AND m.operator = ? ORDER BY l.message_id, l.part", [operator],
+        )]
 
     # --- MO -----------------------------------------------------------------
 

@@ -27,7 +27,7 @@ from ..records import Account, Message
 from .port import (
     AccountUsage, Batch, BatchResult, Campaign, CampaignTally, Claimed, ClientReport, CommitStatus,
     InsufficientFunds, MessageStore, MoRow, NodeState, Outcome, RecipientState, StoredMessage, StorePort, Unsettled,
-    Waiter,
+    UpstreamLeg, Waiter,
 )
 
 log = logging.getLogger(__name__)
@@ -166,6 +166,13 @@ class StoreWorker:
     def expire_owed(self, before: float) -> "Deferred[int]":
         """Give up receipts owed for messages final before ``before``; how many."""
         return self._call(self._store.expire_owed, before)
+
+    def record_legs(self, legs: Iterable[UpstreamLeg]) -> "Deferred[None]":
+        """Upstream legs (router mode): their upstream ids and final states,
+        in one transaction on the store thread, after every job queued
+        before (not in the group commit: an upstream's answers come at the
+        link's pace, and its connector gathers them per reactor turn)."""
+        return self._call(self._store.record_legs, list(legs))
 
     def committed(self) -> "Deferred[None]":
         """Fires after a commit that read the tracked accounts back, once

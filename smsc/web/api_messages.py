@@ -51,6 +51,7 @@ REFUSALS: dict[int, Refusal] = {
     S.ESME_RSUBMITFAIL: Refusal(422, "invalid_text", "text"),
     S.ESME_RINVEXPIRY: Refusal(422, "invalid_validity", "validity"),
     S.ESME_RTHROTTLED: Refusal(429, "throttled"),
+    S.ESME_RMSGQFUL: Refusal(503, "unavailable"),
     S.ESME_RSYSERR: Refusal(503, "unavailable"),
 }
 INSUFFICIENT_FUNDS = Refusal(402, "insufficient_funds")
