@@ -39,6 +39,7 @@ from typing import Any
 from . import config as config_mod
 from .accounts import admin, ids, validation
 from .accounts.money import format_uah, parse_uah
+from .campaigns import base_cli
 from .campaigns import cli as campaign_cli
 from .records import Account
 from .store.sqlite import Store
@@ -144,6 +145,7 @@ def _parser() -> argparse.ArgumentParser:
     adm.add_parser("token", help="print a new admin token and the [http] admin_token_sha256 line")
 
     campaign_cli.add_parser(sub)
+    base_cli.add_parser(sub)
     sub.add_parser("load", help="SMPP load generator (smsc load --help)", add_help=False)
     _everywhere(p)
     return p
@@ -210,6 +212,8 @@ def _account_cmd(args: argparse.Namespace, cfg: config_mod.Config) -> int:
 def _campaign_cmd(args: argparse.Namespace, cfg: config_mod.Config) -> int:
     store = _open_store(cfg)
     try:
+        if args.command == "base":
+            return base_cli.run(args, cfg, store)
         return campaign_cli.run(args, cfg, store)
     finally:
         store.close()
@@ -408,7 +412,7 @@ def _main(argv: Sequence[str] | None) -> int:
             return _mo_inject(args, cfg)
         if args.command == "admin":
             return _admin_token(args, cfg)
-        if args.command == "campaign":
+        if args.command in ("campaign", "base"):
             return _campaign_cmd(args, cfg)
         return _account_cmd(args, cfg)
     except (CliError, admin.AdminError, ValueError, config_mod.ConfigError) as exc:

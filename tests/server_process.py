@@ -71,7 +71,7 @@ def write_config(path: Path, store: Path, rules: list[dict] | None = None, **sec
 
 
 #: commands that only read and write the store (no reactor, no server)
-_IN_PROCESS = frozenset({"account", "mo", "campaign", "admin"})
+_IN_PROCESS = frozenset({"account", "mo", "campaign", "admin", "base"})
 
 
 def cli_in_process(argv: list[str]) -> subprocess.CompletedProcess[str]:

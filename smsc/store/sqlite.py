@@ -31,6 +31,7 @@ from .port import (
     without,
 )
 from ..accounts.ids import ID_LIMIT
+from .sqlite_bases import BaseTables
 from .sqlite_campaigns import CampaignTables
 
 __all__ = ["SCHEMA_VERSION", "Store"]
@@ -105,7 +106,7 @@ def _statement(head: str, item: str, size: int, open_: str = "", close: str = ""
 _message = Message._make
 
 
-class Store(CampaignTables):
+class Store(CampaignTables, BaseTables):
     def __init__(self, path: str, synchronous: str = "NORMAL") -> None:
         self.path = path
         self._synchronous = synchronous
@@ -228,6 +229,7 @@ class Store(CampaignTables):
             pk="message_id", if_not_exists=True, defaults={"state": CALLBACK_PENDING},
         )
         self._create_campaign_tables()
+        self._create_base_tables()
         version = db.execute("PRAGMA user_version").fetchone()[0]
         if version and version != SCHEMA_VERSION:
             raise RuntimeError(
