@@ -44,7 +44,8 @@ from ..store.port import (
 __all__ = [
     "CLEAN_STATUSES", "PENDING", "REFUSED", "SENDING", "SENT", "SKIPPED", "STATES", "STATUSES", "Campaign",
     "CampaignSummary", "Claimed", "NewCampaign", "NewRecipient", "Outcome", "RecipientLine",
-    "campaign_report", "clean_base", "clean_lines", "clean_numbers", "status_filter", "create_campaign", "get_campaign", "list_campaigns", "recipients_of",
+    "campaign_report", "clean_base", "clean_lines", "clean_numbers", "status_filter",
+    "create_campaign", "get_campaign", "list_campaigns", "recipients_of",
     "recover_sending", "remove_recipients", "report", "report_status", "set_state", "settle", "summaries",
 ]
 
