@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from . import api_admin, api_messages, openapi
+from . import api_admin, api_bases, api_messages, openapi
 from .api import ApiResource
 from .api_auth import ApiAuth
 
 if TYPE_CHECKING:
     from .deps import WebDeps
 
-ROUTES = (*api_messages.ROUTES, *api_admin.ROUTES, *openapi.ROUTES)
+ROUTES = (*api_messages.ROUTES, *api_bases.ROUTES, *api_admin.ROUTES, *openapi.ROUTES)
 
 
 def api_resource(deps: "WebDeps") -> ApiResource:

@@ -78,3 +78,24 @@ def test_clean_a_base_after_a_campaign(server_factory, tmp_path):
     assert [(x["msisdn"], x["status"], x["text"]) for x in report["lines"]] == [
         ("380671110001", "UNDELIV", "Hi Ann"), ("380671110002", "REJECTD", "Hi Bob"),
         ("380671110003", "DELIVRD", "Hi Cy")]
+
+
+def test_alpha_applications(tmp_path):
+    cfg = fresh(tmp_path)
+    run(cfg, "account", "add", "shop", "--password", "pw", "--mode", "user")
+    r = run(cfg, "account", "alpha", "apply", "shop", "MyShop")
+    assert r.stdout.strip() == "shop: alpha-name MyShop applied for (PENDING until the operator approves it)"
+    assert run(cfg, "account", "alpha", "apply", "shop", "MyShop").returncode == 1
+    assert json.loads(run(cfg, "account", "show", "shop", "--json").stdout)["alpha_names"] == []
+    assert run(cfg, "account", "alpha", "applications").stdout.strip() == "shop\tMyShop\tPENDING"
+    assert run(cfg, "account", "alpha", "reject", "shop", "MyShop").stderr.strip().endswith("needs --reason "
+                                                                                          "(the customer is shown it)")
+    r = run(cfg, "account", "alpha", "reject", "shop", "MyShop", "--reason", "a brand of someone else")
+    assert r.stdout.strip() == "shop: alpha-name MyShop rejected (a brand of someone else)"
+    assert run(cfg, "account", "alpha", "applications", "shop").stdout.strip() == (
+        "shop\tMyShop\tREJECTED\ta brand of someone else")
+    run(cfg, "account", "alpha", "apply", "shop", "MyShop")
+    assert run(cfg, "account", "alpha", "approve", "shop", "MyShop").stdout.strip() == (
+        "shop: alpha-name MyShop approved: usable now")
+    assert json.loads(run(cfg, "account", "show", "shop", "--json").stdout)["alpha_names"] == ["MyShop"]
+    assert run(cfg, "account", "alpha", "approve", "shop", "MyShop").returncode == 1
