@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from twisted.internet.defer import Deferred
+from twisted.web.server import Request
 
 from . import customer
 from .api import Call, Reply, bad_field, route
@@ -19,6 +20,12 @@ from .api import Call, Reply, bad_field, route
 if TYPE_CHECKING:
     from .deps import WebDeps
 
+
+
+def _args(request: Request) -> dict[bytes, list[bytes]]:
+    """The query or form fields (Twisted leaves ``args`` None on some requests)."""
+    args: dict[bytes, list[bytes]] = request.args or {}
+    return args
 
 def _sid(call: Call) -> str:
     assert call.account is not None
@@ -30,7 +37,7 @@ def _run(work: Any) -> "Deferred[Reply]":
 
 
 def _query(call: Call, name: str) -> str:
-    values = (call.request.args or {}).get(name.encode())
+    values = _args(call.request).get(name.encode())
     return values[0].decode("utf-8", "replace") if values else ""
 
 

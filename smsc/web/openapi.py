@@ -146,6 +146,7 @@ SCHEMAS: dict[str, Any] = {
     "OpenApi": {"type": "object"},
     # number bases, campaigns, sender names (smsc.web.api_bases; README "Number bases")
     "Object": {"type": "object"},
+    "Applications": {"type": "array", "items": {"type": "object"}},
     "Reason": _object(["reason"], reason={"type": "string", "minLength": 1}),
     "NewBase": _object(["name", "csv"], name={"type": "string", "minLength": 1},
                        csv={"type": "string", "description": "UTF-8 CSV text with a header naming the phone column"},
@@ -217,7 +218,7 @@ def document() -> dict[str, Any]:
                               (*_ADMIN_ERRORS, 413), auth=_ADMIN_AUTH, body="Numbers", params=("system_id",)),
             },
             "/api/v1/admin/alpha-applications": {"get": _op(
-                "Customers' applications for alpha-names", 200, "Object", (401, 403), auth=_ADMIN_AUTH)},
+                "Customers' applications for alpha-names", 200, "Applications", (401, 403), auth=_ADMIN_AUTH)},
             f"{_ACC}/alpha/{{name}}/approve": {"post": _op(
                 "Approve a pending alpha-name: usable from now", 200, "Object", (400, *_ADMIN_ERRORS),
                 auth=_ADMIN_AUTH, params=("system_id", "name"))},

@@ -4,6 +4,7 @@
     /health    JSON health check (smsc.web.ops)
     /api       the JSON HTTP API (smsc.web.api_root)
     /reports   the admin's reports page (smsc.web.reports)
+    /cabinet   the customer cabinet (smsc.web.cabinet)
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING
 from twisted.web.resource import Resource
 
 from .api_root import api_resource
+from .cabinet import CabinetResource
 from .ops import HealthResource, MetricsResource
 from .reports import ReportsResource
 
@@ -25,4 +27,5 @@ def http_root(deps: "WebDeps") -> Resource:
     root.putChild(b"health", HealthResource(deps.health))
     root.putChild(b"api", api_resource(deps))
     root.putChild(b"reports", ReportsResource(deps))
+    root.putChild(b"cabinet", CabinetResource(deps))
     return root
