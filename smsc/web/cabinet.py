@@ -104,8 +104,12 @@ class Sessions:
         self._clock = clock
 
     def new(self, system_id: str) -> tuple[str, Session]:
+        now = self._clock()
+        # sessions nobody came back to go when another one is made: memory stays bounded by active ones
+        for old in [t for t, s in self._by_token.items() if now - s.seen > SESSION_IDLE]:
+            del self._by_token[old]
         token = secrets.token_urlsafe(32)
-        s = Session(system_id, secrets.token_urlsafe(24), self._clock())
+        s = Session(system_id, secrets.token_urlsafe(24), now)
         self._by_token[token] = s
         return token, s
 

@@ -67,3 +67,20 @@ def test_svg_pictures():
     step, bars = svg.rebucket([(100, 1), (101, 2), (250, 3)], max_bars=10)
     assert step == 16 and bars == [(100, 3), (244, 3)]
     assert svg.deliveries([]).count("<rect") == 0 and svg.deliveries([(1, 5), (2, 1)]).count("<rect") == 2
+
+
+def test_sessions_end_when_unused():
+    from smsc.web.cabinet import SESSION_IDLE, Sessions
+
+    now = [1000.0]
+    sessions = Sessions(lambda: now[0])
+    token, s = sessions.new("shop")
+    assert sessions.get(token) is s and sessions.get("nope") is None and sessions.get(None) is None
+    now[0] += SESSION_IDLE - 1
+    assert sessions.get(token) is s  # used: the idle time starts again
+    now[0] += SESSION_IDLE + 1
+    assert sessions.get(token) is None
+    other, _ = sessions.new("shop")
+    assert other != token and len(sessions._by_token) == 1
+    sessions.drop(other)
+    assert sessions.get(other) is None
