@@ -9,7 +9,10 @@
     smsc [--config FILE] account topup SYSTEM_ID UAH
     smsc [--config FILE] account passwd SYSTEM_ID [--password P]
     smsc [--config FILE] account promote SYSTEM_ID
-    smsc [--config FILE] account alpha add|remove SYSTEM_ID NAME
+    smsc [--config FILE] account alpha add|remove|apply|approve SYSTEM_ID NAME
+    smsc [--config FILE] account alpha reject SYSTEM_ID NAME --reason TEXT
+    smsc [--config FILE] account alpha applications [SYSTEM_ID] [--json]
+    smsc [--config FILE] base upload|list|show|rename|delete|add|remove|clean ...  (smsc.campaigns.base_cli)
     smsc [--config FILE] account blacklist add|remove SYSTEM_ID NUMBER...
     smsc [--config FILE] account blacklist list SYSTEM_ID [--json]
     smsc [--config FILE] account allowlist add|remove SYSTEM_ID CIDR...
@@ -38,12 +41,14 @@ import json
 import logging
 import os
 import sys
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import config as config_mod
 from .accounts import admin, ids, validation
 from .accounts.money import format_uah, parse_uah
+from .campaigns import base_cli
 from .campaigns import cli as campaign_cli
 from . import fault_cli
 from .records import Account
@@ -116,10 +121,13 @@ def _parser() -> argparse.ArgumentParser:
     lim.add_argument("--rate", type=float, help="submit_sm per second; 0 unlimited")
     lim.add_argument("--max-binds", type=int, help="concurrent binds; 0 unlimited")
     lim.add_argument("--default", action="store_true", help="back to the mode's defaults")
-    al = a.add_parser("alpha", help="register or remove an alpha-name")
-    al.add_argument("op", choices=("add", "remove"))
-    al.add_argument("system_id")
-    al.add_argument("name")
+    al = a.add_parser("alpha", help="register or remove an alpha-name; the customers' applications for one")
+    al.add_argument("op", choices=("add", "remove", "apply", "approve", "reject", "applications"),
+                    help="apply: a customer's application (PENDING); approve/reject it; applications: list them")
+    al.add_argument("system_id", nargs="?")
+    al.add_argument("name", nargs="?")
+    al.add_argument("--reason", default="", help="reject: why (the customer sees it)")
+    al.add_argument("--json", action="store_true", help="applications: a JSON array")
     bl = a.add_parser("blacklist", help="numbers that get nothing: accepted, not sent, not charged, UNDELIV")
     bl.add_argument("op", choices=("add", "remove", "list"))
     bl.add_argument("system_id")
@@ -167,6 +175,7 @@ def _parser() -> argparse.ArgumentParser:
     campaign_cli.add_parser(sub)
     fault_cli.add_parser(sub)
     fault_cli.add_report_parser(sub)
+    base_cli.add_parser(sub)
     sub.add_parser("load", help="SMPP load generator (smsc load --help)", add_help=False)
     _everywhere(p)
     return p
@@ -250,6 +259,8 @@ def _account_cmd(args: argparse.Namespace, cfg: config_mod.Config) -> int:
 def _campaign_cmd(args: argparse.Namespace, cfg: config_mod.Config) -> int:
     store = _open_store(cfg)
     try:
+        if args.command == "base":
+            return base_cli.run(args, cfg, store)
         return campaign_cli.run(args, cfg, store)
     finally:
         store.close()
@@ -321,6 +332,33 @@ def _promote(args: argparse.Namespace, cfg: config_mod.Config, store: MessageSto
 
 
 def _alpha(args: argparse.Namespace, cfg: config_mod.Config, store: MessageStore) -> int:
+    if args.op == "applications":
+        found = store.alpha_applications(args.system_id)
+        if args.json:
+            print(json.dumps([{"system_id": x.system_id, "name": x.name, "state": x.state, "reason": x.reason,
+                               "applied_at": x.applied_at, "decided_at": x.decided_at} for x in found]))
+        for x in [] if args.json else found:
+            print(f"{x.system_id}\t{x.name}\t{x.state}" + (f"\t{x.reason}" if x.reason else ""))
+        return 0
+    if not (args.system_id and args.name):
+        raise CliError(f"account alpha {args.op} needs SYSTEM_ID NAME")
+    if args.op == "apply":
+        name = admin.alpha_name(args.name)
+        if store.get_account(args.system_id) is None:
+            raise admin.no_account(args.system_id)
+        if not store.apply_alpha(args.system_id, name, time.time()):
+            raise CliError(f"{args.system_id}: alpha-name {name} is pending or approved already")
+        print(f"{args.system_id}: alpha-name {name} applied for (PENDING until the operator approves it)")
+        return 0
+    if args.op in ("approve", "reject"):
+        name = admin.alpha_name(args.name)
+        if args.op == "reject" and not args.reason.strip():
+            raise CliError("account alpha reject needs --reason (the customer is shown it)")
+        if not store.decide_alpha(args.system_id, name, args.op == "approve", args.reason.strip(), time.time()):
+            raise CliError(f"{args.system_id}: no pending application for alpha-name {name}")
+        print(f"{args.system_id}: alpha-name {name} " + ("approved: usable now" if args.op == "approve"
+                                                          else f"rejected ({args.reason.strip()})"))
+        return 0
     if args.op == "add":
         name = admin.add_alpha(store, args.system_id, args.name)
         print(f"{args.system_id}: alpha-name {name} registered")
@@ -479,7 +517,7 @@ def _main(argv: Sequence[str] | None) -> int:
             return _admin_token(args, cfg)
         if args.command == "store":
             return _store_copy(args)
-        if args.command == "campaign":
+        if args.command in ("campaign", "base"):
             return _campaign_cmd(args, cfg)
         if args.command in ("fault", "report"):
             return _fault_cmd(args, cfg)

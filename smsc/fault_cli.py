@@ -10,7 +10,7 @@ from typing import Any
 from .store.port import MessageStore
 
 from .faults import scenario
-from .faults.model import KINDS, SCOPES, Fault, FaultError, parse, parse_duration, parse_params
+from .fault_model import KINDS, SCOPES, Fault, FaultError, parse, parse_duration, parse_params
 
 
 def add_parser(sub: Any) -> None:

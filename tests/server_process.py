@@ -73,7 +73,7 @@ def write_config(path: Path, store: Path | str, rules: list[dict] | None = None,
 
 
 #: commands that only read and write the store (no reactor, no server)
-_IN_PROCESS = frozenset({"account", "mo", "campaign", "admin", "fault", "report"})
+_IN_PROCESS = frozenset({"account", "mo", "campaign", "admin", "fault", "report", "base"})
 
 
 def cli_in_process(argv: list[str]) -> subprocess.CompletedProcess[str]:

@@ -1,6 +1,6 @@
 """``smsc campaign ...``: make, start and report campaigns from the command line.
 
-    smsc campaign create --account SID (--csv FILE [--phone-column NAME] | --from-campaign ID)
+    smsc campaign create --account SID (--csv FILE [--phone-column NAME] | --base ID | --from-campaign ID)
                          --sender NAME --text TEMPLATE [--name-column NAME] [--rate R]
                          [--name NAME] [--json]
     smsc campaign start ID [--allow-partial]   draft or paused -> running
@@ -39,19 +39,11 @@ from ..accounts.money import format_uah
 from ..config import Config
 from ..store.port import MessageStore
 from . import store as campaigns
-from .estimate import Estimate, estimate, priced_by, shortfall
+from .estimate import Estimate, shortfall
 from .group import Group, GroupError, Recipient, parse_group
-from .template import Template, TemplateError
+from .make import CampaignError, base_group, check_sender, make_campaign
 
 __all__ = ["CampaignError", "add_parser", "run"]
-
-#: missing values shown in the error before "and N more"
-_SHOWN_PROBLEMS = 5
-
-
-class CampaignError(ValueError):
-    """A campaign command that can't be done; ``smsc`` prints it as one line."""
-
 
 def add_parser(subparsers: Any) -> None:
     """``campaign`` and its actions, under the ``smsc`` subparsers."""
@@ -61,6 +53,7 @@ def add_parser(subparsers: Any) -> None:
     cr.add_argument("--account", required=True, metavar="SYSTEM_ID")
     source = cr.add_mutually_exclusive_group(required=True)
     source.add_argument("--csv", metavar="FILE", help="UTF-8, ',' or ';', a header row naming the phone column")
+    source.add_argument("--base", type=int, metavar="ID", help="a number base of the account (smsc base upload)")
     source.add_argument("--from-campaign", type=int, metavar="ID",
                         help="the recipients (and columns) of an earlier campaign, as cleaned")
     cr.add_argument("--phone-column", metavar="NAME", help="the phone column, when its name is not a usual one")
@@ -105,41 +98,13 @@ def _create(args: argparse.Namespace, cfg: Config, store: MessageStore) -> int:
     account = store.get_account(args.account)
     if account is None:
         raise CampaignError(f"no account {args.account}")
-    rate = cfg.campaigns.rate if args.rate is None else args.rate
-    if not rate > 0:
-        raise CampaignError(f"--rate {args.rate}: must be above 0 (messages per second)")
-    _check_sender(cfg, account, args.sender)
-    group, name = _group(args, store)
-    if not group.rows:
-        raise CampaignError(f"{group.total_rows} rows in, none kept: no numbers to send to")
-    if args.name_column is not None and args.name_column.strip().casefold() not in {
-        c.casefold() for c in group.columns
-    }:
-        raise CampaignError(f"--name-column {args.name_column}: no such column "
-                            f"(columns: {', '.join(group.columns)})")
-    try:
-        template = Template.parse(args.text, group.columns, args.name_column)
-    except TemplateError as exc:
-        raise CampaignError(f"--text: {exc}") from None
-    problems = template.check(group)
-    if problems:
-        shown = "; ".join(map(str, problems[:_SHOWN_PROBLEMS]))
-        more = f"; and {len(problems) - _SHOWN_PROBLEMS} more" if len(problems) > _SHOWN_PROBLEMS else ""
-        raise CampaignError(f"--text: {len(problems)} missing value(s), nothing stored: {shown}{more}")
+    check_sender(cfg, account, args.sender)
+    group, name = _group(args, store, account.system_id)
     blacklist = frozenset(store.blacklist(account.system_id))
-    prices = {key: spec.price for key, spec in cfg.operators.items()}
-    cost = estimate(group, template, priced_by(cfg.routes.lookup, prices), blacklist,
-                    max_segments=cfg.messages.max_segments)
-    campaign_id = campaigns.create_campaign(store, campaigns.NewCampaign(
-        name=name, system_id=account.system_id, sender=args.sender, template=args.text, rate=rate,
-        phone_column=group.phone_column, columns=group.columns, rows_in=group.total_rows,
-        invalid=len(group.invalid), duplicates=group.duplicates,
-        estimate_segments=cost.segments, estimate_kopecks=cost.kopecks,
-        recipients=tuple(
-            campaigns.NewRecipient(r.msisdn, r.fields, r.line, template.render(r), r.msisdn in blacklist)
-            for r in group.rows
-        ),
-    ))
+    new, cost = make_campaign(cfg, account, blacklist, group, text=args.text, sender=args.sender, name=name,
+                              rate=args.rate, name_column=args.name_column)
+    rate = new.rate
+    campaign_id = campaigns.create_campaign(store, new)
     short = shortfall(cost.kopecks, account.balance_kopecks)
     if short is not None:
         print(f"smsc: warning: {short.describe(campaign_id, account.system_id)} (top up before "
@@ -166,21 +131,13 @@ def upload_summary(group: Group) -> str:
     )
 
 
-def _check_sender(cfg: Config, account: Any, sender: str) -> None:
-    """The engine's own sender rule, on the source address the runner will submit."""
-    from ..accounts.senders import check_sender, sender_ton
-    from ..pdu.errors import SmppError
-    from ..submission import of_text
-
-    sub = of_text(sender, "", "")
-    try:
-        check_sender(account, cfg.accounts.universal_alpha, sub.source_addr, sender_ton(sub.source_addr))
-    except SmppError as exc:
-        raise CampaignError(f"--sender {sender}: {exc.detail}") from None
-
-
-def _group(args: argparse.Namespace, store: MessageStore) -> tuple[Group, str]:
-    """The recipients from ``--csv`` or ``--from-campaign``, and the campaign's name."""
+def _group(args: argparse.Namespace, store: MessageStore, system_id: str) -> tuple[Group, str]:
+    """The recipients from ``--csv``, ``--base`` or ``--from-campaign``, and the campaign's name."""
+    if args.base is not None:
+        b = store.get_base(args.base)
+        if b is None or b.system_id != system_id:
+            raise CampaignError(f"--base {args.base}: no such base of account {system_id}")
+        return base_group(b, store.base_numbers(b.id)), args.name or b.name
     if args.from_campaign is not None:
         base = campaigns.get_campaign(store, args.from_campaign)
         if base is None:

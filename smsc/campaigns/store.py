@@ -33,16 +33,19 @@ from types import MappingProxyType
 from ..accounts.ids import MessageIdFormat
 from ..pdu.errors import SmppError
 from ..pdu.text import decode
-from ..status import DELETED, DELIVRD, ENROUTE, EXPIRED, REJECTD, UNDELIV, UNKNOWN, message_status, receipt_word
+from ..status import (
+    DELETED, DELIVRD, ENROUTE, EXPIRED, REJECTD, STATS, UNDELIV, UNKNOWN, message_status, receipt_word,
+)
 from ..store.port import (
     CAMPAIGN_STATES as STATES, PENDING, REFUSED, SENDING, SENT, SKIPPED, Campaign, CampaignTally, Claimed,
-    MessageStore, NewCampaign, NewRecipient, Outcome, RecipientState, Unsettled,
+    BaseRecipient, MessageStore, NewCampaign, NewRecipient, Outcome, RecipientFilter, RecipientState, Unsettled,
 )
 
 __all__ = [
     "CLEAN_STATUSES", "PENDING", "REFUSED", "SENDING", "SENT", "SKIPPED", "STATES", "STATUSES", "Campaign",
     "CampaignSummary", "Claimed", "NewCampaign", "NewRecipient", "Outcome", "RecipientLine",
-    "campaign_report", "clean_lines", "create_campaign", "get_campaign", "list_campaigns", "recipients_of",
+    "campaign_report", "clean_base", "clean_lines", "clean_numbers", "status_filter",
+    "create_campaign", "get_campaign", "list_campaigns", "recipients_of",
     "recover_sending", "remove_recipients", "report", "report_status", "set_state", "settle", "summaries",
 ]
 
@@ -241,6 +244,31 @@ def clean_lines(
         if st in statuses:
             out.append((r.msisdn, st, dict(r.fields)))
     return out
+
+
+def clean_numbers(base: Iterable[BaseRecipient], statuses: Sequence[str] = CLEAN_STATUSES) -> list[str]:
+    """The numbers of a campaign (its ``campaign_base``) that ended with one
+    of ``statuses``: what cleaning a number base after it removes (FAQ 13)."""
+    return [r.msisdn for r in base if report_status(r.status, r.stat, r.done_time) in statuses]
+
+
+def clean_base(store: MessageStore, base_id: int, campaign_id: int) -> int:
+    """Remove from the number base the numbers that ended REJECTD or UNDELIV
+    in the campaign; how many were in it. The campaign's report is untouched."""
+    return store.remove_base_numbers(base_id, clean_numbers(store.campaign_base(campaign_id)))
+
+
+def status_filter(status: str) -> RecipientFilter:
+    """The stored columns that make a recipient's report status ``status``
+    (:func:`report_status` backwards): what a report page asks the store for."""
+    if status == PENDING:
+        return RecipientFilter((PENDING, SENDING))
+    if status in (SKIPPED, REFUSED):
+        return RecipientFilter((status,))
+    if status == ENROUTE:
+        return RecipientFilter((SENT,), (), False)
+    stats = tuple(s for s in STATS if receipt_word(s) == status)
+    return RecipientFilter((SENT,), stats or (status,), True)
 
 
 def remove_recipients(

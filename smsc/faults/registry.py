@@ -43,7 +43,7 @@ from ..operators.port import Operator
 from ..operators.sim import Outcome, SimOperator
 from ..records import Message
 from ..status import NOREPORT
-from .model import THROTTLE_STATUS, Fault
+from ..fault_model import THROTTLE_STATUS, Fault
 
 log = logging.getLogger(__name__)
 

@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TextIO
 
-from .model import Fault, FaultError, parse, parse_duration
+from ..fault_model import Fault, FaultError, parse, parse_duration
 
 
 @dataclass(frozen=True, slots=True)

@@ -50,6 +50,10 @@ TABLES: dict[str, tuple[str, ...]] = {
     "allowlist": ("system_id", "network"),
     "health_probe": ("id", "at"),
     "upstream_legs": ("message_id", "part", "upstream_id", "stat", "error", "done_time", "udh"),
+    "bases": ("id", "system_id", "name", "phone_column", "columns", "rows_in", "invalid", "duplicates",
+              "created_at"),
+    "base_numbers": ("base_id", "msisdn", "seq", "fields", "line"),
+    "alpha_applications": ("system_id", "name", "state", "reason", "applied_at", "decided_at"),
     "faults": ("id", "kind", "scope", "target", "params", "starts_at", "ends_at", "removed"),
     "client_reports": ("id", "system_id", "bound_at", "ended_at", "body"),
 }

@@ -8,12 +8,23 @@ and print a store only through ``display_target``, which hides a password.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 if TYPE_CHECKING:
-    from ..config import StoreConfig
     from .port import MessageStore
+
+
+class StoreConfig(Protocol):
+    """What ``[store]`` says (smsc.config.StoreConfig; named here, so the
+    store needs nothing of the config module)."""
+
+    @property
+    def url(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def synchronous(self) -> str: ...
 
 #: what a PostgreSQL URL starts with (libpq takes both)
 URL_SCHEMES = ("postgresql://", "postgres://")

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
-from ..faults.model import Fault
+from ..fault_model import Fault
 from ..records import Account, Message
 
 if TYPE_CHECKING:  # the CLI imports this module; Twisted would cost it ~0.1 s
@@ -466,6 +466,81 @@ class Unsettled:
     taken: frozenset[int]
 
 
+# --- number bases, sender-name applications ----------------------------------------
+
+#: alpha_applications.state: waiting for the operator, approved (the name is
+#: in alpha_names), rejected (``reason`` says why)
+ALPHA_PENDING, ALPHA_APPROVED, ALPHA_REJECTED = "PENDING", "APPROVED", "REJECTED"
+
+
+@dataclass(frozen=True, slots=True)
+class BaseNumber:
+    """One number of a base: normalised, with the upload's cells."""
+
+    msisdn: str
+    fields: Mapping[str, str]
+    #: the CSV line it came from (0: added by hand)
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class NumberBase:
+    """A number base of an account (FAQ 7 "Бази номерів"): uploaded once,
+    sent to by any number of campaigns, cleaned after them (FAQ 13)."""
+
+    id: int
+    system_id: str
+    name: str
+    phone_column: str
+    columns: tuple[str, ...]
+    #: the upload: data rows read, invalid, duplicates
+    rows_in: int
+    invalid: int
+    duplicates: int
+    created_at: float
+    #: numbers in it now
+    size: int
+
+
+@dataclass(frozen=True)
+class NewBase:
+    system_id: str
+    name: str
+    phone_column: str
+    columns: tuple[str, ...]
+    rows_in: int
+    invalid: int
+    duplicates: int
+    numbers: tuple[BaseNumber, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class AlphaApplication:
+    """A customer's application for a personal alpha-name (FAQ 5, 9)."""
+
+    system_id: str
+    name: str
+    #: ALPHA_PENDING, ALPHA_APPROVED or ALPHA_REJECTED
+    state: str
+    #: the operator's reason for a rejection, or ""
+    reason: str
+    applied_at: float
+    decided_at: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class RecipientFilter:
+    """Which recipients a report page shows, in stored columns (the report
+    status a person picks, ``smsc.campaigns.store.status_filter``): stored
+    ``status`` one of ``stored``; with ``final`` True also a final message
+    (done time set) whose stat is one of ``stats``, with ``final`` False
+    one not final yet; None: whatever the message."""
+
+    stored: tuple[str, ...]
+    stats: tuple[str, ...] = ()
+    final: bool | None = None
+
+
 # --- the ports --------------------------------------------------------------------
 
 
@@ -579,6 +654,39 @@ class MessageStore(Protocol):
     def record_outcomes(self, outcomes: Iterable[Outcome], pauses: Mapping[int, str] = {}) -> None: ...
     def unsettled_sends(self) -> Unsettled: ...
 
+    # campaign reports a page at a time (the customer cabinet)
+    def account_campaigns(self, system_id: str) -> list[Campaign]: ...
+    def campaign_tally(self, campaign_id: int) -> list[CampaignTally]: ...
+    def campaign_lines_page(
+        self, campaign_id: int, where: RecipientFilter | None, limit: int, offset: int
+    ) -> list[RecipientState]:
+        """``limit`` recipients from the ``offset``-th (upload order) that
+        ``where`` picks (None: all): LIMIT / OFFSET, never every row."""
+    def campaign_timeline(self, campaign_id: int, bucket: float) -> list[tuple[int, str, int]]:
+        """(done_time // bucket, stat, messages) of the campaign's final messages."""
+    def account_messages_to(self, system_id: str, msisdn: str, limit: int) -> list[StoredMessage]: ...
+
+    # number bases
+    def create_base(self, new: NewBase, now: float) -> int: ...
+    def get_base(self, base_id: int) -> NumberBase | None: ...
+    def list_bases(self, system_id: str | None) -> list[NumberBase]:
+        """An account's bases (None: every account's), newest first."""
+    def rename_base(self, base_id: int, name: str) -> bool: ...
+    def delete_base(self, base_id: int) -> bool: ...
+    def base_numbers(self, base_id: int) -> list[BaseNumber]: ...
+    def add_base_numbers(self, base_id: int, numbers: Iterable[BaseNumber]) -> int:
+        """Add the numbers not in the base yet; how many were new."""
+    def remove_base_numbers(self, base_id: int, msisdns: Iterable[str]) -> int: ...
+
+    # sender-name applications
+    def apply_alpha(self, system_id: str, name: str, now: float) -> bool:
+        """A PENDING application (again, after a rejection); False when the
+        name is pending or approved already."""
+    def alpha_applications(self, system_id: str | None) -> list[AlphaApplication]: ...
+    def decide_alpha(self, system_id: str, name: str, approve: bool, reason: str, now: float) -> bool:
+        """Approve (the name joins alpha_names, same transaction) or reject a
+        PENDING application; False when there is none."""
+
 
 #: called as ``waiter(arg, failure)`` once a write is committed (failure
 #: None) or not; a function and its argument rather than a closure, because
@@ -680,3 +788,28 @@ class StorePort(Protocol):
     def claim_recipients(self, wants: Mapping[int, int], now: float) -> Deferred[list[Claimed]]: ...
     def record_outcomes(self, outcomes: Iterable[Outcome], pauses: Mapping[int, str] = {}) -> Deferred[None]: ...
     def unsettled_sends(self) -> Deferred[Unsettled]: ...
+
+    # the customer cabinet and the account API
+    def account_campaigns(self, system_id: str) -> Deferred[list[Campaign]]: ...
+    def campaign_tally(self, campaign_id: int) -> Deferred[list[CampaignTally]]: ...
+    def campaign_lines_page(
+        self, campaign_id: int, where: RecipientFilter | None, limit: int, offset: int
+    ) -> Deferred[list[RecipientState]]: ...
+    def campaign_timeline(self, campaign_id: int, bucket: float) -> Deferred[list[tuple[int, str, int]]]: ...
+    def account_messages_to(self, system_id: str, msisdn: str, limit: int) -> Deferred[list[StoredMessage]]: ...
+    def create_campaign(self, new: NewCampaign, now: float) -> Deferred[int]: ...
+    def set_campaign_state(
+        self, campaign_id: int, allowed: Iterable[str], state: str, detail: str, now: float
+    ) -> Deferred[bool]: ...
+    def create_base(self, new: NewBase, now: float) -> Deferred[int]: ...
+    def get_base(self, base_id: int) -> Deferred[NumberBase | None]: ...
+    def list_bases(self, system_id: str | None) -> Deferred[list[NumberBase]]: ...
+    def rename_base(self, base_id: int, name: str) -> Deferred[bool]: ...
+    def delete_base(self, base_id: int) -> Deferred[bool]: ...
+    def base_numbers(self, base_id: int) -> Deferred[list[BaseNumber]]: ...
+    def add_base_numbers(self, base_id: int, numbers: Iterable[BaseNumber]) -> Deferred[int]: ...
+    def remove_base_numbers(self, base_id: int, msisdns: Iterable[str]) -> Deferred[int]: ...
+    def campaign_base(self, campaign_id: int) -> Deferred[list[BaseRecipient]]: ...
+    def apply_alpha(self, system_id: str, name: str, now: float) -> Deferred[bool]: ...
+    def alpha_applications(self, system_id: str | None) -> Deferred[list[AlphaApplication]]: ...
+    def decide_alpha(self, system_id: str, name: str, approve: bool, reason: str, now: float) -> Deferred[bool]: ...

@@ -40,12 +40,13 @@ import psycopg
 from psycopg import sql
 
 from ..records import Account, Message
-from ..faults.model import Fault
+from ..fault_model import Fault
 from .port import (
     CALLBACK_PENDING, RECEIPT_EXPIRED, AccountExists, AccountUsage, Batch, BatchResult, ClientReport,
     MessageStore, MoRow, NodeState, NoSuchAccount, NotAllowlisted, NotBlacklisted, OwedReceipt, PendingCallback,
     StoredMessage, UpstreamLeg, debit_due, without,
 )
+from .postgres_bases import SCHEMA as _BASES_SCHEMA, PgBaseTables
 from .postgres_campaigns import PgCampaignTables
 
 #: bumped when a table changes shape; its own numbering (SQLite's is SCHEMA_VERSION in sqlite.py)
@@ -188,7 +189,7 @@ def _account(
     )
 
 
-class PgStore(PgCampaignTables):
+class PgStore(PgCampaignTables, PgBaseTables):
     def __init__(self, url: str, *, now: float | None = None) -> None:
         """Connect to ``url`` (``postgresql://USER[:PASSWORD]@HOST:PORT/DB``)
         and create or upgrade the schema; ``now`` (wall time) is where a new
@@ -261,6 +262,7 @@ class PgStore(PgCampaignTables):
         with self._transaction() as conn:
             conn.execute("SELECT pg_advisory_xact_lock(%s)", [_SCHEMA_LOCK])
             conn.execute(_SCHEMA)
+            conn.execute(_BASES_SCHEMA)
             conn.execute(sql.SQL("CREATE SEQUENCE IF NOT EXISTS message_ids INCREMENT BY {} START WITH {}").format(
                 sql.Literal(ID_BLOCK), sql.Literal(int(now) << 20)))
             row = conn.execute("SELECT version FROM smsc_schema").fetchone()
@@ -304,7 +306,7 @@ class PgStore(PgCampaignTables):
                         copy.write_row(row)
                         n += 1
                 counts[table] = n
-            for table in ("mo_queue", "campaigns", "faults"):
+            for table in ("mo_queue", "campaigns", "faults", "bases"):
                 conn.execute(sql.SQL(
                     "SELECT setval(pg_get_serial_sequence({t}, 'id'), coalesce(max(id), 0) + 1, false) FROM {i}"
                 ).format(t=sql.Literal(table), i=sql.Identifier(table)))
@@ -626,6 +628,14 @@ class PgStore(PgCampaignTables):
         rows = self._conn.execute(
             f"{_SELECT_MESSAGE}, state, stat, error, done_time FROM messages WHERE msisdn = %s "
             f"ORDER BY id DESC LIMIT %s", [msisdn, limit],
+        ).fetchall()
+        return [StoredMessage(_message(r[:_N]), *r[_N:]) for r in rows]
+
+    def account_messages_to(self, system_id: str, msisdn: str, limit: int) -> list[StoredMessage]:
+        """``messages_to`` of one account (the cabinet's search)."""
+        rows = self._conn.execute(
+            f"{_SELECT_MESSAGE}, state, stat, error, done_time FROM messages WHERE system_id = %s AND msisdn = %s "
+            f"ORDER BY id DESC LIMIT %s", [system_id, msisdn, limit],
         ).fetchall()
         return [StoredMessage(_message(r[:_N]), *r[_N:]) for r in rows]
 

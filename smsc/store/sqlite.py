@@ -25,13 +25,14 @@ from typing import TYPE_CHECKING, Any
 
 import sqlite_utils
 
-from ..faults.model import Fault
+from ..fault_model import Fault
 from ..records import ID_LIMIT, Account, Message
 from .port import (
     CALLBACK_PENDING, RECEIPT_EXPIRED, AccountExists, AccountUsage, Batch, BatchResult, ClientReport, MoRow,
     NoSuchAccount, NotAllowlisted, NotBlacklisted, OwedReceipt, MessageStore, NodeState, PendingCallback,
     StoredMessage, UpstreamLeg, debit_due, without,
 )
+from .sqlite_bases import BaseTables
 from .sqlite_campaigns import CampaignTables
 
 __all__ = ["SCHEMA_VERSION", "Store"]
@@ -120,7 +121,7 @@ def _rollback(conn: sqlite3.Connection) -> None:
         conn.execute("ROLLBACK")
 
 
-class Store(CampaignTables):
+class Store(CampaignTables, BaseTables):
     def __init__(self, path: str, synchronous: str = "NORMAL") -> None:
         self.path = path
         self._synchronous = synchronous
@@ -284,6 +285,7 @@ class Store(CampaignTables):
             pk=("message_id", "part"), if_not_exists=True,
         )
         self._create_campaign_tables()
+        self._create_base_tables()
         version = db.execute("PRAGMA user_version").fetchone()[0]
         if version and version != SCHEMA_VERSION:
             raise RuntimeError(

@@ -22,12 +22,12 @@ from twisted.internet.threads import deferToThreadPool
 from twisted.python.failure import Failure
 from twisted.python.threadpool import ThreadPool
 
-from ..faults.model import Fault
+from ..fault_model import Fault
 from ..records import Account, Message
 from .port import (
-    AccountUsage, Batch, BatchResult, Campaign, CampaignTally, Claimed, ClientReport, CommitStatus,
-    InsufficientFunds, MessageStore, MoRow, NodeState, Outcome, RecipientState, StoredMessage, StorePort, Unsettled,
-    UpstreamLeg, Waiter,
+    AccountUsage, AlphaApplication, BaseNumber, BaseRecipient, Batch, BatchResult, Campaign, CampaignTally, Claimed,
+    ClientReport, CommitStatus, InsufficientFunds, MessageStore, MoRow, NewBase, NewCampaign, NodeState, NumberBase,
+    Outcome, RecipientFilter, RecipientState, StoredMessage, StorePort, Unsettled, UpstreamLeg, Waiter,
 )
 
 log = logging.getLogger(__name__)
@@ -310,6 +310,69 @@ class StoreWorker:
 
     def campaign_lines(self, campaign_id: int) -> "Deferred[list[RecipientState]]":
         return self._call(self._store.campaign_lines, campaign_id)
+
+    # --- the customer cabinet and the account API -------------------------------------
+
+    def account_campaigns(self, system_id: str) -> "Deferred[list[Campaign]]":
+        return self._call(self._store.account_campaigns, system_id)
+
+    def campaign_tally(self, campaign_id: int) -> "Deferred[list[CampaignTally]]":
+        return self._call(self._store.campaign_tally, campaign_id)
+
+    def campaign_lines_page(
+        self, campaign_id: int, where: RecipientFilter | None, limit: int, offset: int
+    ) -> "Deferred[list[RecipientState]]":
+        return self._call(self._store.campaign_lines_page, campaign_id, where, limit, offset)
+
+    def campaign_timeline(self, campaign_id: int, bucket: float) -> "Deferred[list[tuple[int, str, int]]]":
+        return self._call(self._store.campaign_timeline, campaign_id, bucket)
+
+    def account_messages_to(self, system_id: str, msisdn: str, limit: int) -> "Deferred[list[StoredMessage]]":
+        return self._call(self._store.account_messages_to, system_id, msisdn, limit)
+
+    def create_campaign(self, new: NewCampaign, now: float) -> "Deferred[int]":
+        return self._call(self._store.create_campaign, new, now)
+
+    def set_campaign_state(
+        self, campaign_id: int, allowed: Iterable[str], state: str, detail: str, now: float
+    ) -> "Deferred[bool]":
+        return self._call(self._store.set_campaign_state, campaign_id, list(allowed), state, detail, now)
+
+    def create_base(self, new: NewBase, now: float) -> "Deferred[int]":
+        return self._call(self._store.create_base, new, now)
+
+    def get_base(self, base_id: int) -> "Deferred[NumberBase | None]":
+        return self._call(self._store.get_base, base_id)
+
+    def list_bases(self, system_id: str | None) -> "Deferred[list[NumberBase]]":
+        return self._call(self._store.list_bases, system_id)
+
+    def rename_base(self, base_id: int, name: str) -> "Deferred[bool]":
+        return self._call(self._store.rename_base, base_id, name)
+
+    def delete_base(self, base_id: int) -> "Deferred[bool]":
+        return self._call(self._store.delete_base, base_id)
+
+    def base_numbers(self, base_id: int) -> "Deferred[list[BaseNumber]]":
+        return self._call(self._store.base_numbers, base_id)
+
+    def add_base_numbers(self, base_id: int, numbers: Iterable[BaseNumber]) -> "Deferred[int]":
+        return self._call(self._store.add_base_numbers, base_id, list(numbers))
+
+    def remove_base_numbers(self, base_id: int, msisdns: Iterable[str]) -> "Deferred[int]":
+        return self._call(self._store.remove_base_numbers, base_id, list(msisdns))
+
+    def campaign_base(self, campaign_id: int) -> "Deferred[list[BaseRecipient]]":
+        return self._call(self._store.campaign_base, campaign_id)
+
+    def apply_alpha(self, system_id: str, name: str, now: float) -> "Deferred[bool]":
+        return self._call(self._store.apply_alpha, system_id, name, now)
+
+    def alpha_applications(self, system_id: str | None) -> "Deferred[list[AlphaApplication]]":
+        return self._call(self._store.alpha_applications, system_id)
+
+    def decide_alpha(self, system_id: str, name: str, approve: bool, reason: str, now: float) -> "Deferred[bool]":
+        return self._call(self._store.decide_alpha, system_id, name, approve, reason, now)
 
     # --- the campaign runner --------------------------------------------------------
 

@@ -80,6 +80,8 @@ class Call:
     params: dict[str, str]
     #: the calling account (routes with ``auth="account"``)
     account: "LiveAccount | None" = None
+    #: the XML API (smsc.web.xml_api): the body is XML and field text is coerced
+    xml: bool = False
     _body: Any = field(default=None, repr=False)
 
     def json(self) -> dict[str, Any]:
@@ -89,6 +91,16 @@ class Call:
             raw = self.request.content.read(MAX_BODY + 1) if self.request.content else b""
             if len(raw) > MAX_BODY:
                 raise ApiError(413, "body_too_large", f"the body is over {MAX_BODY} bytes")
+            if self.xml:
+                from .xml_api import XmlBodyError, parse
+
+                if not raw.strip():
+                    raise ApiError(400, "invalid_xml", "an XML body is needed")
+                try:
+                    self._body = parse(raw)
+                except XmlBodyError as exc:
+                    raise ApiError(400, "invalid_xml", str(exc)) from None
+                return self._body
             if not raw.strip():
                 raise ApiError(400, "invalid_json", "a JSON object body is needed")
             try:
@@ -109,6 +121,10 @@ class Call:
                 raise ApiError(400, "missing_field", f"{name} is required", name)
             return None
         kinds = kind if isinstance(kind, tuple) else (kind,)
+        if self.xml:
+            from .xml_api import coerce
+
+            value = coerce(value, kinds)
         if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
             names = " or ".join(_JSON_TYPES.get(k, k.__name__) for k in kinds)
             raise bad_field(name, f"expected {names}, got {_json_type(value)}")
@@ -169,8 +185,9 @@ class ApiResource(Resource):
 
     isLeaf = True
 
-    def __init__(self, deps: "WebDeps", routes: tuple[Route, ...], auth: Any) -> None:
+    def __init__(self, deps: "WebDeps", routes: tuple[Route, ...], auth: Any, xml: bool = False) -> None:
         super().__init__()
+        self._xml = xml
         self._deps = deps
         self._routes = routes
         self._auth = auth
@@ -185,19 +202,19 @@ class ApiResource(Resource):
         method = request.method.decode("ascii", "replace")
         found = self._find(method, segments or [])
         if isinstance(found, ApiError):
-            _answer(request, found.status, found.body(), found.headers)
+            _answer(request, found.status, found.body(), found.headers, self._xml)
             return NOT_DONE_YET
         r, params = found
         gone: list[bool] = []
         request.notifyFinish().addErrback(lambda _: gone.append(True))
-        call = Call(request, params)
+        call = Call(request, params, xml=self._xml)
 
         def handle(_: Any) -> Any:
             return r.handler(self._deps, call)
 
         def reply(result: Reply) -> None:
             if not gone:
-                _answer(request, result.status, result.body)
+                _answer(request, result.status, result.body, xml=self._xml)
 
         def failed(failure: Failure) -> None:
             if gone:
@@ -208,7 +225,7 @@ class ApiResource(Resource):
                 log.error("HTTP %s %s failed: %s", method, "/".join(segments or []),
                           failure.getTraceback())
                 err = ApiError(500, "internal_error", "the server failed to answer; see its log")
-            _answer(request, err.status, err.body(), err.headers)
+            _answer(request, err.status, err.body(), err.headers, self._xml)
 
         d = maybeDeferred(self._auth.check, r.auth, call)
         d.addCallback(handle).addCallbacks(reply, failed)
@@ -229,9 +246,21 @@ class ApiResource(Resource):
         return ApiError(404, "not_found", "no such route; see /api/v1/openapi.json")
 
 
-def _answer(request: Request, status: int, body: Any, headers: tuple[tuple[bytes, bytes], ...] = ()) -> None:
+def _answer(
+    request: Request, status: int, body: Any, headers: tuple[tuple[bytes, bytes], ...] = (), xml: bool = False,
+) -> None:
     # the standard reason phrase: twisted's own table lacks some (422 went out as "Unknown Status")
     request.setResponseCode(status, HTTPStatus(status).phrase.encode("ascii"))
+    if xml:
+        from .xml_api import render
+
+        request.setHeader(b"content-type", b"application/xml")
+        request.setHeader(b"cache-control", b"no-store")
+        for name, value in headers:
+            request.setHeader(name, value)
+        request.write(render(json.loads(json.dumps(body, default=str))))
+        request.finish()
+        return
     request.setHeader(b"content-type", b"application/json")
     request.setHeader(b"cache-control", b"no-store")
     for name, value in headers:

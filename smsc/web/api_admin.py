@@ -259,6 +259,46 @@ def inject_mo(deps: "WebDeps", call: Call) -> Any:
     return _run(202, "", work())
 
 
+
+@route("GET", "/v1/admin/alpha-applications", auth="admin")
+def alpha_applications(deps: "WebDeps", call: Call) -> Any:
+    from .customer import application_view
+
+    async def work() -> list[dict[str, Any]]:
+        return [application_view(a) for a in await deps.store.alpha_applications(None)]
+
+    return _run(200, "", work())
+
+
+def _decide(deps: "WebDeps", call: Call, approve: bool) -> Any:
+    import time
+
+    from .customer import application_view
+
+    sid = call.params["system_id"]
+    reason = "" if approve else call.value("reason", str).strip()
+    if not approve and not reason:
+        raise bad_field("reason", "say why (the customer is shown it)")
+
+    async def work() -> dict[str, Any]:
+        name = admin.alpha_name(call.params["name"])
+        if not await deps.store.decide_alpha(sid, name, approve, reason, time.time()):
+            raise admin.AdminError("not_found", f"{sid} has no pending application for {name}", "name")
+        found = {a.name: a for a in await deps.store.alpha_applications(sid)}
+        return application_view(found[name])
+
+    return _run(200, sid, work())
+
+
+@route("POST", "/v1/admin/accounts/{system_id}/alpha/{name}/approve", auth="admin")
+def approve_alpha(deps: "WebDeps", call: Call) -> Any:
+    return _decide(deps, call, True)
+
+
+@route("POST", "/v1/admin/accounts/{system_id}/alpha/{name}/reject", auth="admin")
+def reject_alpha(deps: "WebDeps", call: Call) -> Any:
+    return _decide(deps, call, False)
+
 ROUTES = (list_accounts, create_account, show_account, topup, promote, api_key, add_alpha, remove_alpha,
           get_blacklist, add_blacklist, remove_blacklist, get_allowlist, add_allowlist, remove_allowlist,
-          inject_mo)
+          inject_mo, alpha_applications, approve_alpha, reject_alpha)

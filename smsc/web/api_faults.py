@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from twisted.internet.defer import Deferred
 
-from ..faults.model import Fault, FaultError, parse
+from ..fault_model import Fault, FaultError, parse
 from .api import ApiError, Call, Reply, bad_field, route
 
 if TYPE_CHECKING:

@@ -117,6 +117,7 @@ def page(title: str, body: object, nav: bool = True) -> bytes:
             link("/reports/accounts", "Accounts"),
             link("/reports/campaigns", "Campaigns"),
             link("/reports/messages", "Messages"),
+            link("/reports/senders", "Senders"),
             tag("form", tag("button", "Log out", type="submit"), method="post", action="/reports/logout"),
         ]))
     doc = Html("<!DOCTYPE html>") + tag("html", join([

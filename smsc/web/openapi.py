@@ -167,6 +167,20 @@ SCHEMAS: dict[str, Any] = {
     "ClientReport": _object(["system_id", "binds", "findings"], system_id=_STR,
                             binds={"type": "array", "items": {"type": "object"}},
                             findings={"type": "array", "items": {"type": "object"}}),
+    # number bases, campaigns, sender names (smsc.web.api_bases; README "Number bases")
+    "Object": {"type": "object"},
+    "Applications": {"type": "array", "items": {"type": "object"}},
+    "Reason": _object(["reason"], reason={"type": "string", "minLength": 1}),
+    "NewBase": _object(["name", "csv"], name={"type": "string", "minLength": 1},
+                       csv={"type": "string", "description": "UTF-8 CSV text with a header naming the phone column"},
+                       phone_column=_STR),
+    "BaseName": _object(["name"], name={"type": "string", "minLength": 1}),
+    "Clean": _object(["campaign"], campaign={"type": ["integer", "string"],
+                                             "description": "the campaign whose REJECTD and UNDELIV numbers go"}),
+    "NewCampaign": _object(["base", "text", "from"], base={"type": ["integer", "string"]},
+                           text={"type": "string", "minLength": 1, "description": "#column# placeholders"},
+                           **{"from": _STR}, name=_STR, rate={"type": "number", "exclusiveMinimum": 0}),
+    "Start": {"type": "object", "properties": {"allow_partial": {"type": "boolean"}}},
 }
 
 _ACC = "/api/v1/admin/accounts/{system_id}"
@@ -199,6 +213,7 @@ def document() -> dict[str, Any]:
                 "A message's status and history (own messages only)", 200, "Message", (*account, 404),
                 auth=_ACCOUNT_AUTH, params=("id",))},
             "/api/v1/balance": {"get": _op("The account's balance", 200, "Balance", account, auth=_ACCOUNT_AUTH)},
+            **_customer_paths(),
             "/api/v1/admin/accounts": {
                 "get": _op("All accounts", 200, "Accounts", (401, 403), auth=_ADMIN_AUTH),
                 "post": _op("Create an account", 201, "CreatedAccount", (401, 403, 409, 413),
@@ -242,9 +257,47 @@ def document() -> dict[str, Any]:
                 "delete": _op("Take networks off the allowlist (all or none)", 200, "Allowlist",
                               (*_ADMIN_ERRORS, 413), auth=_ADMIN_AUTH, body="Networks", params=("system_id",)),
             },
+            "/api/v1/admin/alpha-applications": {"get": _op(
+                "Customers' applications for alpha-names", 200, "Applications", (401, 403), auth=_ADMIN_AUTH)},
+            f"{_ACC}/alpha/{{name}}/approve": {"post": _op(
+                "Approve a pending alpha-name: usable from now", 200, "Object", (400, *_ADMIN_ERRORS),
+                auth=_ADMIN_AUTH, params=("system_id", "name"))},
+            f"{_ACC}/alpha/{{name}}/reject": {"post": _op(
+                "Reject a pending alpha-name, with the reason", 200, "Object", (*_ADMIN_ERRORS, 413),
+                auth=_ADMIN_AUTH, body="Reason", params=("system_id", "name"))},
             "/api/v1/admin/mo": {"post": _op("Inject an MO message", 202, "MoQueued", (401, 403, 413),
                                              auth=_ADMIN_AUTH, body="InjectMo")},
         },
+    }
+
+
+def _customer_paths() -> dict[str, Any]:
+    errors = (400, 401, 402, 404, 409, 413, 422, 429)
+
+    def op(summary: str, ok: int = 200, body: str | None = None, params: tuple[str, ...] = ()) -> dict[str, Any]:
+        return _op(summary, ok, "Object", errors, auth=_ACCOUNT_AUTH, body=body, params=params)
+
+    one = ("id",)
+    return {
+        "/api/v1/bases": {"get": op("The account's number bases"),
+                          "post": op("Upload a base (CSV text)", 201, "NewBase")},
+        "/api/v1/bases/{id}": {"get": op("A base and its numbers", params=one),
+                               "patch": op("Rename a base", body="BaseName", params=one),
+                               "delete": op("Delete a base", params=one)},
+        "/api/v1/bases/{id}/numbers": {"post": op("Add numbers", body="Numbers", params=one),
+                                       "delete": op("Remove numbers", body="Numbers", params=one)},
+        "/api/v1/bases/{id}/clean": {"post": op("Remove the numbers that ended REJECTD or UNDELIV in a campaign",
+                                                body="Clean", params=one)},
+        "/api/v1/campaigns": {"get": op("The account's campaigns"),
+                              "post": op("A draft campaign to a base, costed", 201, "NewCampaign")},
+        "/api/v1/campaigns/{id}": {"get": op("A campaign and its counts per status", params=one)},
+        "/api/v1/campaigns/{id}/recipients": {"get": op(
+            "A page of the detailed report (?status=&offset=&limit=)", params=one)},
+        "/api/v1/campaigns/{id}/start": {"post": op("Start (balance checked)", params=one)},
+        "/api/v1/campaigns/{id}/pause": {"post": op("Pause", params=one)},
+        "/api/v1/senders": {"get": op("Sender names usable now, and applications"),
+                            "post": op("Apply for a personal alpha-name (PENDING until approved)", 201,
+                                       "AlphaName")},
     }
 
 

@@ -13,6 +13,9 @@ SameSite=Strict, Path=/reports); scripts may send ``Authorization: Bearer``.
     GET  /reports/campaigns         campaigns with their status counts
     GET  /reports/campaigns/ID      one campaign, ?status=UNDELIV filters its recipients
     GET  /reports/messages          ?number=... messages to that number
+    GET  /reports/senders           customers' alpha-name applications
+    POST /reports/senders/approve   system_id, name (csrf): the name is usable from now
+    POST /reports/senders/reject    system_id, name, reason (csrf): the customer sees the reason
 
 Without the token a page answers 303 to the login form (a person is sent
 where they can log in; a script sees a redirect, not the data). With no
@@ -25,6 +28,8 @@ thread); the page is written when they come back (NOT_DONE_YET).
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
 import re
 import time
@@ -44,7 +49,7 @@ from .auth import ADMIN_COOKIE, bearer_token, token_matches
 from .reports_data import AccountRow, MessageRow, account_rows, message_rows
 from .reports_pages import (
     MESSAGE_LIMIT, accounts_page, campaign_page, campaigns_page, login_page, message_page,
-    messages_page,
+    messages_page, senders_page,
 )
 
 if TYPE_CHECKING:
@@ -112,6 +117,8 @@ class ReportsResource(Resource):
             return _redirect(request, f"{BASE}/accounts") if admin else login_page()
         if not admin:
             return _redirect(request, f"{BASE}/")
+        if path[0] == "senders" and (method == "POST") == (len(path) == 2):
+            return self._senders(request, path[1] if len(path) == 2 else "")
         if method not in ("GET", "HEAD"):
             return _not_allowed(request, "GET, HEAD")
         if path == ["accounts"]:
@@ -208,6 +215,28 @@ class ReportsResource(Resource):
             return messages_page(typed, error=f"number: {exc.detail}")
         return self._read(request, lambda rows: messages_page(typed, msisdn, rows), self._messages_to(msisdn))
 
+    def _senders(self, request: Request, decision: str) -> Any:
+        """The customers' alpha-name applications; POST .../approve or .../reject
+        (system_id, name, reason, csrf) decides a pending one."""
+        csrf = _csrf(request)
+        if not decision:
+            return self._read(request, lambda apps: senders_page(apps, csrf), self._applications())
+        if decision not in ("approve", "reject") or not hmac.compare_digest(_arg(request, "csrf"), csrf):
+            request.setResponseCode(403 if decision in ("approve", "reject") else 404)
+            return message_page("Refused", "the form expired or the page does not exist; reload the senders page")
+        sid, name, reason = (_arg(request, k).strip() for k in ("system_id", "name", "reason"))
+        if decision == "reject" and not reason:
+            request.setResponseCode(400)
+            return message_page("Reason needed", "reason: say why (the customer is shown it)")
+
+        async def decide() -> bool:
+            return await self._deps.store.decide_alpha(sid, name, decision == "approve", reason, time.time())
+
+        return self._read(request, lambda _: _redirect(request, f"{BASE}/senders"), decide())
+
+    async def _applications(self) -> list[Any]:
+        return await self._deps.store.alpha_applications(None)
+
     # --- store reads (through the store port) --------------------------------
 
     async def _accounts(self, day: int) -> list[AccountRow]:
@@ -259,6 +288,13 @@ def _campaign_or_404(request: Request, campaign_id: int, report: Any, status: st
         return message_page("Not found", f"No campaign {campaign_id}")
     summary, lines = report
     return campaign_page(summary, [] if error else lines, status, error)
+
+
+def _csrf(request: Request) -> str:
+    """The reports forms' CSRF token: derived from the admin token the
+    request carries, so only a page served to its holder has it."""
+    token = bearer_token(request) or (request.getCookie(ADMIN_COOKIE) or b"").decode("utf-8", "replace")
+    return hashlib.sha256(b"smsc-reports-csrf\0" + token.encode()).hexdigest()
 
 
 def _arg(request: Request, name: str) -> str:

@@ -7,6 +7,7 @@ status code.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from ..accounts.money import format_uah
 from ..campaigns.store import STATUSES, CampaignSummary, RecipientLine
@@ -130,3 +131,27 @@ def messages_page(
         ))
     return page("Messages", join(parts))
 
+
+
+def senders_page(applications: Sequence[Any], csrf: str) -> bytes:
+    """The customers' alpha-name applications; a pending one has approve and
+    reject (with a reason) buttons."""
+    def actions(a: Any) -> Html:
+        if a.state != "PENDING":
+            return Html("")
+        keys = join(void("input", type="hidden", name=k, value=v)
+                    for k, v in (("csrf", csrf), ("system_id", a.system_id), ("name", a.name)))
+        return join([
+            tag("form", keys + tag("button", "Approve", type="submit"), method="post",
+                action="/reports/senders/approve", class_="approve"),
+            tag("form", keys + void("input", type="text", name="reason", placeholder="reason", required=True)
+                + tag("button", "Reject", type="submit"), method="post", action="/reports/senders/reject",
+                class_="reject"),
+        ])
+
+    return page("Sender names", table(
+        ("account", "name", "state", "reason", "applied (UTC)", "decided (UTC)", ""),
+        ((a.system_id, a.name, a.state, a.reason, when(a.applied_at), when(a.decided_at), actions(a))
+         for a in applications),
+        id_="applications", empty="no applications",
+    ))

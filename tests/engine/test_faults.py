@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from smsc.faults.model import parse
+from smsc.fault_model import parse
 from smsc.pdu.constants import CommandStatus as S
 
 from .rig import KYIVSTAR, sms
