@@ -299,6 +299,8 @@ def watch_state(metrics: Metrics, engine: Engine, factory: SmppFactory) -> None:
             yield (key, "held"), op.pending()
             yield (key, "in_network"), op.in_network()
 
+    metrics.watch(GaugeCollector("smsc_connections", "Open SMPP connections (plain and TLS), bound or not.",
+                                 [], lambda: [((), len(factory.connections))]))
     metrics.watch(GaugeCollector("smsc_binds", "Bound sessions by account and bind type.",
                                  ["account", "bind_type"], binds))
     metrics.watch(GaugeCollector("smsc_receipt_backlog", "Receipts waiting for a receiver, by account.",
@@ -320,11 +322,15 @@ def serve(config: Config, reactor: Any = None, out: TextIO = sys.stdout) -> Serv
     try:
         # the certificate is read before any port opens: a bad one stops the start
         tls = _tls_factory(config, server.factory) if config.tls.cert else None
-        server.smpp_port = _listen(reactor, config.smpp.host, config.smpp.port, server.factory, "[smpp] host, port")
+        _raise_open_files(config.smpp.max_connections)
+        backlog = config.smpp.backlog
+        server.smpp_port = _listen(reactor, config.smpp.host, config.smpp.port, server.factory, "[smpp] host, port",
+                                   backlog)
         host = server.smpp_port.getHost()
         print(f"smsc: SMPP listening on {host.host}:{host.port} (store {config.store.path})", file=out, flush=True)
         if tls is not None:
-            server.tls_port = _listen(reactor, config.smpp.host, config.tls.port, tls, "[smpp] host, [tls] port")
+            server.tls_port = _listen(reactor, config.smpp.host, config.tls.port, tls, "[smpp] host, [tls] port",
+                                      backlog)
             t = server.tls_port.getHost()
             print(f"smsc: SMPP over TLS listening on {t.host}:{t.port} (cert {config.tls.cert})", file=out, flush=True)
         if config.http.enabled:
@@ -365,9 +371,24 @@ def _tls_factory(config: Config, factory: SmppFactory) -> Any:
         raise ListenError(str(exc)) from None
 
 
-def _listen(reactor: Any, host: str, port: int, factory: Any, keys: str) -> Any:
+def _raise_open_files(connections: int) -> None:
+    """Let the process hold ``connections`` sockets (and some for the store
+    and HTTP): the soft RLIMIT_NOFILE, often 1024, raised as far as the hard
+    limit allows. Past it accept() fails with EMFILE and clients wait in the
+    backlog instead of being refused by the limit."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = (connections or 65536) + 256
+    if soft != resource.RLIM_INFINITY and soft < want:
+        new = want if hard == resource.RLIM_INFINITY else min(want, hard)
+        if new > soft:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
+
+
+def _listen(reactor: Any, host: str, port: int, factory: Any, keys: str, backlog: int = 50) -> Any:
     try:
-        return reactor.listenTCP(port, factory, interface=host)
+        return reactor.listenTCP(port, factory, backlog=backlog, interface=host)
     except CannotListenError as exc:
         raise ListenError(
             f"cannot listen on {host}:{port} ({keys}): {exc.socketError}"
