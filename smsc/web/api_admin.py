@@ -10,7 +10,7 @@ within a second.
 """
 from __future__ import annotations
 
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -21,7 +21,7 @@ from twisted.python.failure import Failure
 from ..accounts import admin
 from ..records import Account
 from ..store.port import StorePort
-from .api import ApiError, Call, Reply, bad_field, route
+from .api import ApiError, Call, Reply, Route, bad_field, route
 
 if TYPE_CHECKING:
     from .deps import WebDeps
@@ -169,82 +169,62 @@ def remove_alpha(deps: "WebDeps", call: Call) -> Any:
     return _run(200, sid, work())
 
 
-async def _numbers(store: StorePort, sid: str, **extra: Any) -> dict[str, Any]:
-    return {"system_id": sid, "numbers": await store.blacklist(sid), **extra}
+def _list_routes(
+    name: str, field: str, normalise: Callable[[list[str]], list[str]],
+    read: Callable[[StorePort, str], Awaitable[list[str]]],
+    add: Callable[[StorePort, str, list[str]], Awaitable[int]],
+    remove: Callable[[StorePort, str, list[str]], Awaitable[object]],
+) -> tuple[Route, Route, Route]:
+    """GET, POST and DELETE of an account's list ``name`` (blacklist,
+    allowlist): ``{"system_id", field: [...]}`` back, with ``added`` on a
+    POST. One shape, so the two lists answer and refuse alike."""
+    path = f"/v1/admin/accounts/{{system_id}}/{name}"
+
+    async def listed(store: StorePort, sid: str, **extra: Any) -> dict[str, Any]:
+        return {"system_id": sid, field: await read(store, sid), **extra}
+
+    def get(deps: "WebDeps", call: Call) -> Any:
+        sid = call.params["system_id"]
+
+        async def work() -> dict[str, Any]:
+            await _account(deps.store, sid)
+            return await listed(deps.store, sid)
+
+        return _run(200, sid, work())
+
+    def post(deps: "WebDeps", call: Call) -> Any:
+        values, sid = call.strings(field), call.params["system_id"]
+
+        async def work() -> dict[str, Any]:
+            added = await add(deps.store, sid, normalise(values))
+            return await listed(deps.store, sid, added=added)
+
+        return _run(200, sid, work())
+
+    def delete(deps: "WebDeps", call: Call) -> Any:
+        values, sid = call.strings(field), call.params["system_id"]
+
+        async def work() -> dict[str, Any]:
+            await remove(deps.store, sid, normalise(values))
+            return await listed(deps.store, sid)
+
+        return _run(200, sid, work())
+
+    return route("GET", path, "admin")(get), route("POST", path, "admin")(post), route("DELETE", path, "admin")(delete)
 
 
-@route("GET", "/v1/admin/accounts/{system_id}/blacklist", auth="admin")
-def get_blacklist(deps: "WebDeps", call: Call) -> Any:
-    sid = call.params["system_id"]
-
-    async def work() -> dict[str, Any]:
-        await _account(deps.store, sid)
-        return await _numbers(deps.store, sid)
-
-    return _run(200, sid, work())
-
-
-@route("POST", "/v1/admin/accounts/{system_id}/blacklist", auth="admin")
-def add_blacklist(deps: "WebDeps", call: Call) -> Any:
-    numbers = call.strings("numbers")
-    sid = call.params["system_id"]
-
-    async def work() -> dict[str, Any]:
-        added = await deps.store.add_blacklist(sid, admin.normalise_numbers(numbers))
-        return await _numbers(deps.store, sid, added=added)
-
-    return _run(200, sid, work())
-
-
-@route("DELETE", "/v1/admin/accounts/{system_id}/blacklist", auth="admin")
-def remove_blacklist(deps: "WebDeps", call: Call) -> Any:
-    numbers = call.strings("numbers")
-    sid = call.params["system_id"]
-
-    async def work() -> dict[str, Any]:
-        await deps.store.remove_blacklist(sid, admin.normalise_numbers(numbers))
-        return await _numbers(deps.store, sid)
-
-    return _run(200, sid, work())
-
-
-async def _networks(store: StorePort, sid: str, **extra: Any) -> dict[str, Any]:
-    return {"system_id": sid, "networks": await store.allowlist(sid), **extra}
-
-
-@route("GET", "/v1/admin/accounts/{system_id}/allowlist", auth="admin")
-def get_allowlist(deps: "WebDeps", call: Call) -> Any:
-    sid = call.params["system_id"]
-
-    async def work() -> dict[str, Any]:
-        await _account(deps.store, sid)
-        return await _networks(deps.store, sid)
-
-    return _run(200, sid, work())
-
-
-@route("POST", "/v1/admin/accounts/{system_id}/allowlist", auth="admin")
-def add_allowlist(deps: "WebDeps", call: Call) -> Any:
-    networks = call.strings("networks")
-    sid = call.params["system_id"]
-
-    async def work() -> dict[str, Any]:
-        added = await deps.store.add_allowlist(sid, admin.normalise_networks(networks))
-        return await _networks(deps.store, sid, added=added)
-
-    return _run(200, sid, work())
-
-
-@route("DELETE", "/v1/admin/accounts/{system_id}/allowlist", auth="admin")
-def remove_allowlist(deps: "WebDeps", call: Call) -> Any:
-    networks = call.strings("networks")
-    sid = call.params["system_id"]
-
-    async def work() -> dict[str, Any]:
-        await deps.store.remove_allowlist(sid, admin.normalise_networks(networks))
-        return await _networks(deps.store, sid)
-
-    return _run(200, sid, work())
+BLACKLIST_ROUTES = _list_routes(
+    "blacklist", "numbers", admin.normalise_numbers,
+    lambda store, sid: store.blacklist(sid),
+    lambda store, sid, numbers: store.add_blacklist(sid, numbers),
+    lambda store, sid, numbers: store.remove_blacklist(sid, numbers),
+)
+ALLOWLIST_ROUTES = _list_routes(
+    "allowlist", "networks", admin.normalise_networks,
+    lambda store, sid: store.allowlist(sid),
+    lambda store, sid, networks: store.add_allowlist(sid, networks),
+    lambda store, sid, networks: store.remove_allowlist(sid, networks),
+)
 
 
 @route("POST", "/v1/admin/mo", auth="admin")
@@ -300,5 +280,4 @@ def reject_alpha(deps: "WebDeps", call: Call) -> Any:
     return _decide(deps, call, False)
 
 ROUTES = (list_accounts, create_account, show_account, topup, promote, api_key, add_alpha, remove_alpha,
-          get_blacklist, add_blacklist, remove_blacklist, get_allowlist, add_allowlist, remove_allowlist,
-          inject_mo, alpha_applications, approve_alpha, reject_alpha)
+          *BLACKLIST_ROUTES, *ALLOWLIST_ROUTES, inject_mo, alpha_applications, approve_alpha, reject_alpha)
