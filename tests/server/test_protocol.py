@@ -359,3 +359,43 @@ def test_a_draining_session_refuses_binds_and_writes_offers_nothing_and_takes_an
     late.dataReceived(encode(BindTransceiver(sequence_number=1, system_id="acc", password="pw")))
     [resp] = received(lt)
     assert (resp.command_id, resp.command_status) == (C.BIND_TRANSCEIVER_RESP, S.ESME_RSYSERR)
+
+
+class SocketLikeTransport(StringTransport):
+    """A StringTransport with a FileDescriptor's output buffer, so the
+    protocol finds it (``protocol.unsent``): written bytes stay unsent."""
+
+    dataBuffer = b""
+    offset = 0
+
+    @property
+    def _tempDataLen(self) -> int:
+        return len(self.value())
+
+
+def test_a_client_that_does_not_read_is_paused_then_dropped():
+    """Issue 14 defect 4: unsent output is bounded. Past output_pause the
+    transport pauses the protocol (it stops reading and offering
+    receipts); past max_output a paused session is dropped."""
+    clock = Clock()
+    engine = FakeEngine(clock)
+    config = SmppConfig(window=10, output_pause=100, max_output=400)
+    proto = SmppFactory(engine, config, clock, deliveries=Deliveries(engine.receipts, engine.mo)).buildProtocol(None)
+    t = SocketLikeTransport()
+    proto.makeConnection(t)
+    assert t.producer is proto and t.streaming and proto._fd is t and t.bufferSize == 100
+    proto.dataReceived(encode(BindTransceiver(sequence_number=1, system_id="acc", password="pw")))
+    clock.advance(0)
+    proto.pauseProducing()  # what the transport calls once 100 bytes are unsent
+    assert proto.backed_up and t.producerState == "paused"  # reading stopped
+    engine.receipts.enqueue(_receipt(1))
+    clock.advance(0)
+    assert proto.session.outstanding == 0  # no deliver_sm offered while backed up
+    proto.resumeProducing()
+    clock.advance(0)
+    assert not proto.backed_up and t.producerState == "producing"
+    assert proto.session.outstanding == 1  # offered once it caught up
+    proto.pauseProducing()
+    for seq in range(2, 40):  # the client goes on asking and never reads
+        proto.dataReceived(struct.pack(">IIII", 16, C.ENQUIRE_LINK, 0, seq))
+    assert t.disconnecting or t.disconnected  # 38 x 16 bytes unsent: over 400, dropped
