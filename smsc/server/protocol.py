@@ -13,10 +13,10 @@ import logging
 import socket
 from collections import deque
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from twisted.internet.defer import Deferred, maybeDeferred
-from twisted.internet.interfaces import IPushProducer, IReactorTime, ITCPTransport
+from twisted.internet.interfaces import IConsumer, IPushProducer, IReactorTime, ITCPTransport
 from twisted.internet.protocol import Protocol, ServerFactory, connectionDone
 from twisted.internet.task import LoopingCall
 from twisted.python.failure import Failure
@@ -74,7 +74,7 @@ def _socket_transport(transport: Any) -> Any:
 def unsent(fd: Any) -> int:
     """Bytes written to ``fd`` (a Twisted FileDescriptor) and not yet taken
     by the kernel."""
-    return len(fd.dataBuffer) - fd.offset + fd._tempDataLen
+    return int(len(fd.dataBuffer) - fd.offset + fd._tempDataLen)
 
 
 @implementer(IPushProducer)
@@ -144,6 +144,8 @@ class SmppProtocol(Protocol):
         self.backed_up = False
         #: the socket's transport (under TLS too), whose output buffer is bounded
         self._fd: Any = None
+        #: the client's address (the factory counts connections per address)
+        self.peer_host = ""
 
     # --- connection ---------------------------------------------------------
 
@@ -154,7 +156,7 @@ class SmppProtocol(Protocol):
         self._fd = _socket_transport(self.transport)
         if self._fd is not None:
             self._fd.bufferSize = self.config.output_pause
-            self.transport.registerProducer(self, True)
+            cast(IConsumer, self.transport).registerProducer(self, True)  # TCP, or TLS over it
         self._last_heard = self.clock.seconds()
         self._init_timer = self.clock.callLater(self.config.session_init_timeout, self._init_expired)
         tick = max(0.05, min(self.config.enquire_link_interval, self.config.response_timeout) / 2)
@@ -567,6 +569,11 @@ def host_of(p: SmppProtocol) -> str:
 
 
 class SmppFactory(ServerFactory):
+    """Builds a session per connection, within ``[smpp] max_connections``
+    in total and ``max_connections_per_address`` from one address (0: no
+    limit): past either the connection is closed at once, before a byte is
+    read, and counted (``smsc_connections_refused_total``)."""
+
     def __init__(
         self, engine: SmscEngine, config: SmppConfig, clock: IReactorTime, metrics: Metrics | None = None,
         *, deliveries: DeliveryPort, faults: Faults | None = None, reports: Reports | None = None,
@@ -580,23 +587,55 @@ class SmppFactory(ServerFactory):
         self.metrics = metrics or Metrics()
         self.connections: set[SmppProtocol] = set()
         self.draining = False
+        #: source address -> its open connections
+        self.per_address: dict[str, int] = {}
+        self._refused_since_log = 0
+        self._last_refusal_log = float("-inf")
 
-    def buildProtocol(self, addr: Any) -> SmppProtocol:
+    def buildProtocol(self, addr: Any) -> SmppProtocol | None:
+        host = getattr(addr, "host", "")
+        limit, per_address = self.config.max_connections, self.config.max_connections_per_address
+        if limit and len(self.connections) >= limit:
+            self._refuse("total", host)
+            return None
+        count = self.per_address.get(host, 0)
+        if per_address and count >= per_address:
+            self._refuse("address", host)
+            return None
         p = SmppProtocol(
             self.engine, self.config, self.clock, self.metrics, deliveries=self.deliveries, faults=self.faults,
             reports=self.reports,
         )
         p.factory = self
+        p.peer_host = host
         self.connections.add(p)
+        self.per_address[host] = count + 1
         if self.draining:
             p.drain()
         return p
+
+    def _refuse(self, reason: str, host: str) -> None:
+        self.metrics.connection_refused(reason)
+        self._refused_since_log += 1
+        now = self.clock.seconds()
+        if now - self._last_refusal_log >= 1.0:  # one line a second, however many
+            log.warning("refused %d connections (the last from %s): too many %s ([smpp] max_connections%s)",
+                        self._refused_since_log, host, "in total" if reason == "total" else "from it",
+                        "" if reason == "total" else "_per_address")
+            self._refused_since_log = 0
+            self._last_refusal_log = now
+
+    def forget(self, p: SmppProtocol) -> None:
+        if p in self.connections:
+            self.connections.discard(p)
+            left = self.per_address.get(p.peer_host, 1) - 1
+            if left > 0:
+                self.per_address[p.peer_host] = left
+            else:
+                self.per_address.pop(p.peer_host, None)
 
     def drain(self) -> None:
         """Every session stops taking binds, writes and deliveries (``SmppProtocol.drain``)."""
         self.draining = True
         for p in list(self.connections):
             p.drain()
-
-    def forget(self, p: SmppProtocol) -> None:
-        self.connections.discard(p)

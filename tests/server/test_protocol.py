@@ -24,6 +24,7 @@ from smsc.pdu.pdus import (
     QuerySm, SubmitMulti, SubmitMultiResp, SubmitSm, UnsuccessSme,
 )
 from smsc.records import Account, Message, Receipt, Submission
+from smsc.metrics import Metrics
 from smsc.server.protocol import SmppFactory
 
 #: what the engine's authenticate gives a session: the live account
@@ -399,3 +400,28 @@ def test_a_client_that_does_not_read_is_paused_then_dropped():
     for seq in range(2, 40):  # the client goes on asking and never reads
         proto.dataReceived(struct.pack(">IIII", 16, C.ENQUIRE_LINK, 0, seq))
     assert t.disconnecting or t.disconnected  # 38 x 16 bytes unsent: over 400, dropped
+
+
+def test_connection_limits_in_total_and_per_address():
+    from twisted.internet.address import IPv4Address
+
+    clock = Clock()
+    engine = FakeEngine(clock)
+    metrics = Metrics()
+    factory = SmppFactory(engine, SmppConfig(max_connections=3, max_connections_per_address=2), clock, metrics,
+                          deliveries=Deliveries(engine.receipts, engine.mo))
+
+    def addr(host: str) -> IPv4Address:
+        return IPv4Address("TCP", host, 40000)
+
+    a1, a2 = factory.buildProtocol(addr("10.0.0.1")), factory.buildProtocol(addr("10.0.0.1"))
+    assert a1 is not None and a2 is not None
+    assert factory.buildProtocol(addr("10.0.0.1")) is None  # a third from one address
+    b1 = factory.buildProtocol(addr("10.0.0.2"))
+    assert b1 is not None
+    assert factory.buildProtocol(addr("10.0.0.3")) is None  # a fourth in all
+    assert metrics.refused_connections == {"address": 1, "total": 1}
+    factory.forget(a1)
+    factory.forget(a1)  # twice is once
+    assert factory.per_address == {"10.0.0.1": 1, "10.0.0.2": 1}
+    assert factory.buildProtocol(addr("10.0.0.1")) is not None
