@@ -194,6 +194,8 @@ class SmppProtocol(Protocol):
         answered = False
         for event in self.session.receive_data(data):
             if type(event) is RequestReceived:
+                if self.session.state is State.CLOSED:
+                    continue  # read in the same chunk as the unbind we just answered
                 handler = self._handlers.get(type(event.pdu))
                 if handler is None:
                     self.session.send(error_response(

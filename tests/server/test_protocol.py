@@ -425,3 +425,16 @@ def test_connection_limits_in_total_and_per_address():
     factory.forget(a1)  # twice is once
     assert factory.per_address == {"10.0.0.1": 1, "10.0.0.2": 1}
     assert factory.buildProtocol(addr("10.0.0.1")) is not None
+
+
+def test_requests_read_with_an_unbind_in_one_chunk_are_not_handled_after_it():
+    """Found by scripts/fuzz_session: [unbind, unbind] (or unbind then a
+    submit) in one read raised LocalProtocolError (a *_resp on a closed
+    session) out of dataReceived."""
+    proto, t, clock, engine = connect()
+    bind(proto, t)
+    proto.dataReceived(struct.pack(">IIII", 16, C.UNBIND, 0, 2) + struct.pack(">IIII", 16, C.UNBIND, 0, 3)
+                       + encode(SubmitSm(sequence_number=4, destination_addr="1", short_message=b"x")))
+    [resp] = received(t)
+    assert (resp.command_id, resp.sequence_number) == (C.UNBIND_RESP, 2)
+    assert t.disconnecting and engine.submitted == []
