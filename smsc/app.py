@@ -378,6 +378,8 @@ def watch_state(metrics: Metrics, engine: Engine, factory: SmppFactory) -> None:
 
     metrics.watch(GaugeCollector("smsc_faults_active", "Faults on demand now active, by kind.",
                                  ["kind"], engine.faults.gauge))
+    metrics.watch(GaugeCollector("smsc_connections", "Open SMPP connections (plain and TLS), bound or not.",
+                                 [], lambda: [((), len(factory.connections))]))
     metrics.watch(GaugeCollector("smsc_binds", "Bound sessions by account and bind type.",
                                  ["account", "bind_type"], binds))
     metrics.watch(GaugeCollector("smsc_receipt_backlog", "Receipts waiting for a receiver, by account.",
@@ -403,9 +405,11 @@ def serve(config: Config, reactor: Any = None, out: TextIO = sys.stdout) -> Serv
     try:
         # the certificate is read before any port opens: a bad one stops the start
         tls_options = _tls_options(config) if config.tls.cert else None
-        sockets["smpp"] = bind(config.smpp.host, config.smpp.port, "[smpp]")
+        _raise_open_files(config.smpp.max_connections)
+        backlog = config.smpp.backlog
+        sockets["smpp"] = bind(config.smpp.host, config.smpp.port, "[smpp]", backlog)
         if tls_options is not None:
-            sockets["tls"] = bind(config.smpp.host, config.tls.port, "[tls]")
+            sockets["tls"] = bind(config.smpp.host, config.tls.port, "[tls]", backlog)
         if config.http.enabled:
             sockets["http"] = bind(config.http.host, config.http.port, "[http]")
     except StartupError:
@@ -464,3 +468,18 @@ def _tls_options(config: Config) -> Any:
         return certificate_options(config.tls.cert, config.tls.key)
     except TlsConfigError as exc:
         raise StartupError(str(exc)) from None
+
+
+def _raise_open_files(connections: int) -> None:
+    """Let the process hold ``connections`` sockets (and some for the store
+    and HTTP): the soft RLIMIT_NOFILE, often 1024, raised as far as the hard
+    limit allows. Past it accept() fails with EMFILE and clients wait in the
+    backlog instead of being refused by the limit."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = (connections or 65536) + 256
+    if soft != resource.RLIM_INFINITY and soft < want:
+        new = want if hard == resource.RLIM_INFINITY else min(want, hard)
+        if new > soft:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))

@@ -42,6 +42,17 @@ class SmppConfig:
     #: on a graceful stop, seconds to wait for the commit of what is queued
     #: and then for the deliver_sm_resp of receipts already sent
     drain_timeout: float = 5.0
+    #: unsent bytes of a session past which we stop reading from the client
+    #: and offering it receipts, until it reads (back-pressure)
+    output_pause: int = 65536
+    #: unsent bytes of a paused session past which it is dropped
+    max_output: int = 1048576
+    #: open connections (plain and TLS together), and from one address; 0: no limit
+    max_connections: int = 10000
+    max_connections_per_address: int = 1000
+    #: the listen queue: connections the kernel holds until we accept them
+    #: (a reconnect storm; Linux caps it at net.core.somaxconn)
+    backlog: int = 4096
 
 
 @dataclass(frozen=True)
@@ -296,6 +307,11 @@ def parse(raw: dict[str, Any], source: str) -> Config:
         raise ConfigError(f"{source}: [campaigns].rate: must be above 0")
     if cfg.smpp.window < 1:
         raise ConfigError(f"{source}: [smpp].window: must be at least 1")
+    if cfg.smpp.backlog < 1:
+        raise ConfigError(f"{source}: [smpp].backlog: must be at least 1")
+    if cfg.smpp.output_pause < 1 or cfg.smpp.max_output < cfg.smpp.output_pause:
+        raise ConfigError(f"{source}: [smpp].max_output: must be at least output_pause (and that at least 1), "
+                          f"got {cfg.smpp.max_output} and {cfg.smpp.output_pause}")
     if cfg.smpp.max_pdu_length < 16:
         raise ConfigError(f"{source}: [smpp].max_pdu_length: must be at least 16")
     if cfg.cluster.lease <= 0:

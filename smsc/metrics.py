@@ -113,6 +113,8 @@ class Metrics(Collector):
         self.lockouts = 0
         #: store commits that failed (a full disk, an I/O error)
         self.store_errors = 0
+        #: reason ("total", "address") -> SMPP connections closed at once
+        self.refused_connections: dict[str, int] = {}
         self.submit_latency = Histogram()
         self.commit_latency = Histogram()
         self.registry.register(self)
@@ -140,6 +142,9 @@ class Metrics(Collector):
 
     def lockout(self, system_id: str) -> None:
         self.lockouts += 1
+
+    def connection_refused(self, reason: str) -> None:
+        self.refused_connections[reason] = self.refused_connections.get(reason, 0) + 1
 
     def store_error(self, writes: int, error: str) -> None:
         """A commit failed (StorePort.on_commit_failure): once per commit."""
@@ -185,6 +190,12 @@ class Metrics(Collector):
                                   value=self.balance_refusals)
         yield CounterMetricFamily("smsc_login_lockouts", "Accounts locked after too many failed logins "
                                   "([accounts] max_account_failures).", value=self.lockouts)
+        c = CounterMetricFamily("smsc_connections_refused", "SMPP connections closed at once: over "
+                                "[smpp] max_connections (total) or max_connections_per_address (address).",
+                                labels=["reason"])
+        for reason, n in list(self.refused_connections.items()):
+            c.add_metric([reason], n)
+        yield c
         yield CounterMetricFamily("smsc_store_errors", "Store commits that failed (a full disk, I/O errors); "
                                   "their submits were answered ESME_RSYSERR.", value=self.store_errors)
         yield self.submit_latency.family("smsc_submit_latency_seconds",

@@ -73,10 +73,11 @@ def lock_store(store_path: str) -> StoreLock | None:
     return StoreLock(path, fd)
 
 
-def bind(host: str, port: int, section: str) -> socket.socket:
+def bind(host: str, port: int, section: str, backlog: int = _BACKLOG) -> socket.socket:
     """A socket listening on ``host:port`` (as Twisted's listenTCP opens
-    one: SO_REUSEADDR, non-blocking). Raises StartupError naming the
-    config keys (``section``: ``[smpp]``, ``[http]``)."""
+    one: SO_REUSEADDR, non-blocking) with a listen queue of ``backlog``
+    (``[smpp] backlog`` for the SMPP ports: a reconnect storm). Raises
+    StartupError naming the config keys (``section``: ``[smpp]``, ``[http]``)."""
     where = f"cannot listen on {host}:{port} ({section} host, port)"
     try:
         family, kind, proto, _, address = socket.getaddrinfo(
@@ -87,7 +88,7 @@ def bind(host: str, port: int, section: str) -> socket.socket:
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(address)
-        sock.listen(_BACKLOG)
+        sock.listen(backlog)
         sock.setblocking(False)
     except OSError as exc:
         sock.close()

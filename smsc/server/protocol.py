@@ -13,13 +13,14 @@ import logging
 import socket
 from collections import deque
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from twisted.internet.defer import Deferred, maybeDeferred
-from twisted.internet.interfaces import IReactorTime, ITCPTransport
+from twisted.internet.interfaces import IConsumer, IPushProducer, IReactorTime, ITCPTransport
 from twisted.internet.protocol import Protocol, ServerFactory, connectionDone
 from twisted.internet.task import LoopingCall
 from twisted.python.failure import Failure
+from zope.interface import implementer
 
 from ..config import SmppConfig
 from ..metrics import Metrics
@@ -62,7 +63,30 @@ _BIND_KIND = {
 }
 
 
+def _socket_transport(transport: Any) -> Any:
+    """The transport that owns the socket and its output buffer: the TCP
+    connection itself, or the one under a TLS layer (smsc.server.tls)."""
+    while transport is not None and not hasattr(transport, "dataBuffer"):
+        transport = getattr(transport, "transport", None)
+    return transport
+
+
+def unsent(fd: Any) -> int:
+    """Bytes written to ``fd`` (a Twisted FileDescriptor) and not yet taken
+    by the kernel."""
+    return int(len(fd.dataBuffer) - fd.offset + fd._tempDataLen)
+
+
+@implementer(IPushProducer)
 class SmppProtocol(Protocol):
+    """The session's output is bounded (README "SMPP behaviour"): the
+    protocol is the producer of its transport's data, so past
+    ``[smpp] output_pause`` unsent bytes Twisted calls ``pauseProducing``,
+    which stops reading from the client (nothing read, nothing answered)
+    and stops offering it deliveries (they wait in the hub) until the
+    client has read enough (``resumeProducing``); past ``max_output`` the
+    session is dropped."""
+
     #: the method answering each request the session hands on; together
     #: with the session's own answers (``session.ANSWERED_HERE``) exactly
     #: what ``states.ACCEPTS`` lets in (tests/server/test_states.py)
@@ -116,6 +140,12 @@ class SmppProtocol(Protocol):
         self._handlers = {cls: getattr(self, name) for cls, name in self.HANDLERS.items()}
         #: the server is stopping (``drain``): no new binds, submits or deliveries
         self.draining = False
+        #: the client reads too slowly: reading from it and deliveries are paused
+        self.backed_up = False
+        #: the socket's transport (under TLS too), whose output buffer is bounded
+        self._fd: Any = None
+        #: the client's address (the factory counts connections per address)
+        self.peer_host = ""
 
     # --- connection ---------------------------------------------------------
 
@@ -123,6 +153,10 @@ class SmppProtocol(Protocol):
         sock = getattr(self.transport, "socket", None)
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self._fd = _socket_transport(self.transport)
+        if self._fd is not None:
+            self._fd.bufferSize = self.config.output_pause
+            cast(IConsumer, self.transport).registerProducer(self, True)  # TCP, or TLS over it
         self._last_heard = self.clock.seconds()
         self._init_timer = self.clock.callLater(self.config.session_init_timeout, self._init_expired)
         tick = max(0.05, min(self.config.enquire_link_interval, self.config.response_timeout) / 2)
@@ -160,6 +194,8 @@ class SmppProtocol(Protocol):
         answered = False
         for event in self.session.receive_data(data):
             if type(event) is RequestReceived:
+                if self.session.state is State.CLOSED:
+                    continue  # read in the same chunk as the unbind we just answered
                 handler = self._handlers.get(type(event.pdu))
                 if handler is None:
                     self.session.send(error_response(
@@ -194,8 +230,36 @@ class SmppProtocol(Protocol):
         out = self.session.data_to_send()
         if out:
             self.transport.write(out)
+            fd = self._fd
+            if fd is not None and self.backed_up and unsent(fd) > self.config.max_output and not self.gone:
+                log.warning("%s: %d bytes unsent (over [smpp] max_output): dropping session",
+                            self._who(), unsent(fd))
+                self.transport.abortConnection()
+                return
         if self.session.state is State.CLOSED and not self.gone:
             self.transport.loseConnection()
+
+    # --- output back-pressure (IPushProducer, called by the transport) ---------
+
+    def pauseProducing(self) -> None:
+        """Unsent output passed ``[smpp] output_pause``: read nothing more
+        from this client and offer it no deliveries until it catches up."""
+        if not self.backed_up:
+            self.backed_up = True
+            log.info("%s reads too slowly: pausing it", self._who())
+        if self._fd is not None:
+            self._fd.pauseProducing()  # stop reading from the socket
+
+    def resumeProducing(self) -> None:
+        """The client read its backlog: read again, deliver again."""
+        self.backed_up = False
+        if self._fd is not None and not self.gone:
+            self._fd.resumeProducing()
+        if self.receiving and not self.gone and self.account is not None:
+            self.deliveries.pump(self.account.system_id)
+
+    def stopProducing(self) -> None:
+        """The connection is going; connectionLost does the rest."""
 
     def _who(self) -> str:
         peer = self.transport.getPeer() if self.transport else None
@@ -348,7 +412,7 @@ class SmppProtocol(Protocol):
         the one place that decides by type."""
         session = self.session
         free = session.free_slots
-        if free <= 0 or self.gone or self.draining or session.state is State.CLOSED or not queue:
+        if free <= 0 or self.gone or self.draining or self.backed_up or session.state is State.CLOSED or not queue:
             return
         if type(queue[0]) is MoPart:
             self._send_mo(queue, free)  # type: ignore[arg-type]
@@ -507,6 +571,11 @@ def host_of(p: SmppProtocol) -> str:
 
 
 class SmppFactory(ServerFactory):
+    """Builds a session per connection, within ``[smpp] max_connections``
+    in total and ``max_connections_per_address`` from one address (0: no
+    limit): past either the connection is closed at once, before a byte is
+    read, and counted (``smsc_connections_refused_total``)."""
+
     def __init__(
         self, engine: SmscEngine, config: SmppConfig, clock: IReactorTime, metrics: Metrics | None = None,
         *, deliveries: DeliveryPort, faults: Faults | None = None, reports: Reports | None = None,
@@ -520,23 +589,55 @@ class SmppFactory(ServerFactory):
         self.metrics = metrics or Metrics()
         self.connections: set[SmppProtocol] = set()
         self.draining = False
+        #: source address -> its open connections
+        self.per_address: dict[str, int] = {}
+        self._refused_since_log = 0
+        self._last_refusal_log = float("-inf")
 
-    def buildProtocol(self, addr: Any) -> SmppProtocol:
+    def buildProtocol(self, addr: Any) -> SmppProtocol | None:
+        host = getattr(addr, "host", "")
+        limit, per_address = self.config.max_connections, self.config.max_connections_per_address
+        if limit and len(self.connections) >= limit:
+            self._refuse("total", host)
+            return None
+        count = self.per_address.get(host, 0)
+        if per_address and count >= per_address:
+            self._refuse("address", host)
+            return None
         p = SmppProtocol(
             self.engine, self.config, self.clock, self.metrics, deliveries=self.deliveries, faults=self.faults,
             reports=self.reports,
         )
         p.factory = self
+        p.peer_host = host
         self.connections.add(p)
+        self.per_address[host] = count + 1
         if self.draining:
             p.drain()
         return p
+
+    def _refuse(self, reason: str, host: str) -> None:
+        self.metrics.connection_refused(reason)
+        self._refused_since_log += 1
+        now = self.clock.seconds()
+        if now - self._last_refusal_log >= 1.0:  # one line a second, however many
+            log.warning("refused %d connections (the last from %s): too many %s ([smpp] max_connections%s)",
+                        self._refused_since_log, host, "in total" if reason == "total" else "from it",
+                        "" if reason == "total" else "_per_address")
+            self._refused_since_log = 0
+            self._last_refusal_log = now
+
+    def forget(self, p: SmppProtocol) -> None:
+        if p in self.connections:
+            self.connections.discard(p)
+            left = self.per_address.get(p.peer_host, 1) - 1
+            if left > 0:
+                self.per_address[p.peer_host] = left
+            else:
+                self.per_address.pop(p.peer_host, None)
 
     def drain(self) -> None:
         """Every session stops taking binds, writes and deliveries (``SmppProtocol.drain``)."""
         self.draining = True
         for p in list(self.connections):
             p.drain()
-
-    def forget(self, p: SmppProtocol) -> None:
-        self.connections.discard(p)

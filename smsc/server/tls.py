@@ -80,3 +80,9 @@ class TlsFactory(TLSMemoryBIOFactory):
 
     def __init__(self, options: ssl.CertificateOptions, factory: IProtocolFactory) -> None:
         super().__init__(options, False, factory)
+
+    def buildProtocol(self, addr: Any) -> Any:
+        """None (the connection is closed) when the SMPP factory refuses it
+        (its connection limits), else the SMPP session inside TLS."""
+        inner = self.wrappedFactory.buildProtocol(addr)
+        return None if inner is None else self.protocol(self, inner)  # type: ignore[no-untyped-call]

@@ -8,7 +8,7 @@ import http.client
 import json
 import socket
 
-from clients import PW, RawConn, basic_auth, http_base, http_call, new_user
+from clients import PW, Esme, RawConn, basic_auth, http_base, http_call, new_user
 from smsc.pdu.constants import CommandId as C
 from smsc.pdu.constants import CommandStatus as S
 
@@ -44,6 +44,9 @@ def test_binds_from_outside_the_allowlist_are_refused(server):
     assert bind_from(server, "127.0.0.2", sid) == S.ESME_RBINDFAIL
     assert bind_from(server, "127.0.0.2", sid, "wrong") == S.ESME_RBINDFAIL  # before the password
     assert bind_from(server, "127.0.0.1", sid) == S.ESME_ROK
+    esme = Esme(server.port)  # python-smpplib, from 127.0.0.1: inside the list
+    assert esme.bind("transceiver", sid, PW).status == S.ESME_ROK
+    esme.close()
     log = "".join(server.output)
     assert f"login as {sid} from 127.0.0.2 refused: the address is not in its allowlist" in log
     assert server.cli("account", "allowlist", "list", sid, "--json").stdout.strip() == \

@@ -130,3 +130,28 @@ def test_a_bad_certificate_stops_the_server_with_one_line(server_factory, tmp_pa
     with pytest.raises(RuntimeError) as exc:
         server_factory(tls={"port": 0, "cert": str(tmp_path / "bad.pem")})
     assert "smsc: error: [tls] cert" in str(exc.value) and "no PEM certificate" in str(exc.value)
+
+
+def test_connection_limits_hold_on_the_tls_port_too(server_factory, tmp_path):
+    """[smpp] max_connections counts plain and TLS together: past it a TLS
+    connection is closed before its handshake (issue 14 item 7)."""
+    cert, key = self_signed(tmp_path)
+    srv = server_factory(tls={"port": 0, "cert": str(cert), "key": str(key)}, smpp={"max_connections": 2})
+    port = tls_port(srv)
+    sid = new_user(srv)
+    plain = Esme(srv.port)
+    assert plain.bind("transceiver", sid, PW).status == S.ESME_ROK
+    esme = TlsEsme(port, cert)
+    assert esme.bind("transceiver", sid, PW).status == S.ESME_ROK  # the second of two
+    ctx = ssl.create_default_context(cafile=str(cert))
+    ctx.check_hostname = False
+    raw = socket.create_connection(("127.0.0.1", port), timeout=5)
+    with pytest.raises((ssl.SSLError, ConnectionResetError, BrokenPipeError)):
+        ctx.wrap_socket(raw).do_handshake()  # a third: closed at once
+    raw.close()
+    deadline = time.monotonic() + 5
+    while "refused 1 connections" not in "".join(srv.output):
+        assert time.monotonic() < deadline, "".join(srv.output)[-2000:]
+        time.sleep(0.05)
+    esme.close()
+    plain.close()

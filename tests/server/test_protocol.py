@@ -24,6 +24,7 @@ from smsc.pdu.pdus import (
     QuerySm, SubmitMulti, SubmitMultiResp, SubmitSm, UnsuccessSme,
 )
 from smsc.records import Account, Message, Receipt, Submission
+from smsc.metrics import Metrics
 from smsc.server.protocol import SmppFactory
 
 #: what the engine's authenticate gives a session: the live account
@@ -359,3 +360,81 @@ def test_a_draining_session_refuses_binds_and_writes_offers_nothing_and_takes_an
     late.dataReceived(encode(BindTransceiver(sequence_number=1, system_id="acc", password="pw")))
     [resp] = received(lt)
     assert (resp.command_id, resp.command_status) == (C.BIND_TRANSCEIVER_RESP, S.ESME_RSYSERR)
+
+
+class SocketLikeTransport(StringTransport):
+    """A StringTransport with a FileDescriptor's output buffer, so the
+    protocol finds it (``protocol.unsent``): written bytes stay unsent."""
+
+    dataBuffer = b""
+    offset = 0
+
+    @property
+    def _tempDataLen(self) -> int:
+        return len(self.value())
+
+
+def test_a_client_that_does_not_read_is_paused_then_dropped():
+    """Issue 14 defect 4: unsent output is bounded. Past output_pause the
+    transport pauses the protocol (it stops reading and offering
+    receipts); past max_output a paused session is dropped."""
+    clock = Clock()
+    engine = FakeEngine(clock)
+    config = SmppConfig(window=10, output_pause=100, max_output=400)
+    proto = SmppFactory(engine, config, clock, deliveries=Deliveries(engine.receipts, engine.mo)).buildProtocol(None)
+    t = SocketLikeTransport()
+    proto.makeConnection(t)
+    assert t.producer is proto and t.streaming and proto._fd is t and t.bufferSize == 100
+    proto.dataReceived(encode(BindTransceiver(sequence_number=1, system_id="acc", password="pw")))
+    clock.advance(0)
+    proto.pauseProducing()  # what the transport calls once 100 bytes are unsent
+    assert proto.backed_up and t.producerState == "paused"  # reading stopped
+    engine.receipts.enqueue(_receipt(1))
+    clock.advance(0)
+    assert proto.session.outstanding == 0  # no deliver_sm offered while backed up
+    proto.resumeProducing()
+    clock.advance(0)
+    assert not proto.backed_up and t.producerState == "producing"
+    assert proto.session.outstanding == 1  # offered once it caught up
+    proto.pauseProducing()
+    for seq in range(2, 40):  # the client goes on asking and never reads
+        proto.dataReceived(struct.pack(">IIII", 16, C.ENQUIRE_LINK, 0, seq))
+    assert t.disconnecting or t.disconnected  # 38 x 16 bytes unsent: over 400, dropped
+
+
+def test_connection_limits_in_total_and_per_address():
+    from twisted.internet.address import IPv4Address
+
+    clock = Clock()
+    engine = FakeEngine(clock)
+    metrics = Metrics()
+    factory = SmppFactory(engine, SmppConfig(max_connections=3, max_connections_per_address=2), clock, metrics,
+                          deliveries=Deliveries(engine.receipts, engine.mo))
+
+    def addr(host: str) -> IPv4Address:
+        return IPv4Address("TCP", host, 40000)
+
+    a1, a2 = factory.buildProtocol(addr("10.0.0.1")), factory.buildProtocol(addr("10.0.0.1"))
+    assert a1 is not None and a2 is not None
+    assert factory.buildProtocol(addr("10.0.0.1")) is None  # a third from one address
+    b1 = factory.buildProtocol(addr("10.0.0.2"))
+    assert b1 is not None
+    assert factory.buildProtocol(addr("10.0.0.3")) is None  # a fourth in all
+    assert metrics.refused_connections == {"address": 1, "total": 1}
+    factory.forget(a1)
+    factory.forget(a1)  # twice is once
+    assert factory.per_address == {"10.0.0.1": 1, "10.0.0.2": 1}
+    assert factory.buildProtocol(addr("10.0.0.1")) is not None
+
+
+def test_requests_read_with_an_unbind_in_one_chunk_are_not_handled_after_it():
+    """Found by scripts/fuzz_session: [unbind, unbind] (or unbind then a
+    submit) in one read raised LocalProtocolError (a *_resp on a closed
+    session) out of dataReceived."""
+    proto, t, clock, engine = connect()
+    bind(proto, t)
+    proto.dataReceived(struct.pack(">IIII", 16, C.UNBIND, 0, 2) + struct.pack(">IIII", 16, C.UNBIND, 0, 3)
+                       + encode(SubmitSm(sequence_number=4, destination_addr="1", short_message=b"x")))
+    [resp] = received(t)
+    assert (resp.command_id, resp.sequence_number) == (C.UNBIND_RESP, 2)
+    assert t.disconnecting and engine.submitted == []

@@ -46,6 +46,12 @@ def test_bad_value(tmp_path: Path):
     p.write_text("[smpp]\nwindow = 0\n")
     with pytest.raises(config.ConfigError, match=r"window"):
         config.load(p)
+    p.write_text("[smpp]\noutput_pause = 4096\nmax_output = 1000\n")
+    with pytest.raises(config.ConfigError, match=r"max_output: must be at least output_pause"):
+        config.load(p)
+    p.write_text("[smpp]\nbacklog = 0\n")
+    with pytest.raises(config.ConfigError, match=r"bad.toml: \[smpp\].backlog: must be at least 1"):
+        config.load(p)
 
 
 def test_int_accepted_for_float_and_overrides():
