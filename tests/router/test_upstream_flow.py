@@ -516,3 +516,24 @@ def test_a_restart_ends_expired_a_message_upstream_whose_validity_ended_meanwhil
     again.run(2.5)
     assert [(r.message.id, r.stat, r.error) for r in receiver.got] == [(int(mid, 16), "EXPIRED", 27)]
     assert again.peer.received == []
+
+
+def test_a_data_sm_receipt_is_matched_and_answered_with_data_sm_resp(make_router):
+    import struct
+
+    from smsc.pdu.constants import MessageState, Tag
+    from smsc.pdu.pdus import DataSm, DataSmResp
+
+    rig = make_router()
+    live, receiver = _bound(rig)
+    mid = rig.accept(live, sms(registered_delivery=1))
+    rig.peer.answer(ids=lambda p: "d1")
+    rig.run(0.01)
+    [link] = rig.peer.open_links()
+    tlvs = ((Tag.RECEIPTED_MESSAGE_ID, b"d1\0"), (Tag.MESSAGE_STATE, bytes([MessageState.UNDELIVERABLE])),
+            (Tag.NETWORK_ERROR_CODE, b"\x03" + struct.pack(">H", 11)))
+    link.send(DataSm(sequence_number=9, esm_class=0x04, source_addr="380671234567", destination_addr="Shop",
+                     tlvs=tlvs))
+    rig.run(0.05)
+    assert [(r.message.id, r.stat, r.error) for r in receiver.got] == [(int(mid, 16), "UNDELIV", 11)]
+    assert [(type(p), p.sequence_number, p.command_status) for _, p in rig.peer.responses] == [(DataSmResp, 9, 0)]
