@@ -676,7 +676,12 @@ class UpstreamOperator:
         them is acknowledged and dropped."""
         last = int(now)
         deadlines = self._deadlines
-        for second in range(self._deadlines_swept + 1, last + 1):
+        first = self._deadlines_swept + 1
+        if last - first > len(deadlines):  # a long gap (a stalled reactor): only the buckets due
+            due: Iterable[int] = sorted(second for second in deadlines if second <= last)
+        else:
+            due = range(first, last + 1)
+        for second in due:
             bucket = deadlines.pop(second, None)
             if bucket is None:
                 continue
