@@ -41,7 +41,12 @@ so an unknown id is acknowledged at once.
 While no session is bound (refused, killed, unbound, enquire_link
 unanswered) messages wait, in memory and as unfinished messages in the
 store; a message whose validity (or TTL) ends before its parts could be
-sent ends EXPIRED (err 027) at that moment, with its receipt. Past
+sent ends EXPIRED (err 027) at that moment, with its receipt. One that
+went out but whose end the upstream never tells (no receipt, or no
+submit_sm_resp on a session that stays up) ends EXPIRED (err 027, done at
+the end of its validity) ``response_timeout`` after its validity ends, the
+time the upstream's own EXPIRED receipt has to come; an answer or receipt
+for it after that is acknowledged and dropped. Past
 ``queue_limit`` waiting messages ``full`` is true and the engine refuses
 new submits with ESME_RMSGQFUL.
 
@@ -77,6 +82,8 @@ from ..pdu.smpp_time import format_relative
 from ..pdu.text import decode as decode_text
 from ..records import Message
 from ..status import EXPIRED
+# at import, not per call: a function-level import costs 1-3 µs, twice a message
+from ..store.port import UpstreamLeg
 from .clock import SimClock
 from .port import OnEnroute, OnFinal, Operator, Outcome
 from .scheduler import Scheduler
@@ -88,7 +95,7 @@ from .upstream_rules import (
 )
 
 if TYPE_CHECKING:
-    from ..store.port import MessageStore, StorePort, UpstreamLeg
+    from ..store.port import MessageStore, StorePort
 
 log = logging.getLogger(__name__)
 
@@ -126,7 +133,7 @@ def _unconnected(outcome: Outcome) -> None:
 class _Track:
     """A message in this operator's hands."""
 
-    __slots__ = ("message", "expires_at", "legs", "held", "done", "enroute")
+    __slots__ = ("message", "expires_at", "legs", "held", "done", "enroute", "deadline")
 
     def __init__(self, message: Message, expires_at: float) -> None:
         self.message = message
@@ -138,6 +145,9 @@ class _Track:
         self.done = False
         #: an ENROUTE notification was passed on
         self.enroute = False
+        #: once a part went out: the reactor second (``_deadlines`` key) its
+        #: wait for the upstream's answers and receipts ends
+        self.deadline: int | None = None
 
 
 class _Leg:
@@ -238,6 +248,12 @@ class UpstreamOperator:
         #: the one expiry timer, and the simulation time it is set for
         self._expiry_call: IDelayedCall | None = None
         self._expiry_at = 0.0
+        #: messages with a part out, by the reactor second their wait ends
+        #: (end of validity + response_timeout): second -> message ids; a
+        #: message leaves its bucket when it ends, so only unfinished ones
+        #: are kept; swept once a second up to the current second
+        self._deadlines: dict[int, dict[int, None]] = {}
+        self._deadlines_swept = int(clock.seconds())
 
         # throughput: a token bucket in real seconds over all sessions
         self._rate = spec.throughput
@@ -282,8 +298,6 @@ class UpstreamOperator:
         """Keep it, and store it now: this store job is queued before the
         group commit that stores the message, so a restart that finds the
         message finds its UDH too."""
-        from ..store.port import UpstreamLeg
-
         self._udh[message_id] = udh
         self._store.record_legs([UpstreamLeg(message_id, 1, udh=udh)]).addErrback(
             lambda f: log.error("storing the UDH of message %d failed: %s", message_id, f.getErrorMessage()))
@@ -313,6 +327,8 @@ class UpstreamOperator:
             self._clock.callLater(0, self._finish_if_done, t)
             return
         self._watch_expiry(expires_at)
+        if any(leg.upstream_id is not None and leg.stat is None for leg in t.legs):
+            self._await_deadline(t)  # a restart found parts upstream: their receipts may never come
         if all(leg.waiting for leg in t.legs):
             t.held = True
             self._held[message.id] = t
@@ -428,6 +444,8 @@ class UpstreamOperator:
             if t.held:
                 t.held = False
                 del self._held[t.message.id]
+            if t.deadline is None:
+                self._await_deadline(t)
             seq = session.next_sequence()
             session.submit(seq, leg, self._submit_sm_bytes(leg, seq, sim_now))
             leg.sent_at = now
@@ -518,8 +536,6 @@ class UpstreamOperator:
         if t.done:
             pass  # it ended meanwhile (its validity): nothing waits for this part
         elif status == S.ESME_ROK and message_id:
-            from ..store.port import UpstreamLeg
-
             self._backoff = 0.0
             leg.upstream_id = message_id
             leg.accepted_at = sent_at if sent_at is not None else self._clock.seconds()
@@ -577,8 +593,6 @@ class UpstreamOperator:
         self._finish_if_done(t)
 
     def _end_leg(self, leg: _Leg, stat: str, error: int, done_time: float) -> None:
-        from ..store.port import UpstreamLeg
-
         leg.stat, leg.error, leg.done_time = stat, error, done_time
         self._record(UpstreamLeg(leg.track.message.id, leg.part, None, stat, error, done_time))
 
@@ -589,6 +603,12 @@ class UpstreamOperator:
         m = t.message
         self._tracks.pop(m.id, None)
         self._held.pop(m.id, None)
+        if t.deadline is not None:
+            bucket = self._deadlines.get(t.deadline)
+            if bucket is not None:
+                bucket.pop(m.id, None)
+                if not bucket:
+                    del self._deadlines[t.deadline]
         for leg in t.legs:
             if leg.upstream_id is not None:
                 key = canonical(leg.upstream_id)
@@ -638,6 +658,44 @@ class UpstreamOperator:
         if earliest != float("inf"):
             self._watch_expiry(earliest)
 
+    def _await_deadline(self, t: _Track) -> None:
+        """A part of ``t`` went out: if the upstream never tells its end
+        (no submit_sm_resp while the session stays up, or no receipt), the
+        message ends EXPIRED once its validity is over and the upstream's
+        own receipt had ``response_timeout`` more to come (``_sweep``)."""
+        second = int(self._sim.to_real(t.expires_at) + self.spec.response_timeout) + 1
+        if second <= self._deadlines_swept:
+            second = self._deadlines_swept + 1  # already over (a restart): the next sweep
+        t.deadline = second
+        self._deadlines.setdefault(second, {})[t.message.id] = None
+
+    def _sweep_deadlines(self, now: float) -> None:
+        """Messages whose deadline passed with parts still not final: those
+        parts end EXPIRED (err 027, done at the end of validity), so the
+        message does, with its one receipt; a late answer or receipt for
+        them is acknowledged and dropped."""
+        last = int(now)
+        deadlines = self._deadlines
+        first = self._deadlines_swept + 1
+        if last - first > len(deadlines):  # a long gap (a stalled reactor): only the buckets due
+            due: Iterable[int] = sorted(second for second in deadlines if second <= last)
+        else:
+            due = range(first, last + 1)
+        for second in due:
+            bucket = deadlines.pop(second, None)
+            if bucket is None:
+                continue
+            for message_id in bucket:
+                t = self._tracks.get(message_id)
+                if t is None or t.done:
+                    continue
+                t.deadline = None  # its bucket is gone already
+                for leg in t.legs:
+                    if leg.stat is None:
+                        self._end_leg(leg, EXPIRED, ERR_EXPIRED, t.expires_at)
+                self._finish_if_done(t)
+        self._deadlines_swept = max(self._deadlines_swept, last)
+
     def _receipt(self, session: UpstreamSession, pdu: DeliverSm | DataSm, r: UpstreamReceipt) -> None:
         leg = None
         for key in r.keys:
@@ -685,8 +743,13 @@ class UpstreamOperator:
             orphan.session.respond(orphan.pdu, S.ESME_ROK)
 
     def _sweep(self) -> None:
-        """Once a second: orphan receipts and MO parts that waited long enough."""
+        """Once a second: orphan receipts and MO parts that waited long
+        enough, messages upstream whose deadline passed."""
         now = self._clock.seconds()
+        if self._deadlines:
+            self._sweep_deadlines(now)
+        else:
+            self._deadlines_swept = int(now)
         wait = min(ORPHAN_WAIT, self.spec.response_timeout)
         for orphan in list(dict.fromkeys(self._orphans.values())):
             if now - orphan.since >= wait:

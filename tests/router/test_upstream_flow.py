@@ -477,3 +477,63 @@ def test_the_fast_submit_sm_encoder_writes_what_the_general_one_does(make_router
         now = rig.engine.sim.now()
         for seq, leg in enumerate(legs, 1):
             assert rig.upstream._submit_sm_bytes(leg, seq, now) == encode(rig.upstream._submit_sm(leg, seq, now))
+
+
+def test_a_message_upstream_whose_receipt_never_comes_ends_expired_once_when_its_validity_ends(make_router):
+    """The upstream accepted it and then never said more: like a simulated
+    operator's unreachable phone it ends EXPIRED (err 027, done at the end
+    of its validity), once the upstream's own EXPIRED receipt had
+    ``response_timeout`` to come; a receipt after that changes nothing."""
+    rig = make_router(upstream={"response_timeout": 5.0})
+    live, receiver = _bound(rig)
+    mid = rig.accept(live, sms(registered_delivery=1, validity_period="000000000010000R"))
+    rig.peer.answer(ids=lambda p: "silent")
+    rig.run(14.0)  # validity ends at 10 s; the upstream's own receipt may take 5 s more
+    assert receiver.got == [] and rig.upstream.in_network() == 1
+    rig.run(2.5)
+    [r] = receiver.got
+    assert (r.message.id, r.stat, r.error) == (int(mid, 16), "EXPIRED", 27)
+    assert r.done_time == float(int(r.message.submit_time + 10))
+    assert rig.store.get_message(int(mid, 16)).stat == "EXPIRED"
+    assert rig.upstream.in_network() == 0 and rig.upstream._tracks == {} and rig.upstream._deadlines == {}
+    rig.peer.receipt("silent", "DELIVRD")  # too late: acknowledged, dropped
+    rig.run(0.05)
+    assert len(receiver.got) == 1 and rig.upstream.unmatched == 1
+    assert [type(p) for _, p in rig.peer.responses] == [DeliverSmResp]
+
+
+def test_a_restart_ends_expired_a_message_upstream_whose_validity_ended_meanwhile(make_router):
+    rig = make_router()
+    live, _ = _bound(rig)
+    mid = rig.accept(live, sms(registered_delivery=1, validity_period="000000000010000R"))
+    rig.peer.answer(ids=lambda p: "gone")
+    rig.run(0.01)
+    again = make_router(start=False)
+    again.clock.advance(rig.clock.seconds() - again.clock.seconds() + 60.0)  # back a minute later
+    assert again.engine.recover(again.store) == (1, 0)
+    again.start()
+    receiver = again.receiver(again.bind())
+    again.run(2.5)
+    assert [(r.message.id, r.stat, r.error) for r in receiver.got] == [(int(mid, 16), "EXPIRED", 27)]
+    assert again.peer.received == []
+
+
+def test_a_data_sm_receipt_is_matched_and_answered_with_data_sm_resp(make_router):
+    import struct
+
+    from smsc.pdu.constants import MessageState, Tag
+    from smsc.pdu.pdus import DataSm, DataSmResp
+
+    rig = make_router()
+    live, receiver = _bound(rig)
+    mid = rig.accept(live, sms(registered_delivery=1))
+    rig.peer.answer(ids=lambda p: "d1")
+    rig.run(0.01)
+    [link] = rig.peer.open_links()
+    tlvs = ((Tag.RECEIPTED_MESSAGE_ID, b"d1\0"), (Tag.MESSAGE_STATE, bytes([MessageState.UNDELIVERABLE])),
+            (Tag.NETWORK_ERROR_CODE, b"\x03" + struct.pack(">H", 11)))
+    link.send(DataSm(sequence_number=9, esm_class=0x04, source_addr="380671234567", destination_addr="Shop",
+                     tlvs=tlvs))
+    rig.run(0.05)
+    assert [(r.message.id, r.stat, r.error) for r in receiver.got] == [(int(mid, 16), "UNDELIV", 11)]
+    assert [(type(p), p.sequence_number, p.command_status) for _, p in rig.peer.responses] == [(DataSmResp, 9, 0)]

@@ -56,6 +56,16 @@ def test_a_receipt_with_only_tlvs_gives_its_state_and_network_error():
     assert r is not None and (r.keys[0], r.stat, r.error) == ("77", "EXPIRED", 27)
 
 
+@pytest.mark.parametrize("text, keys0, stat, error", [
+    (b"ID:00012 Sub:001 Stat:UNDELIV ERR:005 text:stat:DELIVRD", "12", "UNDELIV", 5),  # any case, first wins
+    (b"msgid:5 id: 7 substat:X xerr:9 stat:  REJECTD err:3", "7", "REJECTD", 3),  # fields start a word
+    (b"id:AbC_1 stat:delivrd err:000", "abc_1", "DELIVRD", 0),
+])
+def test_receipt_text_fields_are_read_in_any_case_at_a_word_start(text, keys0, stat, error):
+    r = parse_receipt(_receipt_pdu(text))
+    assert r is not None and (r.keys[0], r.stat, r.error) == (keys0, stat, error)
+
+
 @pytest.mark.parametrize("word, stat", [
     ("DELIVRD", "DELIVRD"), ("delivered", "DELIVRD"), ("UNKNOWN", "NOREPORT"), ("REJECTED", "REJECTD"),
     ("DELETED", "DELETED"), ("FAILED", "FAILED"), ("ACCEPTD", "ACCEPTD"),
