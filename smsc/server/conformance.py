@@ -12,6 +12,7 @@ every ``SAVE_EVERY`` seconds (the last ``KEEP`` binds survive a restart).
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections import deque
@@ -70,9 +71,9 @@ _REFUSED_ADVICE = {
 
 
 def _hex(pdu: Any) -> str:
-    """A PDU as hex, passwords masked."""
-    if hasattr(pdu, "password") and pdu.password:
-        pdu = pdu._replace(password="*" * len(pdu.password)) if hasattr(pdu, "_replace") else pdu
+    """A PDU as hex, passwords masked (PDUs are frozen dataclasses)."""
+    if getattr(pdu, "password", ""):
+        pdu = dataclasses.replace(pdu, password="*" * len(pdu.password))
     try:
         return encode(pdu).hex()
     except Exception:  # a PDU we cannot encode back: no example

@@ -267,7 +267,8 @@ class SmppProtocol(Protocol):
         if self.faults is not None:
             self.faults.bound(self)
         if self.reports is not None:
-            self.conformance = self.reports.start(account.system_id, self.bind_type, host_of(self), self.config.window)
+            self.conformance = self.reports.start(
+                account.system_id, self.bind_type, host_of(self), self.config.window, pdu)
         if receives:
             self.receiving = True
             self.deliveries.attach(account.system_id, self)
