@@ -67,6 +67,16 @@ _REFUSED_ADVICE = {
     CommandStatus.ESME_RINVSRCADR: "Send from a registered alpha-name or number.",
     CommandStatus.ESME_RINVSRCTON: "The sender's TON does not fit it (TON 5 alpha, TON 1 international).",
     CommandStatus.ESME_RINVDSTADR: "The destination is not a number we route.",
+    CommandStatus.ESME_RINVCMDLEN: "command_length must equal the PDU's octets and the mandatory fields "
+                                   "must all be there (C-Octet Strings end with a NUL).",
+    CommandStatus.ESME_RINVOPTPARSTREAM: "An optional parameter (TLV) runs past the end of the PDU: "
+                                         "its length field must count exactly its value's octets.",
+    CommandStatus.ESME_RINVPARLEN: "A field or optional parameter is longer (or shorter) than SMPP 3.4 "
+                                   "allows for it (the detail names it).",
+    CommandStatus.ESME_RINVOPTPARAMVAL: "An optional parameter's value is not one SMPP 3.4 allows for it.",
+    CommandStatus.ESME_ROPTPARNOTALLWD: "That optional parameter is not allowed in this PDU.",
+    CommandStatus.ESME_RMISSINGOPTPARAM: "A required optional parameter is missing (e.g. the SAR TLVs "
+                                         "come as a set of three).",
 }
 
 
@@ -164,13 +174,21 @@ class Conformance:
                 self.after_throttle = 0
             self.throttled_at = now
             return
-        try:
-            name = CommandStatus(status).name
-        except ValueError:
-            name = f"0x{status:08x}"
-        self.note(f"refused_{name}", now, self.last_pdu)
+        self.note(_refused_kind(status), now, self.last_pdu)
 
     # --- off the hot path ------------------------------------------------------------
+
+    def undecodable(self, command_id: int, status: int, frame: bytes, detail: str, now: float) -> None:
+        """A request the decoder refused (answered with ``status`` before the
+        engine saw it): a refused submit like the engine's refusals, with the
+        frame as it came for the example (never a bind: a session is bound)."""
+        if command_id == CommandId.SUBMIT_SM:
+            self.submits += 1
+        kind = _refused_kind(status)
+        self.note(kind, now, detail=detail)
+        f = self.findings[kind]
+        if not f[3]:
+            f[3] = frame.hex()
 
     def lost(self, outstanding: Iterable[Any], now: float) -> None:
         """The link went with our requests unanswered (``Outstanding`` entries)."""
@@ -187,6 +205,13 @@ class Conformance:
             "bound_at": self.bound_at, "ended_at": self.ended_at, "submits": self.submits,
             "findings": [_finding(kind, f) for kind, f in sorted(self.findings.items())],
         }
+
+
+def _refused_kind(status: int) -> str:
+    try:
+        return f"refused_{CommandStatus(status).name}"
+    except ValueError:
+        return f"refused_0x{status:08x}"
 
 
 def _finding(kind: str, f: list[Any]) -> dict[str, Any]:
