@@ -214,16 +214,22 @@ def _refused_kind(status: int) -> str:
         return f"refused_0x{status:08x}"
 
 
-def _finding(kind: str, f: list[Any]) -> dict[str, Any]:
-    advice = ADVICE.get(kind)
-    if advice is None and kind.startswith("refused_"):
+def advice(kind: str) -> str:
+    """The sentence on what to change for a finding of ``kind`` ("" for none
+    we know; the cabinet's catalogs translate each)."""
+    found = ADVICE.get(kind)
+    if found is None and kind.startswith("refused_"):
         try:
-            advice = _REFUSED_ADVICE.get(CommandStatus[kind[8:]])
+            found = _REFUSED_ADVICE.get(CommandStatus[kind[8:]])
         except KeyError:
-            advice = None
-        advice = advice or f"Submits were refused with {kind[8:]}: check the PDU against SMPP 3.4."
+            found = None
+        found = found or f"Submits were refused with {kind[8:]}: check the PDU against SMPP 3.4."
+    return found or ""
+
+
+def _finding(kind: str, f: list[Any]) -> dict[str, Any]:
     return {"kind": kind, "count": f[0], "first": f[1], "last": f[2], "example": f[3], "detail": f[4],
-            "advice": advice or ""}
+            "advice": advice(kind)}
 
 
 class Reports:

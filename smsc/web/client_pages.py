@@ -7,7 +7,8 @@ Pure functions, like the other pages: the resources read the stored binds
 ``smsc.server.conformance`` here. Over the window asked for (``since``:
 seconds back, 0 for every bind kept) the findings with their count, first
 and last time, advice and one example PDU (hex, a bind's password already
-masked when it was recorded), then each bind with its own findings.
+masked when it was recorded), then each bind with its own findings. The
+advice is today's sentence for the kind, in the reader's language.
 """
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ..server.conformance import advice
 from .html import Html, join, notice, table, tag, when
 
 T = Callable[[str], str]
@@ -62,7 +64,7 @@ def client_report(_: T, report: dict[str, Any], since: str, action: str, error: 
     parts.append(table(
         (_("Finding"), _("Count"), _("First (UTC)"), _("Last (UTC)"), _("Detail"), _("What to change"),
          _("Example PDU (hex)")),
-        ((f["kind"], f["count"], when(f["first"]), when(f["last"]), f["detail"], f["advice"],
+        ((f["kind"], f["count"], when(f["first"]), when(f["last"]), f["detail"], _(advice(f["kind"]) or f["advice"]),
           tag("code", f["example"]) if f["example"] else "") for f in findings),
         id_="findings", empty=_("no findings: the client behaved"),
     ))

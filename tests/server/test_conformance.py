@@ -262,14 +262,15 @@ def test_resubmit_of_the_same_text_to_the_same_number(bad):
         assert found["resubmit"]["detail"] == "same text to 380671234567 after 3.0s"
 
 
-@pytest.mark.parametrize(("tlvs", "status"), [
-    (b"\x04\x24\x00\x10ab", S.ESME_RINVOPTPARSTREAM),  # a TLV longer than what is left
-    (tlv(0x0204, b"\x01"), S.ESME_RINVPARLEN),  # user_message_reference of one octet
+@pytest.mark.parametrize(("body", "status"), [
+    ({"tlvs": b"\x04\x24\x00\x10ab"}, S.ESME_RINVOPTPARSTREAM),  # a TLV longer than what is left
+    ({"tlvs": tlv(0x0204, b"\x01")}, S.ESME_RINVPARLEN),  # user_message_reference of one octet
+    ({"validity": "tomorrow"}, S.ESME_RINVEXPIRY),  # not an SMPP time
 ])
-def test_a_submit_the_decoder_refuses_is_a_refused_submit(tlvs, status):
+def test_a_submit_the_decoder_refuses_is_a_refused_submit(body, status):
     rig = Rig()
     proto, t = rig.bind()
-    frame = raw_pdu(0x00000004, 7, submit_body(tlvs=tlvs))
+    frame = raw_pdu(0x00000004, 7, submit_body(**body))
     proto.dataReceived(frame)
     [resp] = received(t)
     assert (resp.command_id, resp.sequence_number, resp.command_status) == (C.SUBMIT_SM_RESP, 7, status)
@@ -297,3 +298,18 @@ def test_a_polite_client_over_many_submits_has_no_findings_and_the_counts_stay_e
     rig.end(proto)
     found = rig.findings()
     assert set(found) == {"window_exceeded"} and found["window_exceeded"]["count"] == 1
+
+
+@pytest.mark.parametrize("status", [S.ESME_RINVESMCLASS, S.ESME_RINVSRCADR, S.ESME_RINVMSGLEN])
+def test_a_submit_the_engine_refuses_is_a_finding_with_that_submit_and_advice(status):
+    rig = Rig(held=True)
+    rig.engine.status = status
+    proto, t = rig.bind()
+    rig.submit(proto, esm_class=0x40, short_message=b"\x05\x00\x03\x01")  # UDHI with a cut UDH
+    [resp] = received(t)
+    assert resp.command_status == status
+    rig.end(proto)
+    found = rig.findings()
+    assert set(found) == {f"refused_{status.name}"}
+    f = found[f"refused_{status.name}"]
+    assert f["advice"] == conformance._REFUSED_ADVICE[status] and f["example"][8:16] == "00000004"

@@ -82,6 +82,8 @@ def test_a_clients_report_on_the_reports_page_and_in_its_own_cabinet(server_fact
     status, html, _ = _cabinet(base, bad).go(base + f"/cabinet/client?since=3600&system_id={good}")
     assert status == 200 and 'href="/cabinet/client"' in html
     assert {"wrong_source_ton", "resubmit"} <= {r[0] for r in cells(html, "findings")}
+    status, html, _ = _cabinet(base, bad).go(base + "/cabinet/client?lang=uk")
+    assert "Використовуйте TON 5" in html and "Use TON 5" not in html  # the advice in the reader's language
     status, html, _ = _cabinet(base, good).go(base + "/cabinet/client")
     assert status == 200 and cells(html, "findings") == [["no findings: the client behaved"]]
     assert "wrong_source_ton" not in html
