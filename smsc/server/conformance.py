@@ -185,7 +185,11 @@ class Conformance:
         if command_id == CommandId.SUBMIT_SM:
             self.submits += 1
         kind = _refused_kind(status)
-        self.note(kind, now, detail=detail)
+        try:
+            name = CommandId(command_id).name.lower()
+        except ValueError:
+            name = f"0x{command_id:08x}"
+        self.note(kind, now, detail=f"{name}: {detail}")
         f = self.findings[kind]
         if not f[3]:
             f[3] = frame.hex()

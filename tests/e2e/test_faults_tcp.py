@@ -93,6 +93,11 @@ def test_a_misbehaving_client_gets_findings_and_a_good_one_none(shared, account)
     conn.submit(4, text=b"again")
     conn.submit(5, text=b"again")
     conn.submit(6, src="Nobody")  # an alpha-name not registered
+    from clients import submit_body
+
+    conn.send(raw_pdu(0x00000004, 7, submit_body(tlvs=b"\x04\x24\x00\x10ab")))  # a TLV past the end
+    r = conn.read()
+    assert (r.command_id, r.status, r.seq) == (0x80000004, S.ESME_RINVOPTPARSTREAM, 7)  # by the decoder
     conn.sock.close()
     good = (account[0] + "g", "pw123")
     shared.cli("account", "add", good[0], "--password", good[1], "--mode", "test")
@@ -105,7 +110,8 @@ def test_a_misbehaving_client_gets_findings_and_a_good_one_none(shared, account)
     time.sleep(0.5)
     bad = json.loads(shared.cli("report", "client", account[0], "--json").stdout)
     kinds = {f["kind"] for f in bad["findings"]}
-    assert {"wrong_source_ton", "wrong_dest_ton", "resubmit", "refused_ESME_RINVSRCADR"} <= kinds, kinds
+    assert {"wrong_source_ton", "wrong_dest_ton", "resubmit", "refused_ESME_RINVSRCADR",
+            "refused_ESME_RINVOPTPARSTREAM"} <= kinds, kinds
     f = next(f for f in bad["findings"] if f["kind"] == "resubmit")
     assert f["count"] == 2 and f["example"]  # "again" twice; "hi" to the same number in 2 and 6 and f["advice"]
     clean = json.loads(shared.cli("report", "client", good[0], "--json").stdout)
