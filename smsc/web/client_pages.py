@@ -71,8 +71,10 @@ def client_report(_: T, report: dict[str, Any], since: str, action: str, error: 
     parts.append(tag("h2", _("Binds")))
     parts.append(table(
         (_("Bind"), _("Type"), _("From"), _("Bound (UTC)"), _("Ended (UTC)"), _("Submits"), _("Findings")),
-        ((b["bind_id"], b["bind_type"], b["host"], when(b["bound_at"]), when(b["ended_at"]) or _("still bound"),
-          b["submits"], _kinds(b["findings"])) for b in sorted(binds, key=lambda b: -b["bound_at"])),
+        # no end: live, or cut off by a crash after the last periodic save
+        ((b["bind_id"], b["bind_type"], b["host"], when(b["bound_at"]),
+          when(b["ended_at"]) or _("not ended at the last save"), b["submits"], _kinds(b["findings"]))
+         for b in sorted(binds, key=lambda b: -b["bound_at"])),
         id_="binds", empty=_("no binds in this window"),
     ))
     return join(parts)
