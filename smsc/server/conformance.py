@@ -12,6 +12,7 @@ every ``SAVE_EVERY`` seconds (the last ``KEEP`` binds survive a restart).
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 from collections import deque
@@ -66,13 +67,23 @@ _REFUSED_ADVICE = {
     CommandStatus.ESME_RINVSRCADR: "Send from a registered alpha-name or number.",
     CommandStatus.ESME_RINVSRCTON: "The sender's TON does not fit it (TON 5 alpha, TON 1 international).",
     CommandStatus.ESME_RINVDSTADR: "The destination is not a number we route.",
+    CommandStatus.ESME_RINVCMDLEN: "command_length must equal the PDU's octets and the mandatory fields "
+                                   "must all be there (C-Octet Strings end with a NUL).",
+    CommandStatus.ESME_RINVOPTPARSTREAM: "An optional parameter (TLV) runs past the end of the PDU: "
+                                         "its length field must count exactly its value's octets.",
+    CommandStatus.ESME_RINVPARLEN: "A field or optional parameter is longer (or shorter) than SMPP 3.4 "
+                                   "allows for it (the detail names it).",
+    CommandStatus.ESME_RINVOPTPARAMVAL: "An optional parameter's value is not one SMPP 3.4 allows for it.",
+    CommandStatus.ESME_ROPTPARNOTALLWD: "That optional parameter is not allowed in this PDU.",
+    CommandStatus.ESME_RMISSINGOPTPARAM: "A required optional parameter is missing (e.g. the SAR TLVs "
+                                         "come as a set of three).",
 }
 
 
 def _hex(pdu: Any) -> str:
-    """A PDU as hex, passwords masked."""
-    if hasattr(pdu, "password") and pdu.password:
-        pdu = pdu._replace(password="*" * len(pdu.password)) if hasattr(pdu, "_replace") else pdu
+    """A PDU as hex, passwords masked (PDUs are frozen dataclasses)."""
+    if getattr(pdu, "password", ""):
+        pdu = dataclasses.replace(pdu, password="*" * len(pdu.password))
     try:
         return encode(pdu).hex()
     except Exception:  # a PDU we cannot encode back: no example
@@ -163,13 +174,25 @@ class Conformance:
                 self.after_throttle = 0
             self.throttled_at = now
             return
-        try:
-            name = CommandStatus(status).name
-        except ValueError:
-            name = f"0x{status:08x}"
-        self.note(f"refused_{name}", now, self.last_pdu)
+        self.note(_refused_kind(status), now, self.last_pdu)
 
     # --- off the hot path ------------------------------------------------------------
+
+    def undecodable(self, command_id: int, status: int, frame: bytes, detail: str, now: float) -> None:
+        """A request the decoder refused (answered with ``status`` before the
+        engine saw it): a refused submit like the engine's refusals, with the
+        frame as it came for the example (never a bind: a session is bound)."""
+        if command_id == CommandId.SUBMIT_SM:
+            self.submits += 1
+        kind = _refused_kind(status)
+        try:
+            name = CommandId(command_id).name.lower()
+        except ValueError:
+            name = f"0x{command_id:08x}"
+        self.note(kind, now, detail=f"{name}: {detail}")
+        f = self.findings[kind]
+        if not f[3]:
+            f[3] = frame.hex()
 
     def lost(self, outstanding: Iterable[Any], now: float) -> None:
         """The link went with our requests unanswered (``Outstanding`` entries)."""
@@ -188,16 +211,29 @@ class Conformance:
         }
 
 
-def _finding(kind: str, f: list[Any]) -> dict[str, Any]:
-    advice = ADVICE.get(kind)
-    if advice is None and kind.startswith("refused_"):
+def _refused_kind(status: int) -> str:
+    try:
+        return f"refused_{CommandStatus(status).name}"
+    except ValueError:
+        return f"refused_0x{status:08x}"
+
+
+def advice(kind: str) -> str:
+    """The sentence on what to change for a finding of ``kind`` ("" for none
+    we know; the cabinet's catalogs translate each)."""
+    found = ADVICE.get(kind)
+    if found is None and kind.startswith("refused_"):
         try:
-            advice = _REFUSED_ADVICE.get(CommandStatus[kind[8:]])
+            found = _REFUSED_ADVICE.get(CommandStatus[kind[8:]])
         except KeyError:
-            advice = None
-        advice = advice or f"Submits were refused with {kind[8:]}: check the PDU against SMPP 3.4."
+            found = None
+        found = found or f"Submits were refused with {kind[8:]}: check the PDU against SMPP 3.4."
+    return found or ""
+
+
+def _finding(kind: str, f: list[Any]) -> dict[str, Any]:
     return {"kind": kind, "count": f[0], "first": f[1], "last": f[2], "example": f[3], "detail": f[4],
-            "advice": advice or ""}
+            "advice": advice(kind)}
 
 
 class Reports:

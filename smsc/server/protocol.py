@@ -48,7 +48,7 @@ from ..dlr.port import DeliveryPort
 from ..faults.registry import Faults
 from ..records import BindInfo, Receipt
 from .conformance import Conformance, Reports
-from .session import RequestReceived, ResponseReceived, Session, SessionClosed
+from .session import RequestReceived, RequestRefused, ResponseReceived, Session, SessionClosed
 from .states import BOUND_STATES, State
 
 log = logging.getLogger(__name__)
@@ -214,6 +214,9 @@ class SmppProtocol(Protocol):
                     self._probing = False
             elif type(event) is SessionClosed:
                 log.info("session %s closed: %s", self._who(), event.reason)
+            elif type(event) is RequestRefused and self.conformance is not None:
+                self.conformance.undecodable(event.command_id, event.status, event.frame, event.detail,
+                                             self._last_heard)
         if answered and self.receiving:
             self.deliveries.pump(self.account.system_id)  # type: ignore[union-attr]
         self._flush()
@@ -331,7 +334,8 @@ class SmppProtocol(Protocol):
         if self.faults is not None:
             self.faults.bound(self)
         if self.reports is not None:
-            self.conformance = self.reports.start(account.system_id, self.bind_type, host_of(self), self.config.window)
+            self.conformance = self.reports.start(
+                account.system_id, self.bind_type, host_of(self), self.config.window, pdu)
         if receives:
             self.receiving = True
             self.deliveries.attach(account.system_id, self)

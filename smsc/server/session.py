@@ -60,7 +60,18 @@ class SessionClosed(NamedTuple):
     reason: str
 
 
-Event = RequestReceived | ResponseReceived | SessionClosed
+class RequestRefused(NamedTuple):
+    """A request the decoder refused, already answered here with its
+    ``*_resp`` and ``status`` (a malformed TLV, a bad time): the
+    conformance report counts it (``frame``: the bytes as they came)."""
+
+    command_id: int
+    status: int
+    frame: bytes
+    detail: str
+
+
+Event = RequestReceived | ResponseReceived | SessionClosed | RequestRefused
 # Events and window entries are NamedTuples: one is built per PDU, and a
 # NamedTuple costs a fraction of a frozen dataclass to make.
 
@@ -116,7 +127,7 @@ class Session:
                 pdu = decode(frame)
             except PduDecodeError as exc:
                 self._count("in", exc.command_id, exc.status)
-                self._refuse_broken(exc, events)
+                self._refuse_broken(exc, frame, events)
                 continue
             self._count("in", pdu.command_id, pdu.command_status)
             if pdu.command_id & 0x80000000:
@@ -162,7 +173,7 @@ class Session:
             self.state = next_state(self.state, trigger)
             events.append(SessionClosed("unbound"))
 
-    def _refuse_broken(self, exc: PduDecodeError, events: list[Event]) -> None:
+    def _refuse_broken(self, exc: PduDecodeError, frame: bytes, events: list[Event]) -> None:
         cid, seq = exc.command_id, exc.sequence_number
         if cid & 0x80000000:
             # A broken answer to one of our requests counts as a refusal of it.
@@ -179,6 +190,7 @@ class Session:
             self._queue(error_response(cid, seq, refusal(self.state, C(cid))))
         else:
             self._queue(error_response(cid, seq, exc.status))
+            events.append(RequestRefused(cid, exc.status, frame, exc.detail))
 
     def _framing_lost(self, exc: FramingError) -> list[Event]:
         self._queue(GenericNack(sequence_number=0, command_status=exc.status))

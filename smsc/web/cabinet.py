@@ -31,6 +31,7 @@ is a 404 page, as a missing one.
     GET  /cabinet/campaigns/ID/export.csv
     POST /cabinet/campaigns/ID/start | pause
     GET  /cabinet/messages              ?number=
+    GET  /cabinet/client                ?since=SECONDS: what the account's SMPP client did wrong, per bind
 """
 from __future__ import annotations
 
@@ -53,11 +54,13 @@ from ..accounts.senders import senders_of
 from ..pdu.constants import CommandStatus
 from ..pdu.errors import SmppError
 from ..router.numbers import RoutingError, normalise_loose
+from ..server.conformance import summary
 from ..submission import of_text
 from . import cabinet_pages as pages
 from . import customer
 from .api import ApiError
 from .api_messages import refusal_error
+from .client_pages import binds_of, client_report, window
 from .i18n import DEFAULT, LANGUAGES, gettext_for, status_name
 from .reports_data import message_rows
 from .reports_pages import MESSAGE_LIMIT
@@ -377,6 +380,20 @@ class CabinetResource(Resource):
                 rows = message_rows(found, {sid: await store.account(sid)})
         return ctx.page(ctx._("Messages"), pages.messages_page(ctx._, typed, msisdn, rows, error))
 
+    async def client(self, ctx: "Ctx") -> bytes:
+        """The session account's own conformance report (never another's)."""
+        sid, typed = ctx.session.system_id, _arg(ctx.request, "since")
+        action = f"{BASE}/client"
+        try:
+            since, start = window(typed)
+        except ValueError:
+            ctx.request.setResponseCode(400)
+            body = client_report(ctx._, summary(sid, []), "", action, f"{ctx._('Window')}: {typed!r}")
+        else:
+            body = client_report(ctx._, summary(sid, binds_of(await self._deps.store.client_reports(sid, start))),
+                                 since, action)
+        return ctx.page(ctx._("SMPP client"), body)
+
     # --- actions (POST, CSRF checked) -------------------------------------------------
 
     async def send(self, ctx: "Ctx") -> bytes:
@@ -484,6 +501,7 @@ _GETS: dict[tuple[str, ...], Callable[..., Coroutine[Any, Any, bytes]]] = {
     ("home",): CabinetResource.home, ("bases",): CabinetResource.bases, ("bases", "ID"): CabinetResource.base,
     ("campaigns",): CabinetResource.campaigns, ("campaigns", "ID"): CabinetResource.campaign,
     ("campaigns", "ID", "export.csv"): CabinetResource.export, ("messages",): CabinetResource.messages,
+    ("client",): CabinetResource.client,
 }
 _POSTS: dict[tuple[str, ...], Callable[..., Coroutine[Any, Any, bytes]]] = {
     ("send",): CabinetResource.send, ("senders",): CabinetResource.apply_sender, ("bases",): CabinetResource.upload,

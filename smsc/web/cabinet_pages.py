@@ -32,6 +32,7 @@ th{background:#efe}td.empty{color:#888}
 .error{color:#a00;font-weight:bold}.info{color:#555}.ok{color:#070;font-weight:bold}
 dl{display:grid;grid-template-columns:max-content auto;gap:2px 12px}dt{font-weight:bold}
 form.inline{display:inline}label{margin-right:8px}
+code{word-break:break-all;font-size:12px}
 """
 
 
@@ -65,6 +66,7 @@ def document(_: T, lang: str, here: str, title: str, body: object, *, csrf: str 
             tag("strong", _("Customer cabinet")),
             link(f"{BASE}/home", _("Home")), link(f"{BASE}/bases", _("Number bases")),
             link(f"{BASE}/campaigns", _("Reports")), link(f"{BASE}/messages", _("Messages")),
+            link(f"{BASE}/client", _("SMPP client")),
             tag("span", who, class_="grow", id="who"), tag("span", switch, id="lang"),
             post_form(f"{BASE}/logout", csrf, button(_("Log out"))),
         ]))

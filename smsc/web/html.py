@@ -104,6 +104,7 @@ th,td{border:1px solid #ccc;padding:3px 8px;text-align:left;vertical-align:top}
 th{background:#eef}td.empty{color:#888}
 .error{color:#a00;font-weight:bold}.info{color:#555}
 dl{display:grid;grid-template-columns:max-content auto;gap:2px 12px}dt{font-weight:bold}
+code{word-break:break-all;font-size:12px}
 """
 
 

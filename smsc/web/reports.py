@@ -13,6 +13,7 @@ SameSite=Strict, Path=/reports); scripts may send ``Authorization: Bearer``.
     GET  /reports/campaigns         campaigns with their status counts
     GET  /reports/campaigns/ID      one campaign, ?status=UNDELIV filters its recipients
     GET  /reports/messages          ?number=... messages to that number
+    GET  /reports/clients/SID       ?since=SECONDS: the account's conformance report (its binds)
     GET  /reports/senders           customers' alpha-name applications
     POST /reports/senders/approve   system_id, name (csrf): the name is usable from now
     POST /reports/senders/reject    system_id, name, reason (csrf): the customer sees the reason
@@ -33,6 +34,7 @@ import hmac
 import logging
 import re
 import time
+from urllib.parse import quote
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
@@ -45,10 +47,12 @@ from ..accounts.throttle import ADMIN
 from ..campaigns import store as campaigns
 from ..engine import utc_day
 from ..router.numbers import RoutingError, normalise_loose
+from ..server.conformance import summary
 from .auth import ADMIN_COOKIE, bearer_token, token_matches
+from .client_pages import binds_of, client_report, window
 from .reports_data import AccountRow, MessageRow, account_rows, message_rows
 from .reports_pages import (
-    MESSAGE_LIMIT, accounts_page, campaign_page, campaigns_page, login_page, message_page,
+    MESSAGE_LIMIT, accounts_page, campaign_page, campaigns_page, client_page, login_page, message_page,
     messages_page, senders_page,
 )
 
@@ -129,6 +133,8 @@ class ReportsResource(Resource):
             return self._campaign(request, path[1])
         if path == ["messages"]:
             return self._messages(request)
+        if len(path) == 2 and path[0] == "clients":
+            return self._client(request, path[1])
         request.setResponseCode(404)
         return message_page("Not found", f"No page {request.path.decode('utf-8', 'replace')}")
 
@@ -215,6 +221,21 @@ class ReportsResource(Resource):
             return messages_page(typed, error=f"number: {exc.detail}")
         return self._read(request, lambda rows: messages_page(typed, msisdn, rows), self._messages_to(msisdn))
 
+    def _client(self, request: Request, system_id: str) -> Any:
+        """What the account's SMPP client did wrong, per bind, over ``since``."""
+        action = f"{BASE}/clients/{quote(system_id, safe='')}"
+        try:
+            since, start = window(_arg(request, "since"))
+        except ValueError:
+            request.setResponseCode(400)
+            error = f"since: {_arg(request, 'since')!r} is not a number of seconds back"
+            return client_page(system_id, client_report(_same, summary(system_id, []), "", action, error))
+
+        async def read() -> dict[str, Any]:
+            return summary(system_id, binds_of(await self._deps.store.client_reports(system_id, start)))
+
+        return self._read(request, lambda r: client_page(system_id, client_report(_same, r, since, action)), read())
+
     def _senders(self, request: Request, decision: str) -> Any:
         """The customers' alpha-name applications; POST .../approve or .../reject
         (system_id, name, reason, csrf) decides a pending one."""
@@ -288,6 +309,11 @@ def _campaign_or_404(request: Request, campaign_id: int, report: Any, status: st
         return message_page("Not found", f"No campaign {campaign_id}")
     summary, lines = report
     return campaign_page(summary, [] if error else lines, status, error)
+
+
+def _same(text: str) -> str:
+    """The reports page is in English: its "gettext" is the text itself."""
+    return text
 
 
 def _csrf(request: Request) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import quote
 
 from ..accounts.money import format_uah
 from ..campaigns.store import STATUSES, CampaignSummary, RecipientLine
@@ -38,10 +39,16 @@ def message_page(title: str, text: str) -> bytes:
 def accounts_page(rows: Sequence[AccountRow]) -> bytes:
     return page("Accounts", table(
         ("system_id", "mode", "balance, UAH", "sender names", "messages today (UTC)"),
-        ((r.system_id, r.mode, format_uah(r.balance_kopecks), ", ".join(r.alpha_names), r.sent_today)
+        ((link(f"/reports/clients/{quote(r.system_id, safe='')}", r.system_id), r.mode,
+          format_uah(r.balance_kopecks), ", ".join(r.alpha_names), r.sent_today)
          for r in rows),
         id_="accounts", empty="no accounts",
     ))
+
+
+def client_page(system_id: str, body: object) -> bytes:
+    """An account's conformance report (``smsc.web.client_pages``)."""
+    return page(f"SMPP client {system_id}", body)
 
 
 def counts_text(counts: Mapping[str, int]) -> str:

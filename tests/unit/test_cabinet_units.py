@@ -84,3 +84,17 @@ def test_sessions_end_when_unused():
     assert other != token and len(sessions._by_token) == 1
     sessions.drop(other)
     assert sessions.get(other) is None
+
+
+def test_every_conformance_advice_reads_in_ukrainian_in_the_cabinet():
+    from smsc.server.conformance import ADVICE, _REFUSED_ADVICE, advice
+
+    uk, en = gettext_for("uk"), gettext_for("en")
+    for sentence in [*ADVICE.values(), *_REFUSED_ADVICE.values()]:
+        assert en(sentence) == sentence
+        assert uk(sentence) != sentence, sentence  # a translation, not the msgid
+    assert advice("wrong_source_ton") == ADVICE["wrong_source_ton"]
+    assert advice("refused_ESME_RINVEXPIRY").startswith("validity_period must be")
+    assert advice("refused_ESME_RX_T_APPN") == (
+        "Submits were refused with ESME_RX_T_APPN: check the PDU against SMPP 3.4.")
+    assert advice("made_up") == ""

@@ -12,7 +12,7 @@ import json
 import re
 import struct
 
-from clients import PW, new_user
+from clients import PW, bound, new_user
 from test_ops_http import _http as http_base
 from test_reports_browser import PNG_SIGNATURE, browser, column  # noqa: F401 (the fixture)
 from test_reports_http import reports_server
@@ -47,6 +47,12 @@ def test_a_customer_works_in_the_cabinet(server_factory, browser, tmp_path):  # 
     their_campaign = json.loads(srv.cli("campaign", "create", "--account", other, "--base", str(their_base),
                                         "--sender", "SMSClub", "--text", "Hi #name#", "--name", "their-campaign",
                                         "--json").stdout)["id"]
+
+    # each customer's SMPP client gets something wrong: an alpha-name with TON 1, UTF-8 bytes as data_coding 0
+    for who, body in ((sid, {"src": "SMSClub", "ton": 1}), (other, {"text": "привіт".encode(), "dc": 0})):
+        conn = bound(srv, who)
+        conn.submit(2, **body)
+        conn.sock.close()
 
     page = browser.new_page(viewport={"width": 1200, "height": 800})
     page.set_default_timeout(15_000)
@@ -154,6 +160,13 @@ def test_a_customer_works_in_the_cabinet(server_factory, browser, tmp_path):  # 
     page.click("#search button")
     assert column(page, "messages", 8) == ["Привіт"]
 
+    # the SMPP client report: its own bind's finding, with the advice in Ukrainian
+    page.click("header >> text=SMPP-клієнт")
+    page.wait_for_url(base + "/cabinet/client")
+    assert column(page, "findings", 1) == ["refused_ESME_RINVSRCTON", "wrong_source_ton"]
+    assert column(page, "findings", 6)[1].startswith("Використовуйте TON 5")
+    assert column(page, "binds", 2) == ["transceiver"]
+
     # another customer's data never appears
     page.click("header >> text=Бази номерів")
     assert column(page, "bases", 2) == ["clients"]
@@ -164,6 +177,7 @@ def test_a_customer_works_in_the_cabinet(server_factory, browser, tmp_path):  # 
         r = page.goto(base + path)
         assert r.status == 404, path
         assert "Secret" not in page.content() and "their-" not in page.content()
+    assert "data_coding_mismatch" not in page.goto(base + "/cabinet/client?since=0").text()
     page.goto(base + "/cabinet/messages?number=380509990001")
     assert column(page, "messages", 1) == ["немає даних"]
     assert base_id != their_base

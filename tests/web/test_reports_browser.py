@@ -89,6 +89,16 @@ def test_login_filter_search_screenshot(server_factory, browser, tmp_path):
     row = page.locator("#accounts tbody tr", has_text=sid)
     assert row.locator("td").all_inner_texts() == [sid, "user", "7.90", "SMSClub", "5"]
 
+    # the account's SMPP client report, from its link: one polite bind, no findings, over the window chosen
+    row.locator(f"text='{sid}'").click()
+    page.wait_for_url(f"{base}/reports/clients/{sid}")
+    assert column(page, "binds", 2) == ["transceiver"] and column(page, "binds", 6) == ["1"]
+    assert column(page, "findings", 1) == ["no findings: the client behaved"]
+    page.select_option("#since", "0")
+    page.click("#window button")
+    page.wait_for_url(f"{base}/reports/clients/{sid}?since=0")
+    assert page.input_value("#since") == "0" and column(page, "binds", 2) == ["transceiver"]
+
     page.click("header >> text=Campaigns")
     page.wait_for_url(base + "/reports/campaigns")
     assert column(page, "campaigns", 2) == ["spring"]

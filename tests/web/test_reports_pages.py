@@ -78,3 +78,25 @@ def test_message_text():
     assert message_text("Привіт".encode("utf-16-be"), 8) == "Привіт"
     assert message_text(b"\x01\xff", 4) == "(binary: 01ff)"
     assert message_text(b"\xd8\x00", 8) == "(undecodable, data_coding 8: d800)"
+
+
+def test_a_clients_report_page_escapes_what_the_client_sent_and_reads_its_window():
+    import pytest
+
+    from smsc.server.conformance import Conformance, summary as report_of
+    from smsc.web.client_pages import client_report, window
+    from smsc.pdu.pdus import SubmitSm
+
+    c = Conformance(1, "shop", "transceiver", "10.0.0.1", 86400.0, 10)
+    c.submit(SubmitSm(sequence_number=2, source_addr="<script>", source_addr_ton=1,
+                      destination_addr="380671234567", short_message=b"x"), 86401.0)
+    c.ended_at = 86500.0
+    doc = client_report(lambda s: s, report_of("shop", [c.json()]), "600", "/reports/clients/shop")
+    assert "<script>" not in doc and "&lt;script&gt;" in doc
+    assert "1970-01-02 00:00:01" in doc and '<option value="600" selected>600 s</option>' in doc
+    assert "wrong_source_ton ×1" in doc and "<code>" in doc
+    assert window("", now=100000.0) == ("86400", 13600.0)
+    assert window("0", now=5.0) == ("0", 0.0) and window("60", now=100.0) == ("60", 40.0)
+    for bad in ("-1", "nan", "soon"):
+        with pytest.raises(ValueError):
+            window(bad)
