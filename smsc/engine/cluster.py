@@ -47,9 +47,9 @@ log = logging.getLogger(__name__)
 #: seconds between claims of owed receipts and MO (a node with receivers)
 CLAIM_EVERY = 0.5
 #: rows per claim; a full one is followed by another at once
-CLAIM_LIMIT = 500
+CLAIM_LIMIT = 200
 #: an account with this many deliveries waiting here claims no more for now
-BACKLOG_CAP = 2000
+BACKLOG_CAP = 500
 
 
 class ClusterNode:
