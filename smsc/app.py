@@ -66,11 +66,12 @@ FAULT_POLL = 1.0
 COMMIT_FAILURE_HOLD = 10.0
 
 
-def expire_receipts(engine: Engine, worker: StoreWorker, retention: float) -> None:
+def expire_receipts(engine: Engine, worker: StoreWorker, retention: float, shared: bool = False) -> None:
     """Receipts nobody came for within the retention are given up, in the
-    queues and in the store alike."""
+    queues and in the store alike (``shared``: a cluster node, whose owed
+    receipts wait in the store rather than in its queues)."""
     before = engine.sim.now() - retention
-    if engine.receipts.expire(before):
+    if engine.receipts.expire(before) or shared:
         worker.expire_owed(before)
 
 
@@ -348,7 +349,7 @@ def build(config: Config, reactor: Any, out: TextIO = sys.stdout, node: str = ""
     if upstreams:
         metrics.watch(UpstreamCollector(upstreams))
     timers = [
-        every(reactor, RETENTION_SWEEP, False, expire_receipts, engine, worker, retention),
+        every(reactor, RETENTION_SWEEP, False, expire_receipts, engine, worker, retention, cluster_node is not None),
         # MO rows written by `smsc mo inject` (also those a restart left undelivered);
         # a cluster node claims them with owed receipts, for the receivers bound to it
         every(reactor, MO_POLL, True, engine.poll_mo) if cluster_node is None

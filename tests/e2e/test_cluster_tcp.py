@@ -6,7 +6,8 @@ bound to the third. One transmitter's node is killed -9 under load and
 not restarted: its messages still in the (slow) operators' hands are
 taken over by a live node within the lease, and every submit answered
 ESME_ROK gets exactly one receipt at the receiver; the money taken is the
-stored messages' cost. Then the receiver's node is killed: the client
+stored messages' cost; a graceful stop of the other transmitter's node
+hands its work over the same way. Then the receiver's node is killed: the client
 binds again to another node and nothing owed is lost (a receipt may come
 twice only if it was sent and not yet acknowledged when its node died: at
 most the window).
@@ -178,6 +179,20 @@ def test_a_transmitters_node_killed_9_under_load_every_accepted_message_receipte
     [(left,)] = db(pg_store_url, "SELECT balance_kopecks FROM accounts WHERE system_id = %s", sid)
     assert stored == len(set(got)) == cost == BALANCE - left
     assert {r[0] for r in db(pg_store_url, "SELECT DISTINCT node FROM messages")} <= {"n1", "n2", "n3"}
+
+    # a graceful stop of node 2 with messages in its operators' hands: node 3
+    # takes them over (node 2 marked itself stopped), each receipted once
+    t3 = Client(n2.port, sid, C.BIND_TRANSMITTER)
+    wait("a burst on node 2", lambda: len(t3.accepted) >= 300, 20)
+    t3.stop()
+    t3.join(10)
+    assert n2.stop() == 0
+    accepted |= set(t3.accepted)
+    quiet(receiver, accepted, 20)
+    got = receiver.receipts
+    assert len(got) == len(set(got)), f"{len(got) - len(set(got))} receipts came twice"
+    assert taken_over(n3).get("n2", 0) > 0, "node 2 had nothing in its operators' hands: no handover shown"
+    assert db(pg_store_url, "SELECT count(*) FROM messages WHERE done_time IS NULL OR receipt = 1") == [(0,)]
 
 
 def test_the_receivers_node_killed_the_client_binds_to_another_and_nothing_owed_is_lost(
