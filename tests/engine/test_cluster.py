@@ -4,7 +4,9 @@ receiver, and only it; a receiver leaving frees what waited for it; a dead
 node's unfinished messages are taken over and end with one receipt."""
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import psycopg
 import pytest
@@ -17,6 +19,23 @@ from smsc.store.cluster_port import ClusterWorker, cluster_store
 from .rig import Receiver, Rig, sms
 
 ONE_SECOND = {"operators": {"kyivstar": {"delay_min": 1.0, "delay_max": 1.0}}}
+
+
+@dataclass(eq=False)
+class PortReceiver(Receiver):
+    """The rig's receiver, answering through the Deliveries port (receipts and MO)."""
+
+    ports: DeliveryPort | None = None
+
+    def take(self, queue: deque) -> None:
+        while queue:
+            item = queue.popleft()
+            self.got.append(item)
+            if self.ack:
+                assert self.ports is not None
+                self.rig.clock.callLater(0, self.ports.answered, item, True)
+            else:
+                self.unanswered.append(item)
 
 
 class Node:
@@ -33,7 +52,7 @@ class Node:
         self.ports: DeliveryPort = self.node.deliveries(Deliveries(rig.engine.receipts, rig.engine.mo))
 
     def receiver(self, ack: bool = True) -> Receiver:
-        r = Receiver(self.rig, ack)
+        r = PortReceiver(self.rig, ack, ports=self.ports)
         self.ports.attach("shop", r)
         self.rig.run(0.01)
         return r
@@ -135,3 +154,21 @@ def test_a_dead_nodes_unfinished_messages_are_taken_over_and_receipted_once(node
     b.node.take_over()
     b.rig.run(0.05)
     assert len(recv.got) == 4
+
+
+def test_mo_goes_to_the_node_holding_a_receiver_and_is_freed_when_it_leaves(nodes, pg_store_url):
+    a, b = nodes("a"), nodes("b")
+    a.rig.add()
+    mo = a.rig.store.add_mo("shop", "380671234567", "7090", "СТОП")
+    a.node.claim()  # no receiver on a: nothing claimed
+    a.rig.run(0.05)
+    silent = b.receiver(ack=False)
+    b.rig.run(0.05)
+    [part] = silent.got
+    assert part.id == mo
+    b.ports.detach("shop", silent, silent.unanswered)
+    b.rig.run(0.05)
+    got = a.receiver()
+    a.rig.run(0.05)
+    assert [p.id for p in got.got] == [mo]
+    assert a.rig.store.pending_mo(0) == []  # delivered: acknowledged on a
