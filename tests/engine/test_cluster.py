@@ -39,8 +39,8 @@ class PortReceiver(Receiver):
 
 
 class Node:
-    def __init__(self, url: str, name: str) -> None:
-        self.rig = rig = Rig(url, **ONE_SECOND)
+    def __init__(self, url: str, name: str, sections: dict | None = None) -> None:
+        self.rig = rig = Rig(url, **(sections or ONE_SECOND))
         shared = cluster_store(rig.store)
         assert shared is not None
         self.node = ClusterNode(
@@ -62,8 +62,8 @@ class Node:
 def nodes(pg_store_url: str) -> Iterator:
     made: list[Node] = []
 
-    def make(name: str) -> Node:
-        n = Node(pg_store_url, name)
+    def make(name: str, sections: dict | None = None) -> Node:
+        n = Node(pg_store_url, name, sections)
         made.append(n)
         return n
 
@@ -172,3 +172,24 @@ def test_mo_goes_to_the_node_holding_a_receiver_and_is_freed_when_it_leaves(node
     a.rig.run(0.05)
     assert [p.id for p in got.got] == [mo]
     assert a.rig.store.pending_mo(0) == []  # delivered: acknowledged on a
+
+
+def test_a_dead_nodes_scheduled_and_throttled_messages_end_with_one_receipt_each(nodes, pg_store_url):
+    slow = {"operators": {"kyivstar": {"delay_min": 0.1, "delay_max": 0.1, "throughput": 2}}}
+    a, b = nodes("a", slow), nodes("b", slow)
+    a.rig.add()
+    live = a.rig.bind(kind="transmitter")
+    later = int(a.rig.accept(live, sms(schedule_delivery_time="000000010000000R", registered_delivery=1)), 16)
+    queued = [int(a.rig.accept(live, sms(registered_delivery=1)), 16) for _ in range(6)]
+    a.rig.run(0.05)  # one is in the network, the rest wait behind the cap of 2/s
+    assert a.rig.engine.operators["kyivstar"].pending() >= 5
+    recv = b.receiver()
+    with psycopg.connect(pg_store_url, autocommit=True) as conn:
+        conn.execute("UPDATE nodes SET heartbeat_at = now() - interval '1 hour' WHERE name = 'a'")
+    b.node.take_over()
+    b.rig.run(5.0)
+    assert sorted(r.message.id for r in recv.got) == queued  # the scheduled one waits for its hour
+    b.rig.run(3600.0)
+    assert sorted(r.message.id for r in recv.got) == sorted([*queued, later])
+    with psycopg.connect(pg_store_url) as conn:
+        assert conn.execute("SELECT count(*) FROM messages WHERE done_time IS NULL OR receipt <> 2").fetchone() == (0,)
