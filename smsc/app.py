@@ -361,6 +361,7 @@ def build(config: Config, reactor: Any, out: TextIO = sys.stdout, node: str = ""
     ]
     if cluster_node is not None:  # dead nodes' work, every half lease (and at once)
         timers.append(every(reactor, config.cluster.lease / 2, True, cluster_node.take_over))
+        metrics.watch(cluster_node)
     deliveries = Deliveries(engine.receipts, engine.mo)
     factory = SmppFactory(
         engine, config.smpp, reactor, metrics,

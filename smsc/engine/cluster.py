@@ -29,6 +29,8 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
 from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
 
@@ -52,7 +54,9 @@ CLAIM_LIMIT = 200
 BACKLOG_CAP = 500
 
 
-class ClusterNode:
+class ClusterNode(Collector):
+    """One node's part of the cluster; also the collector of its counts (``collect``)."""
+
     def __init__(
         self, *, node: str, lease: float, cluster: ClusterWorker, store: StorePort, clock: IReactorTime,
         lifecycle: Lifecycle, receipts: DeliveryHub[Receipt], mo: DeliveryHub[MoPart],
@@ -76,6 +80,10 @@ class ClusterNode:
         self._claiming = False
         self._again = False
         self._taking = False
+        #: counts for /metrics (``collect``): messages taken over from dead
+        #: nodes; (kind "receipt"/"mo", "claimed"/"released") -> rows
+        self.taken = 0
+        self.moved: dict[tuple[str, str], int] = {}
 
     # --- start, takeover -------------------------------------------------------
 
@@ -93,6 +101,7 @@ class ClusterNode:
         def taken(works: list[Work]) -> None:
             for work in works:
                 n = self._resume(work)
+                self.taken += n
                 log.warning("node %s: took over %d unfinished messages of %s", self.node, n,
                             f"node {work.node}" if work.node else "no node")
 
@@ -151,17 +160,31 @@ class ClusterNode:
         here. True when the claim was full (more may wait)."""
         free = []
         hub = self._receipts
+        self._count("receipt", "claimed", len(rows))
         for m, stat, state, error, done_time in rows:
             if hub.has_sink(m.system_id):
                 hub.enqueue(Receipt(m, stat, state, error, done_time))
             else:
                 free.append(m.id)
         if free:
-            self._cluster.release_receipts(self.node, free)
+            self._release_receipts(free)
         return len(rows) >= CLAIM_LIMIT
+
+    def _count(self, kind: str, what: str, n: int) -> None:
+        if n:
+            self.moved[(kind, what)] = self.moved.get((kind, what), 0) + n
+
+    def _release_receipts(self, ids: list[int]) -> None:
+        self._count("receipt", "released", len(ids))
+        self._cluster.release_receipts(self.node, ids)
+
+    def _release_mo(self, ids: list[int]) -> None:
+        self._count("mo", "released", len(ids))
+        self._cluster.release_mo(self.node, ids)
 
     def _claimed_mo(self, rows: list[MoRow], full: bool) -> bool:
         free = []
+        self._count("mo", "claimed", len(rows))
         for row in rows:
             if not self._mo.has_sink(row.system_id):
                 free.append(row.id)
@@ -174,7 +197,7 @@ class ClusterNode:
             for part in parts:
                 self._mo.enqueue(part)
         if free:
-            self._cluster.release_mo(self.node, free)
+            self._release_mo(free)
         return full or len(rows) >= CLAIM_LIMIT
 
     def _mo_acked(self, part: MoPart) -> None:
@@ -198,18 +221,28 @@ class ClusterNode:
         self._bound.discard(system_id)
         receipts = [r.message.id for r in self._receipts.forget(system_id) if not r.intermediate]
         if receipts:
-            self._cluster.release_receipts(self.node, receipts)
+            self._release_receipts(receipts)
         parts = self._mo.forget(system_id)
         if parts:
             ids = sorted({p.id for p in parts})
             for mo_id in ids:
                 self._mo_acks.pop(mo_id, None)
-            self._cluster.release_mo(self.node, ids)
+            self._release_mo(ids)
 
     def stop(self) -> "Deferred[None]":
         """After the last commit: every claim freed and this node marked
         stopped, so another takes its unfinished messages at once."""
         return self._cluster.stop_node(self.node)
+
+    def collect(self) -> Iterable[CounterMetricFamily]:
+        """``smsc_cluster_taken_over_total``, ``smsc_cluster_claims_total{kind, what}``."""
+        yield CounterMetricFamily("smsc_cluster_taken_over", "Unfinished messages this node took over from "
+                                  "dead nodes (and rows no node owned).", value=self.taken)
+        c = CounterMetricFamily("smsc_cluster_claims", "Owed receipts and MO messages this node claimed to "
+                                "deliver, and released for another node.", labels=["kind", "what"])
+        for (kind, what), n in sorted(self.moved.items()):
+            c.add_metric([kind, what], n)
+        yield c
 
     def deliveries(self, inner: DeliveryPort) -> DeliveryPort:
         """The sessions' Deliveries port, telling this node of binds."""

@@ -112,6 +112,9 @@ def test_the_last_receiver_leaving_a_node_frees_its_receipts_for_another(nodes, 
     again = a.receiver()
     a.rig.run(0.05)
     assert [r.message.id for r in again.got] == ids and owed_by(pg_store_url) == []
+    assert b.node.moved == {("receipt", "claimed"): 3, ("receipt", "released"): 3}
+    samples = {(f.name, tuple(s.labels.values())): s.value for f in b.node.collect() for s in f.samples}
+    assert samples[("smsc_cluster_claims", ("receipt", "released"))] == 3
 
 
 def test_a_receipt_the_receiver_here_refused_stays_this_nodes(nodes, pg_store_url):
@@ -150,7 +153,7 @@ def test_a_dead_nodes_unfinished_messages_are_taken_over_and_receipted_once(node
     assert len(recv.got) == 4
     with psycopg.connect(pg_store_url) as conn:
         rows = conn.execute("SELECT node, receipt FROM messages ORDER BY id").fetchall()
-    assert rows == [("b", 2)] * 4
+    assert rows == [("b", 2)] * 4 and b.node.taken == 4
     b.node.take_over()
     b.rig.run(0.05)
     assert len(recv.got) == 4
