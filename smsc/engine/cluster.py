@@ -102,8 +102,8 @@ class ClusterNode(Collector):
             for work in works:
                 n = self._resume(work)
                 self.taken += n
-                log.warning("node %s: took over %d unfinished messages of %s", self.node, n,
-                            f"node {work.node}" if work.node else "no node")
+                (log.warning if n else log.info)("node %s: took over %d unfinished messages of %s", self.node, n,
+                                                 f"node {work.node}" if work.node else "no node")
 
         def done(result: Any) -> None:
             self._taking = False
