@@ -28,6 +28,7 @@ from .records import Receipt
 from .dlr.deliveries import Deliveries
 from .engine import Engine
 from .engine.auth import Verify
+from .engine.cluster import CLAIM_EVERY, ClusterNode
 from .metrics import GaugeCollector, Metrics
 from .operators.clock import SimClock
 from .operators.scheduler import Scheduler, bucket_seconds
@@ -42,6 +43,7 @@ from .server.protocol import SmppFactory
 from .store.open import display_target, is_url, open_store, target_of
 from .store.port import MessageStore, NodeState
 from .startup import StartupError, StoreLock, bind, lock_store
+from .store.cluster_port import ClusterWorker, cluster_store
 from .store.id_blocks import MessageIds
 from .store.port import StorePort
 from .store.worker import StoreWorker
@@ -64,11 +66,12 @@ FAULT_POLL = 1.0
 COMMIT_FAILURE_HOLD = 10.0
 
 
-def expire_receipts(engine: Engine, worker: StoreWorker, retention: float) -> None:
+def expire_receipts(engine: Engine, worker: StoreWorker, retention: float, shared: bool = False) -> None:
     """Receipts nobody came for within the retention are given up, in the
-    queues and in the store alike."""
+    queues and in the store alike (``shared``: a cluster node, whose owed
+    receipts wait in the store rather than in its queues)."""
     before = engine.sim.now() - retention
-    if engine.receipts.expire(before):
+    if engine.receipts.expire(before) or shared:
         worker.expire_owed(before)
 
 
@@ -132,6 +135,8 @@ class Server:
     store_lock: StoreLock | None = None
     #: router mode: the upstream SMSCs, unbound on stop after our clients
     upstreams: list[UpstreamOperator] = field(default_factory=list)
+    #: this node's part of a cluster (a PostgreSQL store), None on SQLite
+    cluster_node: ClusterNode | None = None
 
     def health(self) -> Deferred:
         """Listeners up, the store writable (a write transaction opened and
@@ -211,13 +216,16 @@ class Server:
             yield _within(clock, 2.0, DeferredList(unbinds))
             for p in list(self.factory.connections):
                 p.transport.abortConnection()
-        if self.node:  # gone at once, not after the lease
-            try:
-                yield self.worker.heartbeat(self.node, self.config.cluster.lease, True)
-            except Exception as exc:
-                log.warning("could not mark node %s stopped: %s", self.node, exc)
         for upstream in self.upstreams:
             yield upstream.stop()
+        if self.node:  # gone at once, not after the lease: its claims freed, its work taken at once
+            try:
+                if self.cluster_node is not None:
+                    yield self.cluster_node.stop()
+                else:
+                    yield self.worker.heartbeat(self.node, self.config.cluster.lease, True)
+            except Exception as exc:
+                log.warning("could not mark node %s stopped: %s", self.node, exc)
         yield self.worker.stop()
         self.store.close()
         log.info("stopped")
@@ -298,7 +306,11 @@ def build_engine(
     )
 
 
-def build(config: Config, reactor: Any, out: TextIO = sys.stdout) -> Server:
+def build(config: Config, reactor: Any, out: TextIO = sys.stdout, node: str = "") -> Server:
+    """The server on ``config``'s store; ``node``: this node's name
+    ([cluster]), which on a PostgreSQL store makes it a node of a cluster
+    (``smsc.engine.cluster``): it resumes only its own messages, takes
+    over dead nodes' and claims the receipts and MO of its receivers."""
     store = open_store(config.store)
     ensure_first_account(store, config, out)
     worker = StoreWorker(store, reactor)
@@ -315,7 +327,17 @@ def build(config: Config, reactor: Any, out: TextIO = sys.stdout) -> Server:
         timeout=config.http.callback_timeout,
     )
     callbacks.recover(store)  # before the engine resumes (and may finish) messages
-    resumed, owed = engine.recover(store)
+    shared = cluster_store(store) if node else None
+    cluster_node = None
+    if shared is not None:
+        cluster_node = ClusterNode(
+            node=node, lease=config.cluster.lease, cluster=ClusterWorker(worker, shared), store=worker,
+            clock=reactor, lifecycle=engine.lifecycle, receipts=engine.receipts, mo=engine.mo,
+            operators=engine.operators,
+        )
+        resumed, owed = cluster_node.start(shared), 0  # owed receipts: claimed by nodes with receivers
+    else:
+        resumed, owed = engine.recover(store)
     if resumed or owed:
         print(f"smsc: recovered {resumed} unfinished messages and {owed} owed receipts", file=out, flush=True)
     worker.start()
@@ -327,16 +349,23 @@ def build(config: Config, reactor: Any, out: TextIO = sys.stdout) -> Server:
     if upstreams:
         metrics.watch(UpstreamCollector(upstreams))
     timers = [
-        every(reactor, RETENTION_SWEEP, False, expire_receipts, engine, worker, retention),
-        # MO rows written by `smsc mo inject` (also those a restart left undelivered)
-        every(reactor, MO_POLL, True, engine.poll_mo),
+        every(reactor, RETENTION_SWEEP, False, expire_receipts, engine, worker, retention, cluster_node is not None),
+        # MO rows written by `smsc mo inject` (also those a restart left undelivered);
+        # a cluster node claims them with owed receipts, for the receivers bound to it
+        every(reactor, MO_POLL, True, engine.poll_mo) if cluster_node is None
+        else every(reactor, CLAIM_EVERY, False, cluster_node.claim),
         # faults added by `smsc fault add` / the admin API (smsc.faults)
         every(reactor, FAULT_POLL, True, engine.faults.poll),
         every(reactor, CAMPAIGN_TICK, True, CampaignRunner(
             engine, worker, config.billing.insufficient_funds_status, reactor.seconds, engine.sim.now).tick),
     ]
+    if cluster_node is not None:  # dead nodes' work, every half lease (and at once)
+        timers.append(every(reactor, config.cluster.lease / 2, True, cluster_node.take_over))
+        metrics.watch(cluster_node)
+    deliveries = Deliveries(engine.receipts, engine.mo)
     factory = SmppFactory(
-        engine, config.smpp, reactor, metrics, deliveries=Deliveries(engine.receipts, engine.mo),
+        engine, config.smpp, reactor, metrics,
+        deliveries=deliveries if cluster_node is None else cluster_node.deliveries(deliveries),
         faults=engine.faults, reports=Reports(reactor.seconds, worker.save_client_reports),
     )
     timers.append(every(reactor, REPORTS_SAVE, False, factory.reports.save))  # type: ignore[union-attr]
@@ -345,6 +374,7 @@ def build(config: Config, reactor: Any, out: TextIO = sys.stdout) -> Server:
     watch_state(metrics, engine, factory)
     return Server(
         config, store, worker, engine, factory, metrics, callbacks=callbacks, timers=timers, upstreams=upstreams,
+        cluster_node=cluster_node,
     )
 
 
@@ -418,12 +448,13 @@ def serve(config: Config, reactor: Any = None, out: TextIO = sys.stdout) -> Serv
         if lock is not None:
             lock.release()
         raise
-    server = build(config, reactor, out)
+    node = node_name(config, sockets["smpp"].getsockname()[1])
+    server = build(config, reactor, out, node)
     server.store_lock = lock
     reactor.addSystemEventTrigger("before", "shutdown", server.stop)
     server.smpp_port = _adopt(reactor, sockets["smpp"], server.factory)
     host = server.smpp_port.getHost()
-    server.start_heartbeat(reactor, node_name(config, host.port))
+    server.start_heartbeat(reactor, node)
     print(f"smsc: SMPP listening on {host.host}:{host.port} (store {display_target(target_of(config.store))})",
           file=out, flush=True)
     if tls_options is not None:

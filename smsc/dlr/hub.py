@@ -146,6 +146,15 @@ class DeliveryHub(Generic[T]):
                 lists[system_id] = deque(keep) if lists is self._queues else keep  # type: ignore[assignment]
         return dropped
 
+    def forget(self, system_id: str) -> list[T]:
+        """Drop, and return, what waits for an account that has no session
+        here (its last one detached, which made all of it durable): on a
+        cluster node the store keeps it owed, and the node holding a
+        receiver of the account claims it (``smsc.engine.cluster``)."""
+        if system_id in self._sinks:
+            return []
+        return [*self._queues.pop(system_id, ()), *self._held.pop(system_id, ())]
+
     def has_sink(self, system_id: str) -> bool:
         return system_id in self._sinks
 

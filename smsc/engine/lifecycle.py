@@ -15,6 +15,12 @@ keeps a receipt from being lost or repeated lives here only:
 
 ENROUTE notifications (registered_delivery 0x10) are best-effort: offered
 only while a receiver is bound, never persisted.
+
+A node of a cluster (``cluster`` True: several nodes on one PostgreSQL)
+keeps in memory only receipts it can deliver: with no receiver bound here
+the owed receipt is committed for whichever node holds one to claim
+(``smsc.engine.cluster``), and a receipt made durable while it stays in
+memory is marked this node's (``StorePort.hold``).
 """
 from __future__ import annotations
 
@@ -59,6 +65,8 @@ class Lifecycle:
         self._operators = operators
         self._receipts = receipts
         self._metrics = metrics
+        #: a node of a cluster (module doc): set by ``smsc.engine.cluster``
+        self.cluster = False
         #: message id -> the transceiver session it came on (see DeliveryHub)
         self.origin: dict[int, DeliverySink[Receipt]] = {}
         #: message id -> called with the id once it is final (dlr_url
@@ -129,6 +137,9 @@ class Lifecycle:
         if self._receipts.has_sink(m.system_id):
             self._receipts.enqueue(Receipt(m, outcome.stat, state, outcome.error, done_time, False), origin)
             return
+        if self.cluster:  # owed in the store: a node with a receiver claims it
+            self._store.finish(values, m.id)
+            return
         receipt = Receipt(m, outcome.stat, state, outcome.error, done_time)
         self._store.finish(values, m.id, self._final_stored, (receipt, origin))
 
@@ -158,6 +169,8 @@ class Lifecycle:
         if r.durable:
             return r
         self._store.finish((r.state, r.stat, r.error, r.done_time, RECEIPT_OWED), r.message.id)
+        if self.cluster:  # it stays in this node's memory: no other node claims it
+            self._store.hold(r.message.id)
         return r._replace(durable=True)
 
     def _receipt_acked(self, r: Receipt) -> None:
@@ -181,7 +194,7 @@ class Lifecycle:
         d: Deferred[None] = Deferred()
 
         def committed(_: None, failure: Any) -> None:
-            if owed:
+            if owed and not self.cluster:  # a cluster node claims it like any owed receipt
                 self._receipts.enqueue(Receipt(m, DELETED, state, 0, done_time), origin)
             if failure is None:
                 d.callback(None)

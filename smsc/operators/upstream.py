@@ -303,7 +303,13 @@ class UpstreamOperator:
             lambda f: log.error("storing the UDH of message %d failed: %s", message_id, f.getErrorMessage()))
 
     def restore(self, store: MessageStore) -> None:
-        for leg in store.unfinished_legs(self.key):
+        self.adopt(store.unfinished_legs(self.key))
+
+    def adopt(self, legs: Iterable[UpstreamLeg]) -> None:
+        """Legs of messages about to be submitted again (a restart, or a
+        cluster node taking over a dead node's messages): a part already
+        sent upstream waits for its receipt rather than going again."""
+        for leg in legs:
             self._saved.setdefault(leg.message_id, []).append(leg)
 
     def submit(self, message: Message, expires_at: float, not_before: float | None = None) -> None:

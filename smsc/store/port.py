@@ -145,6 +145,10 @@ class Batch:
     #: accounts to read back after the commit (balances, names, limits)
     read_accounts: frozenset[str] = frozenset()
     size: int = 0
+    #: owed receipts this node keeps in memory to deliver (a cluster node:
+    #: ``receipt_node`` = this node, so no other claims them); SQLite's one
+    #: node never fills it
+    held: list[int] = field(default_factory=list)
 
     def __len__(self) -> int:
         return self.size
@@ -194,7 +198,7 @@ def without(batch: Batch, refused: frozenset[str]) -> Batch:
         finishes=batch.finishes, acks=batch.acks, refunds=batch.refunds, replaces=batch.replaces,
         charges={sid: k for sid, k in charges.items() if k or sid not in refused},
         usage=usage, debits={k: v for k, v in batch.debits.items() if k[0] not in refused},
-        read_accounts=batch.read_accounts, size=batch.size,
+        read_accounts=batch.read_accounts, size=batch.size, held=batch.held,
     )
 
 
@@ -725,6 +729,9 @@ class StorePort(Protocol):
         waiter: Waiter | None = None, arg: Any = None,
     ) -> None: ...
     def ack(self, message_id: int) -> None: ...
+    def hold(self, message_id: int) -> None:
+        """With the owed receipt ``finish`` writes in this commit: this node
+        keeps it in memory to deliver (``Batch.held``)."""
     def charge(self, system_id: str, kopecks: int, day: int, segments: int, messages: int = 1) -> None: ...
     def refund(self, message: Message, day: int) -> None: ...
     def replace(

@@ -41,6 +41,7 @@ from psycopg import sql
 
 from ..records import Account, Message
 from ..fault_model import Fault
+from .cluster_port import ClusterStore
 from .port import (
     CALLBACK_PENDING, RECEIPT_EXPIRED, AccountExists, AccountUsage, Batch, BatchResult, ClientReport,
     MessageStore, MoRow, NodeState, NoSuchAccount, NotAllowlisted, NotBlacklisted, OwedReceipt, PendingCallback,
@@ -48,6 +49,7 @@ from .port import (
 )
 from .postgres_bases import SCHEMA as _BASES_SCHEMA, PgBaseTables
 from .postgres_campaigns import PgCampaignTables
+from .postgres_cluster import FINISH_OWNED, HOLD, SCHEMA as _CLUSTER_SCHEMA, PgClusterTables
 
 #: bumped when a table changes shape; its own numbering (SQLite's is SCHEMA_VERSION in sqlite.py)
 SCHEMA_VERSION = 1
@@ -143,7 +145,7 @@ _MESSAGE_TYPES = (
 )
 assert len(_MESSAGE_TYPES) == len(MESSAGE_COLUMNS)
 _INSERT = (
-    f"INSERT INTO messages ({', '.join(MESSAGE_COLUMNS)}, state) SELECT *, 1 FROM unnest("
+    f"INSERT INTO messages ({', '.join(MESSAGE_COLUMNS)}, state, node) SELECT *, 1, %s::text FROM unnest("
     + ", ".join(f"%s::{t}[]" for t in _MESSAGE_TYPES) + ")"
 )
 _FINISH = (
@@ -189,7 +191,7 @@ def _account(
     )
 
 
-class PgStore(PgCampaignTables, PgBaseTables):
+class PgStore(PgCampaignTables, PgBaseTables, PgClusterTables):
     def __init__(self, url: str, *, now: float | None = None) -> None:
         """Connect to ``url`` (``postgresql://USER[:PASSWORD]@HOST:PORT/DB``)
         and create or upgrade the schema; ``now`` (wall time) is where a new
@@ -263,6 +265,7 @@ class PgStore(PgCampaignTables, PgBaseTables):
             conn.execute("SELECT pg_advisory_xact_lock(%s)", [_SCHEMA_LOCK])
             conn.execute(_SCHEMA)
             conn.execute(_BASES_SCHEMA)
+            conn.execute(_CLUSTER_SCHEMA)
             conn.execute(sql.SQL("CREATE SEQUENCE IF NOT EXISTS message_ids INCREMENT BY {} START WITH {}").format(
                 sql.Literal(ID_BLOCK), sql.Literal(int(now) << 20)))
             row = conn.execute("SELECT version FROM smsc_schema").fetchone()
@@ -574,9 +577,15 @@ class PgStore(PgCampaignTables, PgBaseTables):
                         *([batch.usage[k][i] for k in keys] for i in range(3)),
                     ])
                 if batch.inserts:
-                    conn.execute(_INSERT, [list(col) for col in zip(*batch.inserts, strict=True)])
+                    conn.execute(_INSERT, [self.node, *(list(col) for col in zip(*batch.inserts, strict=True))])
+                node = self.node
                 for values, ids in batch.finishes.items():
-                    conn.execute(_FINISH, [*values, ids])
+                    if node is None:
+                        conn.execute(_FINISH, [*values, ids])
+                    else:  # fenced: a message taken over by another node is not ours to finish
+                        conn.execute(FINISH_OWNED, [*values, ids, node])
+                if batch.held:
+                    conn.execute(HOLD, [node, batch.held])
                 if batch.acks:
                     conn.execute(_ACK, [batch.acks])
                 if batch.refunds:
@@ -760,4 +769,7 @@ class PgStore(PgCampaignTables, PgBaseTables):
 
 if TYPE_CHECKING:  # the type checker holds PgStore to the port
     def _implements(store: PgStore) -> MessageStore:
+        return store
+
+    def _implements_cluster(store: PgStore) -> ClusterStore:
         return store

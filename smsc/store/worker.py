@@ -41,6 +41,10 @@ def _nothing(store: MessageStore) -> None:
     return None
 
 
+def _bound(store: MessageStore, method: Callable[..., T], *args: Any) -> T:
+    return method(*args)
+
+
 def _get_message(store: MessageStore, message_id: int) -> StoredMessage | None:
     return store.get_message(message_id)
 
@@ -135,6 +139,16 @@ class StoreWorker:
 
         d.addBoth(_stop)
         return d
+
+    def call(self, method: Callable[..., T], *args: Any) -> "Deferred[T]":
+        """``method(*args)``, a method of the store behind this worker (one
+        not named in the port: ``smsc.store.cluster_port``), on the store
+        thread after the jobs queued before."""
+        return self._call(method, *args)
+
+    def after_commit(self, method: Callable[..., T], *args: Any) -> "Deferred[T]":
+        """``call``, once every write queued so far is committed."""
+        return self._read_committed(_bound, method, *args)
 
     def _call(self, method: Callable[..., T], *args: Any) -> "Deferred[T]":
         """``method(*args)``, a bound method of the store, on the store thread."""
@@ -416,6 +430,10 @@ class StoreWorker:
     def ack(self, message_id: int) -> None:
         self._batch.acks.append(message_id)
         self._queued(None, None)
+
+    def hold(self, message_id: int) -> None:
+        """This node keeps the receipt ``finish`` makes owed (comes with it)."""
+        self._batch.held.append(message_id)
 
     def charge(self, system_id: str, kopecks: int, day: int, segments: int, messages: int = 1) -> None:
         """Take money (negative: give it back, with ``messages`` -1) in the
