@@ -21,13 +21,14 @@ from .accounts.passwords import generate_password, hash_password
 from .accounts.throttle import LoginThrottle
 from .campaigns.runner import TICK as CAMPAIGN_TICK, CampaignRunner
 from .config import Config, node_name
-from .dlr.callbacks import CallbackSender
+from .dlr.callbacks import POLL as CALLBACK_POLL, CallbackSender
 from .dlr.hub import DeliveryHub
 from .dlr.mo import MoPart
 from .records import Receipt
 from .dlr.deliveries import Deliveries
 from .engine import Engine
 from .engine.auth import Verify
+from .engine.cluster_limits import SYNC as BIND_SYNC
 from .metrics import GaugeCollector, Metrics
 from .operators.clock import SimClock
 from .operators.scheduler import Scheduler, bucket_seconds
@@ -298,8 +299,14 @@ def build_engine(
     )
 
 
-def build(config: Config, reactor: Any, out: TextIO = sys.stdout) -> Server:
+def build(config: Config, reactor: Any, out: TextIO = sys.stdout, node: str = "") -> Server:
+    """The server's parts, not listening yet; ``node`` is this node's name
+    ([cluster] node): on PostgreSQL it shares max_binds, the rate,
+    campaigns and callbacks with the other nodes of the store."""
     store = open_store(config.store)
+    # several nodes may share a PostgreSQL store; a SQLite file has one
+    cluster = bool(node) and is_url(target_of(config.store))
+    lease = config.cluster.lease if cluster else 0.0
     ensure_first_account(store, config, out)
     worker = StoreWorker(store, reactor)
     metrics = Metrics()
@@ -312,8 +319,11 @@ def build(config: Config, reactor: Any, out: TextIO = sys.stdout) -> Server:
     callbacks = CallbackSender(
         watchers=engine.final_watchers, worker=worker, reactor=reactor, now=engine.sim.now,
         retries=config.http.callback_retries, backoff=config.http.callback_backoff,
-        timeout=config.http.callback_timeout,
+        timeout=config.http.callback_timeout, node=node, lease=lease,
     )
+    if cluster:
+        worker.node = node
+        store.forget_node_binds(node)  # what a kill -9 of this node left
     callbacks.recover(store)  # before the engine resumes (and may finish) messages
     resumed, owed = engine.recover(store)
     if resumed or owed:
@@ -333,8 +343,12 @@ def build(config: Config, reactor: Any, out: TextIO = sys.stdout) -> Server:
         # faults added by `smsc fault add` / the admin API (smsc.faults)
         every(reactor, FAULT_POLL, True, engine.faults.poll),
         every(reactor, CAMPAIGN_TICK, True, CampaignRunner(
-            engine, worker, config.billing.insufficient_funds_status, reactor.seconds, engine.sim.now).tick),
+            engine, worker, config.billing.insufficient_funds_status, reactor.seconds, engine.sim.now,
+            node=node, lease=lease).tick),
     ]
+    if cluster:  # max_binds and the rate across nodes; callbacks of nodes gone
+        timers.append(every(reactor, BIND_SYNC, False, engine.share_limits(node, lease).sync))
+        timers.append(every(reactor, CALLBACK_POLL, False, callbacks.adopt))
     factory = SmppFactory(
         engine, config.smpp, reactor, metrics, deliveries=Deliveries(engine.receipts, engine.mo),
         faults=engine.faults, reports=Reports(reactor.seconds, worker.save_client_reports),
@@ -414,12 +428,13 @@ def serve(config: Config, reactor: Any = None, out: TextIO = sys.stdout) -> Serv
         if lock is not None:
             lock.release()
         raise
-    server = build(config, reactor, out)
+    node = node_name(config, sockets["smpp"].getsockname()[1])
+    server = build(config, reactor, out, node)
     server.store_lock = lock
     reactor.addSystemEventTrigger("before", "shutdown", server.stop)
     server.smpp_port = _adopt(reactor, sockets["smpp"], server.factory)
     host = server.smpp_port.getHost()
-    server.start_heartbeat(reactor, node_name(config, host.port))
+    server.start_heartbeat(reactor, node)
     print(f"smsc: SMPP listening on {host.host}:{host.port} (store {display_target(target_of(config.store))})",
           file=out, flush=True)
     if tls_options is not None:

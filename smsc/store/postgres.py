@@ -48,6 +48,7 @@ from .port import (
 )
 from .postgres_bases import SCHEMA as _BASES_SCHEMA, PgBaseTables
 from .postgres_campaigns import PgCampaignTables
+from .postgres_limits import SCHEMA as _LIMITS_SCHEMA, PgLimitTables
 
 #: bumped when a table changes shape; its own numbering (SQLite's is SCHEMA_VERSION in sqlite.py)
 SCHEMA_VERSION = 1
@@ -189,7 +190,7 @@ def _account(
     )
 
 
-class PgStore(PgCampaignTables, PgBaseTables):
+class PgStore(PgCampaignTables, PgBaseTables, PgLimitTables):
     def __init__(self, url: str, *, now: float | None = None) -> None:
         """Connect to ``url`` (``postgresql://USER[:PASSWORD]@HOST:PORT/DB``)
         and create or upgrade the schema; ``now`` (wall time) is where a new
@@ -263,6 +264,7 @@ class PgStore(PgCampaignTables, PgBaseTables):
             conn.execute("SELECT pg_advisory_xact_lock(%s)", [_SCHEMA_LOCK])
             conn.execute(_SCHEMA)
             conn.execute(_BASES_SCHEMA)
+            conn.execute(_LIMITS_SCHEMA)
             conn.execute(sql.SQL("CREATE SEQUENCE IF NOT EXISTS message_ids INCREMENT BY {} START WITH {}").format(
                 sql.Literal(ID_BLOCK), sql.Literal(int(now) << 20)))
             row = conn.execute("SELECT version FROM smsc_schema").fetchone()
@@ -741,18 +743,21 @@ class PgStore(PgCampaignTables, PgBaseTables):
         row = self._conn.execute("SELECT system_id FROM api_keys WHERE key_sha256 = %s", [key_sha256]).fetchone()
         return row[0] if row else None
 
-    def add_callback(self, message_id: int, public_id: str, url: str) -> None:
+    def add_callback(self, message_id: int, public_id: str, url: str, node: str = "") -> None:
         self._conn.execute(
-            "INSERT INTO dlr_callbacks (message_id, public_id, url, created_at, state) VALUES (%s, %s, %s, %s, %s) "
+            "INSERT INTO dlr_callbacks (message_id, public_id, url, created_at, state, node) "
+            "VALUES (%s, %s, %s, %s, %s, nullif(%s, '')) "
             "ON CONFLICT (message_id) DO UPDATE SET public_id = excluded.public_id, url = excluded.url, "
-            "created_at = excluded.created_at, state = excluded.state",
-            [message_id, public_id, url, time.time(), CALLBACK_PENDING],
+            "created_at = excluded.created_at, state = excluded.state, node = excluded.node",
+            [message_id, public_id, url, time.time(), CALLBACK_PENDING, node],
         )
 
-    def pending_callbacks(self) -> list[PendingCallback]:
+    def pending_callbacks(self, node: str = "") -> list[PendingCallback]:
+        """Every pending callback, or ``node``'s only (a node's restart:
+        the others' are theirs, or adopted once their node is dead)."""
         return [PendingCallback(*r) for r in self._conn.execute(
-            "SELECT message_id, public_id, url FROM dlr_callbacks WHERE state = %s ORDER BY message_id",
-            [CALLBACK_PENDING])]
+            "SELECT message_id, public_id, url FROM dlr_callbacks WHERE state = %s "
+            "AND (%s = '' OR node = %s) ORDER BY message_id", [CALLBACK_PENDING, node, node])]
 
     def end_callback(self, message_id: int, state: int) -> None:
         self._conn.execute("UPDATE dlr_callbacks SET state = %s WHERE message_id = %s", [state, message_id])
