@@ -41,7 +41,7 @@ from .records import Account
 from .server.conformance import SAVE_EVERY as REPORTS_SAVE, Reports
 from .server.protocol import SmppFactory
 from .store.open import display_target, is_url, open_store, target_of
-from .store.port import MessageStore, NodeState
+from .store.port import AccountExists, MessageStore, NodeState
 from .startup import StartupError, StoreLock, bind, lock_store
 from .store.id_blocks import MessageIds
 from .store.port import StorePort
@@ -80,10 +80,13 @@ def ensure_first_account(store: MessageStore, config: Config, out: TextIO) -> No
         return
     password = generate_password()
     acc = config.accounts
-    store.add_account(Account(
-        system_id=acc.first_account, password_hash=hash_password(password), mode="test",
-        balance_kopecks=acc.test_balance_kopecks, alpha_names=(),
-    ))
+    try:
+        store.add_account(Account(
+            system_id=acc.first_account, password_hash=hash_password(password), mode="test",
+            balance_kopecks=acc.test_balance_kopecks, alpha_names=(),
+        ))
+    except AccountExists:  # another node of the store, starting at the same time, made it
+        return
     print(
         f"smsc: first start: created test account system_id={acc.first_account} "
         f"password={password} (shown once; change it with 'smsc account passwd')",
