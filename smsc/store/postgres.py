@@ -11,7 +11,9 @@ moves rows as they are. What differs, and why:
 - ``write_batch`` is one round trip: every statement of the batch and the
   read-back of its accounts go down a pipeline and the commit comes back
   with the results. Message rows go in as one ``INSERT ... SELECT FROM
-  unnest(arrays)`` (no parameter limit, one plan). A submit's charge is a
+  unnest(arrays)`` (no parameter limit, one plan). The arrays go in
+  binary (``%b``): psycopg's text array dumper, a regex per element,
+  cost the store thread ~5 ms per 200 messages, binary ~1.2. A submit's charge is a
   conditional decrement of the account (``smsc_charge``: rows locked in
   system_id order, so two nodes never deadlock, then ``balance_kopecks >=
   charge``); when an account's balance is short (another node spent it)
@@ -145,22 +147,22 @@ _MESSAGE_TYPES = (
 assert len(_MESSAGE_TYPES) == len(MESSAGE_COLUMNS)
 _INSERT = (
     f"INSERT INTO messages ({', '.join(MESSAGE_COLUMNS)}, state) SELECT *, 1 FROM unnest("
-    + ", ".join(f"%s::{t}[]" for t in _MESSAGE_TYPES) + ")"
+    + ", ".join(f"%b::{t}[]" for t in _MESSAGE_TYPES) + ")"
 )
 _FINISH = (
     "UPDATE messages SET state = %s, stat = %s, error = %s, done_time = %s, receipt = %s "
-    "WHERE id = ANY(%s::bigint[])"
+    "WHERE id = ANY(%b::bigint[])"
 )
-_ACK = "UPDATE messages SET receipt = 2 WHERE id = ANY(%s::bigint[])"
-_REFUND = "UPDATE messages SET cost = 0 WHERE id = ANY(%s::bigint[])"
+_ACK = "UPDATE messages SET receipt = 2 WHERE id = ANY(%b::bigint[])"
+_REFUND = "UPDATE messages SET cost = 0 WHERE id = ANY(%b::bigint[])"
 _REPLACE = (
     "UPDATE messages SET short_message = %s, data_coding = %s, segments = %s, cost = %s, "
     "expires_at = %s, not_before = %s, registered_delivery = %s WHERE id = %s"
 )
-_CHARGE = "SELECT smsc_charge(%s::text[], %s::bigint[], %s::boolean[])"
+_CHARGE = "SELECT smsc_charge(%b::text[], %b::bigint[], %b::boolean[])"
 _USAGE = (
     "INSERT INTO usage (system_id, day, messages, segments, kopecks) "
-    "SELECT * FROM unnest(%s::text[], %s::integer[], %s::bigint[], %s::bigint[], %s::bigint[]) "
+    "SELECT * FROM unnest(%b::text[], %b::integer[], %b::bigint[], %b::bigint[], %b::bigint[]) "
     "ON CONFLICT (system_id, day) DO UPDATE SET messages = usage.messages + excluded.messages, "
     "segments = usage.segments + excluded.segments, kopecks = usage.kopecks + excluded.kopecks"
 )
