@@ -1,14 +1,18 @@
 """Two real nodes on one PostgreSQL store, over TCP: max_binds and the rate
-hold across them, and a campaign runs on one node at a time and goes on on
-the other when its node is killed -9 (README "Running a cluster")."""
+hold across them, a campaign runs on one node at a time and goes on on the
+other when its node is killed -9, and so does a dlr_url callback (README
+"Running a cluster")."""
 from __future__ import annotations
 
+import json
+import threading
 import time
 from collections import Counter
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from clients import PW, RawConn
+from clients import PW, RawConn, basic_auth, http_base, http_call
 from server_process import ServerProcess, write_config
 from smsc.accounts.passwords import hash_password
 from smsc.campaigns.store import NewCampaign, NewRecipient
@@ -22,19 +26,63 @@ LEASE = 1.5
 
 
 @pytest.fixture
-def cluster(tmp_path, pg_store_url):
-    """Two nodes "n1", "n2" on one store, and the store itself."""
+def make_cluster(tmp_path, pg_store_url):
+    """``make_cluster(**sections)``: two nodes "n1", "n2" on one store (the
+    sections added to their configs), and the store itself."""
     store = PgStore(pg_store_url)
     store.add_account(Account("shop", hash_password(PW), "user", 1_000_000, ("SMSClub",), rate=10.0, max_binds=2))
     started: list[ServerProcess] = []
-    for name in ("n1", "n2"):
-        cfg = write_config(tmp_path / f"{name}.toml", pg_store_url, cluster={"node": name, "lease": LEASE})
-        started.append(ServerProcess(cfg).start())
-    yield started, store
+
+    def make(**sections: dict) -> tuple[list[ServerProcess], PgStore]:
+        for name in ("n1", "n2"):
+            cfg = write_config(tmp_path / f"{name}.toml", pg_store_url, cluster={"node": name, "lease": LEASE},
+                               **sections)
+            started.append(ServerProcess(cfg).start())
+        return started, store
+
+    yield make
     for s in started:
         if s.proc is not None and s.proc.poll() is None:
             s.kill()
     store.close()
+
+
+@pytest.fixture
+def cluster(make_cluster):
+    return make_cluster()
+
+
+class Receiver:
+    """An HTTP server on 127.0.0.1 recording each POST's JSON body; the
+    first ``fail`` get a 500."""
+
+    def __init__(self, fail: int = 0) -> None:
+        self.posts: list[dict] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's name
+                receiver.posts.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+                self.send_response(500 if len(receiver.posts) <= fail else 204)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.http.server_port}"
+        threading.Thread(target=self.http.serve_forever, daemon=True).start()
+
+    def wait(self, n: int, timeout: float = 15.0) -> list[dict]:
+        deadline = time.monotonic() + timeout
+        while len(self.posts) < n:
+            assert time.monotonic() < deadline, self.posts
+            time.sleep(0.02)
+        return self.posts
+
+    def close(self) -> None:
+        self.http.shutdown()
 
 
 def bind(node: ServerProcess) -> tuple[RawConn, int]:
@@ -96,3 +144,27 @@ def test_a_campaign_runs_once_across_nodes_and_survives_its_nodes_death(cluster)
     statuses = Counter(r[0] for r in conn.execute(
         "SELECT status FROM campaign_recipients WHERE campaign_id = %s", [cid]))
     assert statuses == {"SENT": len(numbers)}
+
+
+def test_a_dead_nodes_callback_is_posted_by_the_other_node(make_cluster):
+    (n1, n2), store = make_cluster(http={"enabled": True, "port": 0, "callback_backoff": 30.0})
+    receiver = Receiver(fail=1)  # the first POST (n1's) fails; n1 would retry in 30 s
+    try:
+        r = http_call("POST", http_base(n1) + "/api/v1/messages",
+                      {"from": "SMSClub", "to": "380671234567", "text": "hi", "dlr_url": receiver.url + "/dlr"},
+                      basic_auth("shop", PW))
+        assert r.status == 201, r
+        [first] = receiver.wait(1)
+        assert first["id"] == r.body["id"] and first["status"] == "DELIVRD"
+        n1.kill()
+        posts = receiver.wait(2, timeout=LEASE + 10)  # adopted by n2 once n1 is past its lease
+        assert posts[1] == first
+        deadline = time.monotonic() + 5
+        while store.pending_callbacks():
+            assert time.monotonic() < deadline, "the callback's answer was not recorded"
+            time.sleep(0.1)
+        time.sleep(1.5)
+        assert len(receiver.posts) == 2  # answered: once more, not again
+        assert store._conn.execute("SELECT node FROM dlr_callbacks").fetchall() == [("n2",)]
+    finally:
+        receiver.close()
