@@ -21,7 +21,7 @@ from .accounts.passwords import generate_password, hash_password
 from .accounts.throttle import LoginThrottle
 from .campaigns.runner import TICK as CAMPAIGN_TICK, CampaignRunner
 from .config import Config, node_name
-from .dlr.callbacks import CallbackSender
+from .dlr.callbacks import POLL as CALLBACK_POLL, CallbackSender
 from .dlr.hub import DeliveryHub
 from .dlr.mo import MoPart
 from .records import Receipt
@@ -29,6 +29,7 @@ from .dlr.deliveries import Deliveries
 from .engine import Engine
 from .engine.auth import Verify
 from .engine.cluster import CLAIM_EVERY, ClusterNode
+from .engine.cluster_limits import SYNC as BIND_SYNC
 from .metrics import GaugeCollector, Metrics
 from .operators.clock import SimClock
 from .operators.scheduler import Scheduler, bucket_seconds
@@ -41,7 +42,7 @@ from .records import Account
 from .server.conformance import SAVE_EVERY as REPORTS_SAVE, Reports
 from .server.protocol import SmppFactory
 from .store.open import display_target, is_url, open_store, target_of
-from .store.port import MessageStore, NodeState
+from .store.port import AccountExists, MessageStore, NodeState
 from .startup import StartupError, StoreLock, bind, lock_store
 from .store.cluster_port import ClusterWorker, cluster_store
 from .store.id_blocks import MessageIds
@@ -82,10 +83,13 @@ def ensure_first_account(store: MessageStore, config: Config, out: TextIO) -> No
         return
     password = generate_password()
     acc = config.accounts
-    store.add_account(Account(
-        system_id=acc.first_account, password_hash=hash_password(password), mode="test",
-        balance_kopecks=acc.test_balance_kopecks, alpha_names=(),
-    ))
+    try:
+        store.add_account(Account(
+            system_id=acc.first_account, password_hash=hash_password(password), mode="test",
+            balance_kopecks=acc.test_balance_kopecks, alpha_names=(),
+        ))
+    except AccountExists:  # another node of the store, starting at the same time, made it
+        return
     print(
         f"smsc: first start: created test account system_id={acc.first_account} "
         f"password={password} (shown once; change it with 'smsc account passwd')",
@@ -308,10 +312,15 @@ def build_engine(
 
 def build(config: Config, reactor: Any, out: TextIO = sys.stdout, node: str = "") -> Server:
     """The server on ``config``'s store; ``node``: this node's name
-    ([cluster]), which on a PostgreSQL store makes it a node of a cluster
-    (``smsc.engine.cluster``): it resumes only its own messages, takes
-    over dead nodes' and claims the receipts and MO of its receivers."""
+    ([cluster]), which on a PostgreSQL store makes it a node of a cluster:
+    it resumes only its own messages, takes over dead nodes' and claims the
+    receipts and MO of its receivers (``smsc.engine.cluster``), and shares
+    max_binds, the rate, campaigns and callbacks with the other nodes
+    (``smsc.engine.cluster_limits``)."""
     store = open_store(config.store)
+    # several nodes may share a PostgreSQL store; a SQLite file has one
+    cluster = bool(node) and is_url(target_of(config.store))
+    lease = config.cluster.lease if cluster else 0.0
     ensure_first_account(store, config, out)
     worker = StoreWorker(store, reactor)
     metrics = Metrics()
@@ -324,8 +333,11 @@ def build(config: Config, reactor: Any, out: TextIO = sys.stdout, node: str = ""
     callbacks = CallbackSender(
         watchers=engine.final_watchers, worker=worker, reactor=reactor, now=engine.sim.now,
         retries=config.http.callback_retries, backoff=config.http.callback_backoff,
-        timeout=config.http.callback_timeout,
+        timeout=config.http.callback_timeout, node=node, lease=lease,
     )
+    if cluster:
+        worker.node = node
+        store.forget_node_binds(node)  # what a kill -9 of this node left
     callbacks.recover(store)  # before the engine resumes (and may finish) messages
     shared = cluster_store(store) if node else None
     cluster_node = None
@@ -357,12 +369,16 @@ def build(config: Config, reactor: Any, out: TextIO = sys.stdout, node: str = ""
         # faults added by `smsc fault add` / the admin API (smsc.faults)
         every(reactor, FAULT_POLL, True, engine.faults.poll),
         every(reactor, CAMPAIGN_TICK, True, CampaignRunner(
-            engine, worker, config.billing.insufficient_funds_status, reactor.seconds, engine.sim.now).tick),
+            engine, worker, config.billing.insufficient_funds_status, reactor.seconds, engine.sim.now,
+            node=node, lease=lease).tick),
     ]
     if cluster_node is not None:  # dead nodes' work, every half lease (and at once)
         timers.append(every(reactor, config.cluster.lease / 2, True, cluster_node.take_over))
         metrics.watch(cluster_node)
     deliveries = Deliveries(engine.receipts, engine.mo)
+    if cluster:  # max_binds and the rate across nodes; callbacks of nodes gone
+        timers.append(every(reactor, BIND_SYNC, False, engine.share_limits(node, lease).sync))
+        timers.append(every(reactor, CALLBACK_POLL, False, callbacks.adopt))
     factory = SmppFactory(
         engine, config.smpp, reactor, metrics,
         deliveries=deliveries if cluster_node is None else cluster_node.deliveries(deliveries),

@@ -37,6 +37,16 @@ class TokenBucket:
         """Return tokens for a submit that was refused after taking them."""
         self._tokens = min(self.burst, self._tokens + n)
 
+    def retune(self, rate: float, now: float) -> None:
+        """A new ``rate`` from ``now`` on (burst: its default), the tokens
+        saved so far kept up to the new burst: a node's share of an
+        account's rate changes as binds come and go on other nodes, and a
+        change must not hand out a fresh burst."""
+        self.take(now, 0.0)
+        self.rate = rate
+        self.burst = max(1.0, rate)
+        self._tokens = min(self._tokens, self.burst)
+
 
 class DailyCap:
     """At most ``cap`` messages per UTC day; ``used`` seeds it after a restart."""

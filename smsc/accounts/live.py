@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 class LiveAccount:
     __slots__ = (
-        "record", "available", "bucket", "daily", "binds", "blacklist", "_limits",
+        "record", "available", "bucket", "daily", "binds", "nodes", "blacklist", "_limits",
         "id_format", "format_id", "format_date", "_receipt_options",
     )
 
@@ -31,6 +31,9 @@ class LiveAccount:
         self.record = record
         self.available = record.balance_kopecks
         self.binds = 0
+        #: nodes sharing the account's rate: this one and the other live
+        #: nodes of the store holding a bind of it (PostgreSQL; 1 on SQLite)
+        self.nodes = 1
         #: destinations that get nothing (SPEC section 4), from the store
         #: with the record: at bind and on the refresh after commits
         self.blacklist: frozenset[str] = record.blacklist
@@ -69,8 +72,18 @@ class LiveAccount:
             return m
         return self._limits.test_max_binds if self.is_test else self._limits.user_max_binds
 
+    def share(self, nodes: int, now: float) -> None:
+        """The account's rate is shared by ``nodes`` nodes from ``now`` on:
+        this node's bucket gets ``rate / nodes`` (the tokens it saved kept)."""
+        nodes = max(1, nodes)
+        if nodes == self.nodes:
+            return
+        self.nodes = nodes
+        if self.bucket is not None:
+            self.bucket.retune(self.rate / nodes, now)
+
     def _apply_limits(self, now: float) -> None:
-        rate = self.rate
+        rate = self.rate / self.nodes
         if not rate:
             self.bucket = None
         elif self.bucket is None or self.bucket.rate != rate:

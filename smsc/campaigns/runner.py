@@ -27,6 +27,17 @@ Decisions:
 * Any other refusal (no route, too long, sender no longer allowed) is the
   recipient's REFUSED with the status name and the rule's sentence as
   ``detail`` (``ESME_RINVDSTADR: no route for 380441234567``); the campaign goes on.
+* Several nodes on one PostgreSQL store (``node`` and ``lease`` given):
+  a campaign runs on one node at a time, the one holding its lease
+  (``StorePort.lease_campaigns``, taken or renewed every round, the
+  database's clock). A dead node's campaigns are taken within the lease
+  and go on from where it stopped: the recipients it left SENDING are
+  settled by the new holder as a restart settles its own (only for the
+  campaigns it takes, never for one another node is sending). The
+  recipients' claim is ``FOR UPDATE SKIP LOCKED``, so even two holders at
+  once (a node that stalled past its lease) never claim one recipient
+  twice; a submit such a stalled node had in flight when its campaign was
+  settled elsewhere may be sent again.
 * Restart: running campaigns resume by themselves (their state is in the
   store). A kill between a submit's commit and the runner's record leaves
   the recipient SENDING; the first tick after a start settles those with
@@ -48,7 +59,7 @@ from ..accounts.money import format_uah
 from ..engine import SmscEngine
 from ..pdu.constants import CommandStatus
 from ..pdu.errors import SmppError
-from ..store.port import StorePort
+from ..store.port import StorePort, Unsettled
 from ..submission import of_text
 from . import store as campaigns
 
@@ -69,8 +80,11 @@ THROTTLE_WAIT = 0.5
 class CampaignRunner:
     def __init__(
         self, engine: SmscEngine, worker: StorePort, funds_status: int, now: Callable[[], float],
-        sim_now: Callable[[], float],
+        sim_now: Callable[[], float], *, node: str = "", lease: float = 0.0,
     ) -> None:
+        """``node`` and ``lease`` (seconds): run only the campaigns this node
+        holds the lease of (PostgreSQL, several nodes); without them every
+        running campaign (the only node)."""
         self._engine = engine
         self._sim_now = sim_now
         self._worker = worker
@@ -83,6 +97,10 @@ class CampaignRunner:
         self._lives: dict[str, LiveAccount] = {}
         #: real time before which an idle runner does not look again
         self._idle_until = 0.0
+        self._node = node
+        self._lease = lease
+        #: campaigns whose lease this runner held in its last round
+        self._held: set[int] = set()
 
     def tick(self) -> Deferred:
         """One round; a LoopingCall waits for it, and it never fails (a
@@ -92,6 +110,16 @@ class CampaignRunner:
         return d
 
     async def _round(self) -> None:
+        if self._lease:
+            if self._now() < self._idle_until:
+                return
+            running = await self._worker.lease_campaigns(self._node, self._lease)
+            taken = {c.id for c in running} - self._held
+            self._held = {c.id for c in running}
+            if taken:
+                await self._settle(taken)
+            await self._run(running)
+            return
         if not self._recovered:
             settled = campaigns.settle(await self._worker.unsettled_sends())
             if settled:
@@ -104,7 +132,21 @@ class CampaignRunner:
             self._recovered = True
         if self._now() < self._idle_until:
             return
-        running = await self._worker.running_campaigns()
+        await self._run(await self._worker.running_campaigns())
+
+    async def _settle(self, campaign_ids: set[int]) -> None:
+        """Settle the SENDING recipients of campaigns this node just took
+        (from a dead node, or its own from before a restart)."""
+        unsettled = await self._worker.unsettled_sends()
+        mine = tuple(r for r in unsettled.recipients if r.campaign_id in campaign_ids)
+        settled = campaigns.settle(Unsettled(mine, unsettled.taken))
+        if settled:
+            await self._worker.record_outcomes(settled)
+            found = sum(o.status == campaigns.SENT for o in settled)
+            log.info("campaigns %s taken by node %s: %d recipients found sent, %d to send again",
+                     ", ".join(map(str, sorted(campaign_ids))), self._node, found, len(settled) - found)
+
+    async def _run(self, running: list[campaigns.Campaign]) -> None:
         self._idle_until = 0.0 if running else self._now() + IDLE_LOOK
         wants, fresh = self._budget(running)
         for system_id in fresh:

@@ -14,6 +14,16 @@ callbacks are sent: one whose message became final before a kill -9 goes
 out at start, the others when their resumed message ends. A callback
 answered in the last moment before a kill -9 may come twice; none is lost.
 
+Several nodes on one PostgreSQL store (``node`` and ``lease`` given): a
+callback is posted by the node that took the message (its row names it);
+a restart reads back only its own. Every ``POLL`` seconds each node adopts
+the pending callbacks of nodes that are dead (heartbeat older than the
+lease) or stopped, each by one node (row locks, ``SKIP LOCKED``), and posts
+them once their message is final, wherever it was finished (the adopted
+ones are looked up in the store; its own it hears of from its engine). A
+callback a node posted and had answered just before it died may come twice
+(as across a kill -9 on one node); none is lost.
+
 Logs name the URL without its query string (which may hold a client's
 secret).
 """
@@ -37,6 +47,8 @@ log = logging.getLogger(__name__)
 
 #: the longest dlr_url taken
 MAX_URL_LENGTH = 2048
+#: seconds between looks for callbacks of dead nodes (several nodes only)
+POLL = 1.0
 
 
 def check_url(url: str) -> str:
@@ -66,8 +78,10 @@ class CallbackSender:
     def __init__(
         self, *, watchers: dict[int, Callable[[int], None]], worker: StorePort, reactor: Any,
         now: Callable[[], float], retries: int, backoff: float, timeout: float,
-        agent: Any = None,
+        agent: Any = None, node: str = "", lease: float = 0.0,
     ) -> None:
+        """``node`` and ``lease``: one of several nodes sharing the store
+        (see the module's doc); without them, the only one."""
         #: the engine's final-state hook (``Engine.final_watchers``)
         self._watchers = watchers
         self._worker = worker
@@ -83,6 +97,12 @@ class CallbackSender:
         self._recovered: list[int] = []
         self._timers: dict[int, Any] = {}
         self._stopped = False
+        self._node = node
+        self._lease = lease
+        #: callbacks adopted from dead nodes, not sent yet: their messages
+        #: may end on any node, so the store is asked (``adopt``)
+        self._adopted: set[int] = set()
+        self._adopting = False
 
     def watch(self, message_id: int, public_id: str, url: str) -> None:
         """Send the final state of ``message_id`` to ``url`` (its row in
@@ -93,7 +113,7 @@ class CallbackSender:
     def recover(self, store: MessageStore) -> int:
         """Before the engine resumes messages: watch every pending callback
         again. Returns how many."""
-        rows = store.pending_callbacks()
+        rows = store.pending_callbacks(self._node if self._lease else "")
         for message_id, public_id, url in rows:
             self.watch(message_id, public_id, url)
             self._recovered.append(message_id)
@@ -105,6 +125,38 @@ class CallbackSender:
         recovered, self._recovered = self._recovered, []
         for message_id in recovered:
             self._read(message_id, only_final=True)
+
+    def adopt(self) -> None:
+        """Every ``POLL`` seconds with several nodes: take the pending
+        callbacks of dead nodes, and send the adopted ones whose message
+        is final now (a LoopingCall; never fails, one at a time)."""
+        if self._stopped or not self._lease or self._adopting:
+            return
+        self._adopting = True
+        node = self._node
+
+        def adopted(rows: list[Any]) -> Any:
+            for message_id, public_id, url in rows:
+                if message_id not in self._waiting:
+                    self.watch(message_id, public_id, url)
+                    self._adopted.add(message_id)
+            if rows:
+                log.info("node %s adopted %d callbacks of nodes gone", node, len(rows))
+            if self._adopted:
+                return self._worker.due_callbacks(node).addCallback(due)
+            return None
+
+        def due(ids: list[int]) -> None:
+            for message_id in ids:
+                if message_id in self._adopted:
+                    self._read(message_id, only_final=True)
+
+        def done(result: Any) -> None:
+            self._adopting = False
+            if result is not None:
+                log.warning("callbacks of nodes gone not adopted: %s", result.getErrorMessage())
+
+        self._worker.adopt_callbacks(node, self._lease).addCallback(adopted).addBoth(done)
 
     def stop(self) -> None:
         self._stopped = True
@@ -132,6 +184,7 @@ class CallbackSender:
                 return
             self._waiting.pop(message_id)
             self._watchers.pop(message_id, None)
+            self._adopted.discard(message_id)
             public_id, url = entry
             view = message_view(found, public_id, self._now())
             body = json.dumps(callback_payload(view)).encode()

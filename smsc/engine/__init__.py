@@ -97,6 +97,8 @@ class Engine:
         self.login = accounts.login
         self.account = accounts.account
         self.release = accounts.release
+        #: max_binds and the rate across the nodes of a PostgreSQL store
+        self.share_limits = accounts.share_limits
         self.submit = submitter.submit
         self.submit_multi = submitter.submit_multi
         self.send = submitter.send

@@ -28,6 +28,7 @@ from ..pdu.constants import CommandStatus
 from ..pdu.errors import SmppError
 from ..records import Account, BindInfo
 from ..store.port import StorePort
+from .cluster_limits import ClusterLimits
 from .rules import utc_day
 
 log = logging.getLogger(__name__)
@@ -87,6 +88,9 @@ class Accounts:
         #: a storm of binds with the same credentials hashes once
         self._verifying: dict[tuple[bytes, str], list[Deferred[bool]]] = {}
         store.on_commit.append(self._committed)
+        #: max_binds and rate shares across the nodes of a PostgreSQL store
+        #: (``share_limits``); None: this process is the only node
+        self.cluster: ClusterLimits | None = None
 
     # --- binds ----------------------------------------------------------------
 
@@ -97,11 +101,25 @@ class Accounts:
         def bound(live: LiveAccount) -> LiveAccount:
             if live.max_binds and live.binds >= live.max_binds:
                 raise SmppError(CommandStatus.ESME_RBINDFAIL, f"at most {live.max_binds} binds")
+            return counted(live)
+
+        def counted(live: LiveAccount) -> LiveAccount:
             live.binds += 1
             self._store.tracked.add(live.system_id)
             return live
 
-        return self._check(bind.system_id, bind.password, bind.peer_host).addCallback(bound)
+        checked = self._check(bind.system_id, bind.password, bind.peer_host)
+        cluster = self.cluster
+        if cluster is None:
+            return checked.addCallback(bound)
+        return checked.addCallback(cluster.take).addCallback(counted)
+
+    def share_limits(self, node: str, lease: float) -> ClusterLimits:
+        """From now on max_binds and the rate hold across the live nodes of
+        the store (smsc.engine.cluster_limits), this one named ``node``;
+        the caller runs ``sync`` every ``cluster_limits.SYNC`` seconds."""
+        self.cluster = ClusterLimits(store=self._store, clock=self._clock, node=node, lease=lease, lives=self.live)
+        return self.cluster
 
     def login(self, system_id: str, password: str, host: str) -> "Deferred[LiveAccount]":
         """HTTP Basic: the live account when ``password`` is its password
@@ -222,6 +240,8 @@ class Accounts:
     def release(self, live: LiveAccount) -> None:
         """A bound session of ``live`` is gone."""
         live.binds -= 1
+        if self.cluster is not None:
+            self.cluster.give_back(live)
         if live.binds <= 0 and live.system_id not in self._keep_tracked:
             self._store.tracked.discard(live.system_id)
 

@@ -295,6 +295,19 @@ class NodeState:
 
 
 @dataclass(frozen=True, slots=True)
+class BindSlot:
+    """What a bind's claim of a slot found (``MessageStore.take_bind``)."""
+
+    #: the bind holds a slot now (False: ``max_binds`` reached cluster-wide)
+    taken: bool
+    #: the account's binds on the live nodes, this one included when taken
+    binds: int
+    #: live nodes holding a bind of the account, this node counted: what
+    #: the account's rate is shared by (``LiveAccount.nodes``)
+    nodes: int
+
+
+@dataclass(frozen=True, slots=True)
 class AccountUsage:
     """An account with the messages it was charged for on one UTC day."""
 
@@ -575,6 +588,29 @@ class MessageStore(Protocol):
         """Commit one small real write, or raise (health, after a failed
         commit: opening a transaction needs no disk space, this does)."""
 
+    # what the nodes of one store share (smsc.store.postgres_limits; SQLite's
+    # one process is the only node: these keep nothing there)
+    def take_bind(self, node: str, system_id: str, max_binds: int, lease: float) -> BindSlot:
+        """A bind slot of ``system_id`` for ``node`` unless the live nodes
+        hold ``max_binds`` already (0: no limit); one account's takes run
+        one at a time across nodes."""
+    def drop_bind(self, node: str, system_id: str) -> None: ...
+    def sync_binds(
+        self, node: str, held: Mapping[str, int], keep: Iterable[str], shares: Iterable[str], lease: float,
+    ) -> dict[str, int]:
+        """``node``'s bind rows set to ``held`` (``keep``: left alone),
+        dead nodes' rows deleted; for each of ``shares`` the live nodes
+        with a bind of it, ``node`` counted."""
+    def forget_node_binds(self, node: str) -> int:
+        """Delete ``node``'s bind rows (it starts, or was taken over)."""
+    def lease_campaigns(self, node: str, lease: float) -> list[Campaign]:
+        """The running campaigns ``node`` holds for ``lease`` seconds from
+        now: its own, and any no live node holds."""
+    def adopt_callbacks(self, node: str, lease: float) -> list[PendingCallback]:
+        """Pending dlr_url callbacks of no live node, now ``node``'s."""
+    def due_callbacks(self, node: str) -> list[int]:
+        """``node``'s pending callbacks whose message is final."""
+
     # accounts
     def add_account(self, account: Account) -> None: ...
     def get_account(self, system_id: str, blacklist: bool = False) -> Account | None: ...
@@ -638,8 +674,10 @@ class MessageStore(Protocol):
     def mo_delivered(self, mo_id: int) -> None: ...
     def set_api_key(self, system_id: str, key_sha256: str) -> None: ...
     def api_key_owner(self, key_sha256: str) -> str | None: ...
-    def add_callback(self, message_id: int, public_id: str, url: str) -> None: ...
-    def pending_callbacks(self) -> list[PendingCallback]: ...
+    def add_callback(self, message_id: int, public_id: str, url: str, node: str = "") -> None:
+        """A callback to post, by ``node`` (PostgreSQL; "" none named)."""
+    def pending_callbacks(self, node: str = "") -> list[PendingCallback]:
+        """Callbacks not yet answered nor given up: ``node``'s ("" every one)."""
     def end_callback(self, message_id: int, state: int) -> None: ...
 
     # campaigns
@@ -760,6 +798,16 @@ class StorePort(Protocol):
     def api_key_owner(self, key_sha256: str) -> Deferred[str | None]: ...
     def add_callback(self, message_id: int, public_id: str, url: str) -> Deferred[None]: ...
     def end_callback(self, message_id: int, state: int) -> Deferred[None]: ...
+
+    # the nodes of one store (PostgreSQL; see MessageStore)
+    def take_bind(self, node: str, system_id: str, max_binds: int, lease: float) -> Deferred[BindSlot]: ...
+    def drop_bind(self, node: str, system_id: str) -> Deferred[None]: ...
+    def sync_binds(
+        self, node: str, held: Mapping[str, int], keep: Iterable[str], shares: Iterable[str], lease: float,
+    ) -> Deferred[dict[str, int]]: ...
+    def lease_campaigns(self, node: str, lease: float) -> Deferred[list[Campaign]]: ...
+    def adopt_callbacks(self, node: str, lease: float) -> Deferred[list[PendingCallback]]: ...
+    def due_callbacks(self, node: str) -> Deferred[list[int]]: ...
 
     # the admin API
     def list_accounts(self) -> Deferred[list[Account]]: ...

@@ -34,6 +34,7 @@ from .port import (
 )
 from .sqlite_bases import BaseTables
 from .sqlite_campaigns import CampaignTables
+from .sqlite_limits import OneNodeLimits
 
 __all__ = ["SCHEMA_VERSION", "Store"]
 
@@ -121,7 +122,7 @@ def _rollback(conn: sqlite3.Connection) -> None:
         conn.execute("ROLLBACK")
 
 
-class Store(CampaignTables, BaseTables):
+class Store(CampaignTables, BaseTables, OneNodeLimits):
     def __init__(self, path: str, synchronous: str = "NORMAL") -> None:
         self.path = path
         self._synchronous = synchronous
@@ -745,15 +746,17 @@ class Store(CampaignTables, BaseTables):
         row = self._db.execute("SELECT system_id FROM api_keys WHERE key_sha256 = ?", [key_sha256]).fetchone()
         return row[0] if row else None
 
-    def add_callback(self, message_id: int, public_id: str, url: str) -> None:
+    def add_callback(self, message_id: int, public_id: str, url: str, node: str = "") -> None:
+        """``node`` is not kept: the one process posts every callback."""
         with self._db.conn:
             self._db.execute(
                 "INSERT OR REPLACE INTO dlr_callbacks (message_id, public_id, url, created_at, state) "
                 "VALUES (?, ?, ?, ?, ?)", [message_id, public_id, url, time.time(), CALLBACK_PENDING],
             )
 
-    def pending_callbacks(self) -> list[PendingCallback]:
-        """Callbacks not yet delivered nor given up, oldest first."""
+    def pending_callbacks(self, node: str = "") -> list[PendingCallback]:
+        """Callbacks not yet delivered nor given up, oldest first (all of
+        them: one node)."""
         return [PendingCallback(*r) for r in self._db.execute(
             "SELECT message_id, public_id, url FROM dlr_callbacks WHERE state = ? ORDER BY message_id",
             [CALLBACK_PENDING],

@@ -25,9 +25,10 @@ from twisted.python.threadpool import ThreadPool
 from ..fault_model import Fault
 from ..records import Account, Message
 from .port import (
-    AccountUsage, AlphaApplication, BaseNumber, BaseRecipient, Batch, BatchResult, Campaign, CampaignTally, Claimed,
-    ClientReport, CommitStatus, InsufficientFunds, MessageStore, MoRow, NewBase, NewCampaign, NodeState, NumberBase,
-    Outcome, RecipientFilter, RecipientState, StoredMessage, StorePort, Unsettled, UpstreamLeg, Waiter,
+    AccountUsage, AlphaApplication, BaseNumber, BaseRecipient, Batch, BatchResult, BindSlot, Campaign, CampaignTally,
+    Claimed, ClientReport, CommitStatus, InsufficientFunds, MessageStore, MoRow, NewBase, NewCampaign, NodeState,
+    NumberBase, Outcome, PendingCallback, RecipientFilter, RecipientState, StoredMessage, StorePort, Unsettled,
+    UpstreamLeg, Waiter,
 )
 
 log = logging.getLogger(__name__)
@@ -89,6 +90,9 @@ class StoreWorker:
         self._checkpointing = False
         self._checkpoint_ticker = LoopingCall(self._checkpoint)
         self._checkpoint_ticker.clock = reactor
+        #: this process's node name ([cluster] node) once known: the owner
+        #: written with what it must do itself (dlr_url callbacks)
+        self.node = ""
 
     def start(self) -> None:
         self._store.take_over_checkpoints()
@@ -239,10 +243,33 @@ class StoreWorker:
         return self._call(self._store.api_key_owner, key_sha256)
 
     def add_callback(self, message_id: int, public_id: str, url: str) -> "Deferred[None]":
-        return self._call(self._store.add_callback, message_id, public_id, url)
+        """Stored as this node's to post (``node``)."""
+        return self._call(self._store.add_callback, message_id, public_id, url, self.node)
 
     def end_callback(self, message_id: int, state: int) -> "Deferred[None]":
         return self._call(self._store.end_callback, message_id, state)
+
+    # --- the nodes of one store (smsc.store.postgres_limits) ----------------------
+
+    def take_bind(self, node: str, system_id: str, max_binds: int, lease: float) -> "Deferred[BindSlot]":
+        return self._call(self._store.take_bind, node, system_id, max_binds, lease)
+
+    def drop_bind(self, node: str, system_id: str) -> "Deferred[None]":
+        return self._call(self._store.drop_bind, node, system_id)
+
+    def sync_binds(
+        self, node: str, held: Mapping[str, int], keep: Iterable[str], shares: Iterable[str], lease: float,
+    ) -> "Deferred[dict[str, int]]":
+        return self._call(self._store.sync_binds, node, dict(held), list(keep), list(shares), lease)
+
+    def lease_campaigns(self, node: str, lease: float) -> "Deferred[list[Campaign]]":
+        return self._call(self._store.lease_campaigns, node, lease)
+
+    def adopt_callbacks(self, node: str, lease: float) -> "Deferred[list[PendingCallback]]":
+        return self._call(self._store.adopt_callbacks, node, lease)
+
+    def due_callbacks(self, node: str) -> "Deferred[list[int]]":
+        return self._call(self._store.due_callbacks, node)
 
     # --- the admin API ---------------------------------------------------------
 

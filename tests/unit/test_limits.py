@@ -34,3 +34,14 @@ def test_daily_cap_seeded_after_restart():
     day = 20000
     c = DailyCap(3, day=day, used=3)
     assert not c.take(day * 86400 + 5)
+
+
+def test_a_retuned_bucket_keeps_its_tokens_up_to_the_new_burst():
+    b = TokenBucket(10.0, now=0.0)
+    for _ in range(4):
+        assert b.take(0.0)
+    b.retune(5.0, 0.0)  # a second node binds: half the rate, no fresh burst
+    assert (b.rate, b.burst) == (5.0, 5.0)
+    assert sum(b.take(0.0) for _ in range(10)) == 5
+    b.retune(10.0, 1.0)  # it leaves: 5 tokens came in the second, burst 10 again
+    assert sum(b.take(1.0) for _ in range(20)) == 5
