@@ -26,11 +26,11 @@ not stopped and a heartbeat within the lease the caller passes.
 from __future__ import annotations
 
 import contextlib
-import json
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .port import CALLBACK_PENDING, BindSlot, Campaign, PendingCallback
+from .postgres_campaigns import _CAMPAIGN_COLUMNS, _campaign
 
 if TYPE_CHECKING:
     import psycopg
@@ -71,20 +71,6 @@ CLUSTER_ONLY: dict[str, tuple[str, ...] | None] = {
 }
 
 _LIVE = "(SELECT smsc_live_nodes(%(lease)s))"
-_CAMPAIGN_COLUMNS = (
-    "id, name, system_id, sender, template, rate, state, detail, created_at, started_at, "
-    "finished_at, phone_column, columns, rows_in, kept, invalid, duplicates, blacklisted, "
-    "estimate_segments, estimate_kopecks"
-)
-
-
-def _campaign(row: Any) -> Campaign:
-    values = list(row)
-    values[7] = values[7] or ""
-    values[12] = tuple(json.loads(values[12] or "[]"))
-    return Campaign(*values)
-
-
 class PgLimitTables:
     """The cluster methods of ``MessageStore``, over ``PgStore``'s connection."""
 
