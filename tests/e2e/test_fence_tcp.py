@@ -9,7 +9,8 @@ binds refused, /health 503, ``smsc_cluster_fenced 1``), so its operators'
 outcomes reach nobody from its memory; b takes the messages over after the
 lease and receipts them. Every accepted message is receipted exactly once
 across both receivers. When the proxy is back, a's heartbeat finds its row
-deleted by b's takeover: it exits with status 75.
+deleted by b's takeover: it exits with status 75. A lone node whose
+database was down (nobody could take it over) serves again once it is back.
 
 Without the fence a keeps its receiver and sends each receipt from memory
 (its final-state write fails), and b sends it again after the takeover.
@@ -201,5 +202,39 @@ def test_a_node_cut_off_from_the_database_fences_and_every_accepted_message_is_r
         out = "".join(a.output)
         assert "fenced: no heartbeat for" in out and "was taken over by another node" in out
         assert b.stop() == 0
+    finally:
+        proxy.close()
+
+
+def test_a_node_whose_database_was_down_for_everyone_fences_and_then_serves_again(server_factory, pg_store_url):
+    """Nobody could take it over: back from the fence it takes binds and
+    submits again, and its receipts flow (without the un-fence it would
+    refuse binds until restarted)."""
+    db_port = int(re.search(r":(\d+)/", pg_store_url).group(1))
+    proxy = Proxy(db_port)
+    try:
+        a = server_factory(store=with_port(pg_store_url, proxy.port), cluster={"node": "a", "lease": LEASE},
+                           http={"enabled": True, "port": 0})
+        sid = new_user(a, balance="10")
+        receiver = Receiver(a.port, sid)
+        proxy.cut()
+        wait("the receiver unbound", receiver.unbound.is_set, LEASE * 2)
+        refused = RawConn(a.connect_raw())
+        assert refused.bind(C.BIND_TRANSCEIVER, sid, PW).status == S.ESME_RSYSERR
+        time.sleep(LEASE)  # past the lease by the database's clock too
+        proxy.heal()
+        # (/health itself stays 503 for 10 s after the last failed commit: COMMIT_FAILURE_HOLD)
+        wait("the heartbeat back", lambda: http_call("GET", http_base(a) + "/health").body["heartbeat_ok"],
+             LEASE * 3)
+        assert a.proc.poll() is None
+        receiver = Receiver(a.port, sid)
+        trx = RawConn(a.connect_raw())
+        assert trx.bind(C.BIND_TRANSMITTER, sid, PW).status == S.ESME_ROK
+        status, mid = trx.submit(2)
+        assert status == S.ESME_ROK
+        wait("its receipt", lambda: receiver.receipts == [mid], 10)
+        out = "".join(a.output)
+        assert "fenced: no heartbeat for" in out and "serving again" in out and "taken over" not in out
+        assert a.stop() == 0
     finally:
         proxy.close()
