@@ -253,9 +253,17 @@ class ClusterNode(Collector):
         """The heartbeat is back and nobody took this node over. It takes
         nobody over for a lease: when the database was down for every node,
         the others' heartbeats are as old as this one's was, and each gets
-        a lease to beat again before it may be deemed dead."""
+        a lease to beat again before it may be deemed dead. What it had
+        claimed for accounts no longer bound here is freed: the releases
+        made as its receivers were unbound may have failed with the
+        database, and nobody else would claim those rows."""
         self.fenced = False
         self._take_after = self._clock.seconds() + self.lease
+
+        def failed(failure: Any) -> None:
+            log.error("node %s: freeing its claims after a fence failed: %s", self.node, failure.getErrorMessage())
+
+        self._cluster.free_claims(self.node, sorted(self._bound)).addErrback(failed)
 
     def stop(self) -> "Deferred[None]":
         """After the last commit: every claim freed and this node marked

@@ -519,7 +519,10 @@ class SmppProtocol(Protocol):
 
     def undrain(self) -> None:
         """Back from a fence (``smsc.engine.fence``): binds and writes are
-        taken again, deliveries offered again."""
+        taken again, deliveries offered again; not on a session this server
+        is unbinding (the fence unbinds every session)."""
+        if self._unbound is not None:
+            return
         self.draining = False
         for cls in self._REFUSED_WHILE_DRAINING:
             self._handlers[cls] = getattr(self, self.HANDLERS[cls])

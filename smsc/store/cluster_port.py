@@ -92,6 +92,10 @@ class ClusterStore(Protocol):
     def claim_mo(self, node: str, system_ids: Iterable[str], limit: int) -> list[MoRow]:
         """``claim_receipts`` for undelivered MO messages."""
     def release_mo(self, node: str, mo_ids: Iterable[int]) -> int: ...
+    def free_claims(self, node: str, keep: Iterable[str]) -> None:
+        """Every owed receipt and MO ``node`` claimed for an account not in
+        ``keep`` is nobody's again (back from a fence: the releases of its
+        unbound receivers may have failed with the database)."""
     def stop_node(self, node: str) -> None:
         """A graceful stop, after the last commit: every claim of ``node``
         freed and the node marked stopped, so another takes its unfinished
@@ -131,6 +135,9 @@ class ClusterWorker:
 
     def release_mo(self, node: str, mo_ids: Iterable[int]) -> "Deferred[int]":
         return self._worker.after_commit(self._store.release_mo, node, list(mo_ids))
+
+    def free_claims(self, node: str, keep: Iterable[str]) -> "Deferred[None]":
+        return self._worker.after_commit(self._store.free_claims, node, list(keep))
 
     def stop_node(self, node: str) -> "Deferred[None]":
         return self._worker.after_commit(self._store.stop_node, node)

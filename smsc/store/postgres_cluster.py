@@ -189,6 +189,12 @@ class PgClusterTables:
             "UPDATE mo_queue SET node = NULL WHERE id = ANY(%s::bigint[]) AND node = %s AND delivered = 0",
             [list(mo_ids), node]).rowcount
 
+    def free_claims(self, node: str, keep: Iterable[str]) -> None:
+        others = " AND NOT (system_id = ANY(%s::text[]))"
+        with self._transaction() as conn:
+            conn.execute(_FREE_RECEIPTS + others, [node, list(keep)])
+            conn.execute(_FREE_MO + others, [node, list(keep)])
+
     def stop_node(self, node: str) -> None:
         with self._transaction() as conn:
             conn.execute(_FREE_RECEIPTS, [node])

@@ -152,15 +152,17 @@ def stale(url: str, *names: str) -> None:
                      [list(names)])
 
 
-def fenced_node(n: Node, receiver: PortReceiver | None) -> tuple[Fence, Port, list[str]]:
+def fenced_node(n: Node, receivers: list[PortReceiver] | None = None) -> tuple[Fence, Port, list[str]]:
     """``n``'s fence as the server wires it: fenced, its node claims and
-    takes nothing and its receiver session goes (what the unbind does)."""
+    takes nothing and its receivers' sessions go (what the unbind does;
+    ``receivers`` is read at the fence)."""
     port, events = Port(n.node.beat), []
+    receivers = [] if receivers is None else receivers
 
     def on_fence(reason: str) -> None:
         events.append("fence")
         n.node.fence()
-        if receiver is not None:
+        for receiver in receivers:
             n.ports.detach("shop", receiver, receiver.unanswered)
 
     def on_unfence() -> None:
@@ -184,7 +186,7 @@ def test_a_node_cut_off_from_its_heartbeat_sends_no_receipt_for_messages_another
     a.rig.add()
     live = a.rig.bind(kind="transmitter")
     here = a.receiver()
-    fence, port, events = fenced_node(a, here)
+    fence, port, events = fenced_node(a, [here])
     there = b.receiver()
     ids = [int(a.rig.accept(live, sms(registered_delivery=1)), 16) for _ in range(4)]
     port.down = True  # a's heartbeat no longer reaches the database
@@ -212,8 +214,8 @@ def test_the_database_down_for_every_node_both_fence_and_serve_again_and_nobody_
     a.rig.add()
     live = a.rig.bind(kind="transmitter")
     ids = [int(a.rig.accept(live, sms(registered_delivery=1)), 16) for _ in range(3)]
-    fa, pa, ea = fenced_node(a, None)
-    fb, pb, eb = fenced_node(b, None)
+    fa, pa, ea = fenced_node(a)
+    fb, pb, eb = fenced_node(b)
     pa.down = pb.down = True
     a.rig.run(LEASE * 1.5)
     b.rig.run(LEASE * 1.5)
@@ -236,3 +238,36 @@ def test_the_database_down_for_every_node_both_fence_and_serve_again_and_nobody_
     recv = a.receiver()
     a.rig.run(2.0)
     assert sorted(r.message.id for r in recv.got) == ids
+
+
+def test_back_from_a_fence_a_node_frees_the_claims_its_unbound_receivers_could_not_release(
+    nodes, pg_store_url, monkeypatch
+):
+    """The fence unbinds the receivers while the database is unreachable:
+    their releases fail, and rows claimed by a node with no receiver of
+    the account are claimed by nobody else. The un-fence frees them."""
+    a, b = nodes("a"), nodes("b")
+    a.rig.add()
+    receivers: list = []
+    fence, port, events = fenced_node(a, receivers)
+    live = a.rig.bind(kind="transmitter")
+    ids = [int(a.rig.accept(live, sms(registered_delivery=1)), 16) for _ in range(3)]
+    a.rig.run(2.0)  # final, owed: no receiver anywhere
+    silent = a.receiver(ack=False)
+    receivers.append(silent)
+    a.rig.run(0.05)
+    assert [r.message.id for r in silent.got] == ids
+    monkeypatch.setattr(a.node._cluster, "release_receipts",
+                        lambda node, ids: fail(StoreUnavailable("cannot open the store")))
+    port.down = True
+    a.rig.run(LEASE)
+    assert events == ["fence"]
+    with psycopg.connect(pg_store_url) as conn:
+        owed = conn.execute("SELECT id, receipt_node FROM messages WHERE receipt = 1 ORDER BY id").fetchall()
+    assert owed == [(i, "a") for i in ids]  # a's, and a has no receiver of the account
+    port.down = False
+    a.rig.run(LEASE / 3)
+    assert events == ["fence", "unfence"]
+    got = b.receiver()
+    b.rig.run(0.05)
+    assert sorted(r.message.id for r in got.got) == ids
