@@ -126,8 +126,11 @@ class Fence(Collector):
             self._on_unfence()
 
     def _failed(self, failure: Any) -> None:
+        """A warning until the fence (which says the rest); then INFO, so a
+        long outage is not a warning every third of the lease."""
         if not self._stopped:
-            log.warning("heartbeat of node %s failed: %s", self.node, failure.getErrorMessage())
+            (log.info if self.fenced else log.warning)(
+                "heartbeat of node %s failed: %s", self.node, failure.getErrorMessage())
 
     def _arm(self) -> None:
         if self._deadline is not None and self._deadline.active():
