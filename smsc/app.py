@@ -30,6 +30,7 @@ from .engine import Engine
 from .engine.auth import Verify
 from .engine.cluster import CLAIM_EVERY, ClusterNode
 from .engine.cluster_limits import SYNC as BIND_SYNC
+from .engine.fence import TAKEN_OVER, Fence
 from .metrics import GaugeCollector, Metrics
 from .operators.clock import SimClock
 from .operators.scheduler import Scheduler, bucket_seconds
@@ -120,27 +121,77 @@ class Server:
 
     def start_heartbeat(self, reactor: Any, node: str) -> None:
         """This node's heartbeat every third of the lease (``[cluster]``):
-        other nodes see it alive; the answer lists the cluster."""
+        other nodes see it alive; the answer lists the cluster. A node of a
+        cluster fences itself when it cannot renew it (``smsc.engine.fence``)."""
         self.node = node
         if is_url(target_of(self.config.store)):  # nodes sharing a store scrape apart
             self.metrics.node = node
+        lease = self.config.cluster.lease
+
+        def seen(nodes: list[NodeState]) -> None:
+            self.cluster = nodes
+
+        cluster_node = self.cluster_node
+        if cluster_node is not None:
+            self.fence = Fence(
+                node=node, lease=lease, clock=reactor, beat=cluster_node.beat, seen=seen,
+                on_fence=lambda reason: self._fenced(reactor),
+                on_unfence=self._unfenced, on_taken=lambda: self._taken_over(reactor),
+                last_beat=cluster_node.started_at,
+            )
+            self.metrics.watch(self.fence)
+            self.fence.start()
+            self.timers.append(every(reactor, lease / 3, True, self.fence.beat))
+            return
 
         def beat() -> None:
-            def seen(nodes: list[NodeState]) -> None:
-                self.cluster = nodes
-
             def lost(failure: Any) -> None:
                 log.warning("heartbeat of node %s failed: %s", node, failure.getErrorMessage())
 
-            self.worker.heartbeat(node, self.config.cluster.lease).addCallbacks(seen, lost)
+            self.worker.heartbeat(node, lease).addCallbacks(seen, lost)
 
-        self.timers.append(every(reactor, self.config.cluster.lease / 3, True, beat))
+        self.timers.append(every(reactor, lease / 3, True, beat))
+
+    def _fenced(self, clock: Any) -> None:
+        """Fenced: binds and writes refused, no deliveries offered (as a
+        graceful stop's drain), and every session unbound (2 s for the
+        unbind_resp, then closed) so its client binds to another node;
+        what was offered and not answered is owed again."""
+        assert self.cluster_node is not None
+        self.cluster_node.fence()
+        self.factory.drain()
+        sessions = list(self.factory.connections)
+        unbinds = [p.unbind() for p in sessions]
+
+        def close(_: object) -> None:
+            for p in sessions:
+                if not p.gone:
+                    p.transport.abortConnection()
+
+        if unbinds:
+            _within(clock, 2.0, DeferredList(unbinds)).addCallback(close)
+
+    def _unfenced(self) -> None:
+        assert self.cluster_node is not None
+        self.cluster_node.unfence()
+        self.factory.undrain()
+
+    def _taken_over(self, reactor: Any) -> None:
+        """Another node holds this node's work now: stop (its sessions are
+        closed already) with ``TAKEN_OVER`` as the exit status."""
+        self.exit_status = TAKEN_OVER
+        reactor.callLater(0, reactor.stop)
+
     #: the store's lock (smsc.startup), held for the life of the process
     store_lock: StoreLock | None = None
     #: router mode: the upstream SMSCs, unbound on stop after our clients
     upstreams: list[UpstreamOperator] = field(default_factory=list)
     #: this node's part of a cluster (a PostgreSQL store), None on SQLite
     cluster_node: ClusterNode | None = None
+    #: a cluster node's heartbeat and self-fencing (``smsc.engine.fence``)
+    fence: Fence | None = None
+    #: the process's exit status once stopped (``TAKEN_OVER``: another node took this one over)
+    exit_status: int = 0
 
     def health(self) -> Deferred:
         """Listeners up, the store writable (a write transaction opened and
@@ -167,6 +218,8 @@ class Server:
                 "last_failure_age_seconds": None if failed is None else round(now - failed.at, 3),
                 "sessions": len(self.factory.connections),
                 "node": self.node,
+                **({"heartbeat_ok": not self.fence.fenced, "fence_reason": self.fence.reason or None}
+                   if self.fence is not None else {}),
                 "cluster": [
                     {"node": n.name, "alive": n.alive,
                      "last_heartbeat": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(n.heartbeat_at))}
@@ -194,6 +247,8 @@ class Server:
         5. commit the rest, close the store."""
         clock = self.factory.clock
         drain = self.config.smpp.drain_timeout
+        if self.fence is not None:
+            self.fence.stop()
         for timer in self.timers:
             if timer.running:
                 timer.stop()

@@ -40,7 +40,7 @@ from ..dlr.port import Delivery, DeliveryPort, Receiver
 from ..operators.port import Operator
 from ..pdu.errors import SmppError
 from ..records import Receipt
-from ..store.cluster_port import ClusterStore, ClusterWorker, Work
+from ..store.cluster_port import Beat, ClusterStore, ClusterWorker, Work
 from ..store.port import MoRow, OwedReceipt, StorePort
 from .lifecycle import Lifecycle
 
@@ -80,6 +80,12 @@ class ClusterNode(Collector):
         self._claiming = False
         self._again = False
         self._taking = False
+        #: fenced (``smsc.engine.fence``): no claims, no takeovers
+        self.fenced = False
+        #: reactor time before which this node takes nobody over (back from a fence)
+        self._take_after = float("-inf")
+        #: reactor time just before ``start`` beat (the fence counts from it)
+        self.started_at = clock.seconds()
         #: counts for /metrics (``collect``): messages taken over from dead
         #: nodes; (kind "receipt"/"mo", "claimed"/"released") -> rows
         self.taken = 0
@@ -90,11 +96,13 @@ class ClusterNode(Collector):
     def start(self, store: ClusterStore) -> int:
         """Before the listeners open (the synchronous store): this node's own
         unfinished messages resumed; how many."""
+        self.started_at = self._clock.seconds()
         return self._resume(store.start_node(self.node, self.lease))
 
     def take_over(self) -> None:
-        """Look for dead nodes and resume what was taken of theirs."""
-        if self._taking:
+        """Look for dead nodes and resume what was taken of theirs (not
+        while fenced, nor for a lease after: see ``unfence``)."""
+        if self._taking or self.fenced or self._clock.seconds() < self._take_after:
             return
         self._taking = True
 
@@ -129,6 +137,8 @@ class ClusterNode(Collector):
     def claim(self) -> None:
         """Claim owed receipts and MO of the accounts bound here (those not
         already backed up here)."""
+        if self.fenced:
+            return
         if self._claiming:
             self._again = True
             return
@@ -228,6 +238,32 @@ class ClusterNode(Collector):
             for mo_id in ids:
                 self._mo_acks.pop(mo_id, None)
             self._release_mo(ids)
+
+    def beat(self) -> "Deferred[Beat]":
+        """This node's heartbeat (``smsc.engine.fence`` drives it)."""
+        return self._cluster.beat(self.node, self.lease)
+
+    def fence(self) -> None:
+        """This node cannot renew its heartbeat (``smsc.engine.fence``): it
+        claims nothing and takes nobody over (its sessions are unbound by
+        the server: what waited for them is freed as they go)."""
+        self.fenced = True
+
+    def unfence(self) -> None:
+        """The heartbeat is back and nobody took this node over. It takes
+        nobody over for a lease: when the database was down for every node,
+        the others' heartbeats are as old as this one's was, and each gets
+        a lease to beat again before it may be deemed dead. What it had
+        claimed for accounts no longer bound here is freed: the releases
+        made as its receivers were unbound may have failed with the
+        database, and nobody else would claim those rows."""
+        self.fenced = False
+        self._take_after = self._clock.seconds() + self.lease
+
+        def failed(failure: Any) -> None:
+            log.error("node %s: freeing its claims after a fence failed: %s", self.node, failure.getErrorMessage())
+
+        self._cluster.free_claims(self.node, sorted(self._bound)).addErrback(failed)
 
     def stop(self) -> "Deferred[None]":
         """After the last commit: every claim freed and this node marked

@@ -517,6 +517,18 @@ class SmppProtocol(Protocol):
         for cls in self._REFUSED_WHILE_DRAINING:
             self._handlers[cls] = self._refuse_draining
 
+    def undrain(self) -> None:
+        """Back from a fence (``smsc.engine.fence``): binds and writes are
+        taken again, deliveries offered again; not on a session this server
+        is unbinding (the fence unbinds every session)."""
+        if self._unbound is not None:
+            return
+        self.draining = False
+        for cls in self._REFUSED_WHILE_DRAINING:
+            self._handlers[cls] = getattr(self, self.HANDLERS[cls])
+        if self.receiving and not self.gone and self.account is not None:
+            self.deliveries.pump(self.account.system_id)
+
     def _refuse_draining(self, pdu: Any) -> None:
         if isinstance(pdu, (SubmitSm, DataSm)):
             self.metrics.submit(CommandStatus.ESME_RSYSERR)
@@ -645,3 +657,9 @@ class SmppFactory(ServerFactory):
         self.draining = True
         for p in list(self.connections):
             p.drain()
+
+    def undrain(self) -> None:
+        """Every session takes binds, writes and deliveries again (a fence lifted)."""
+        self.draining = False
+        for p in list(self.connections):
+            p.undrain()

@@ -31,7 +31,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, NamedTuple, Protocol, runtime_checkable
 
 from ..records import Message
-from .port import MessageStore, MoRow, OwedReceipt, UpstreamLeg
+from .port import MessageStore, MoRow, NodeState, OwedReceipt, UpstreamLeg
 
 if TYPE_CHECKING:
     from twisted.internet.defer import Deferred
@@ -50,6 +50,18 @@ class Work(NamedTuple):
     legs: list[UpstreamLeg]
 
 
+class Beat(NamedTuple):
+    """A cluster node's heartbeat (``ClusterStore.beat``): every node of the
+    store as the database sees them now, and whether this node's ``nodes``
+    row was still there. A row that had to be made anew was deleted by a
+    node that took this one over (``take_over`` deletes it in the
+    transaction that takes the messages): what this process holds in
+    memory is another node's now (``smsc.engine.fence``)."""
+
+    nodes: list[NodeState]
+    kept: bool
+
+
 @runtime_checkable
 class ClusterStore(Protocol):
     """What a store shared by several nodes adds (the synchronous side)."""
@@ -60,6 +72,11 @@ class ClusterStore(Protocol):
         unfinished messages are returned (a restart under the same name).
         Serialised with a takeover of ``node``, so a message is resumed
         by one of them only."""
+    def beat(self, node: str, lease: float) -> Beat:
+        """``node`` is alive now; every node (alive within ``lease``) and
+        whether ``node``'s row was kept. Serialised with a takeover of
+        ``node`` (its row locked): either the takeover sees this beat and
+        takes nothing, or this beat sees the row gone."""
     def take_over(self, node: str, lease: float) -> list[Work]:
         """For each dead node (silent for ``lease`` seconds, or stopped) no
         other node is taking over now: its unfinished messages become
@@ -75,6 +92,10 @@ class ClusterStore(Protocol):
     def claim_mo(self, node: str, system_ids: Iterable[str], limit: int) -> list[MoRow]:
         """``claim_receipts`` for undelivered MO messages."""
     def release_mo(self, node: str, mo_ids: Iterable[int]) -> int: ...
+    def free_claims(self, node: str, keep: Iterable[str]) -> None:
+        """Every owed receipt and MO ``node`` claimed for an account not in
+        ``keep`` is nobody's again (back from a fence: the releases of its
+        unbound receivers may have failed with the database)."""
     def stop_node(self, node: str) -> None:
         """A graceful stop, after the last commit: every claim of ``node``
         freed and the node marked stopped, so another takes its unfinished
@@ -93,6 +114,11 @@ class ClusterWorker:
         self._worker = worker
         self._store = store
 
+    def beat(self, node: str, lease: float) -> "Deferred[Beat]":
+        """On the store thread, behind every job queued before it: a store
+        thread stuck on a commit beats late, and the node fences."""
+        return self._worker.call(self._store.beat, node, lease)
+
     def take_over(self, node: str, lease: float) -> "Deferred[list[Work]]":
         return self._worker.call(self._store.take_over, node, lease)
 
@@ -109,6 +135,9 @@ class ClusterWorker:
 
     def release_mo(self, node: str, mo_ids: Iterable[int]) -> "Deferred[int]":
         return self._worker.after_commit(self._store.release_mo, node, list(mo_ids))
+
+    def free_claims(self, node: str, keep: Iterable[str]) -> "Deferred[None]":
+        return self._worker.after_commit(self._store.free_claims, node, list(keep))
 
     def stop_node(self, node: str) -> "Deferred[None]":
         return self._worker.after_commit(self._store.stop_node, node)

@@ -14,8 +14,11 @@ Why it is cheap:
 Locks: ``pg_try_advisory_xact_lock(CLUSTER_LOCK, hashtext(D))`` per dead
 node D, so of several live nodes looking at once one takes D's rows and
 the others skip it; a node's own start takes the same lock (waiting), so
-its restart and a takeover of it never both resume a message. Claims use
-``FOR UPDATE SKIP LOCKED``.
+its restart and a takeover of it never both resume a message. The dead
+node's ``nodes`` row is locked (``FOR UPDATE``) when its death is checked,
+so its own heartbeat (``beat``) either comes first (and the takeover takes
+nothing) or waits and finds the row deleted: a node never believes itself
+kept while its messages are another's. Claims use ``FOR UPDATE SKIP LOCKED``.
 """
 from __future__ import annotations
 
@@ -24,8 +27,8 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..records import Message
-from .cluster_port import Work
-from .port import MoRow, OwedReceipt, UpstreamLeg
+from .cluster_port import Beat, Work
+from .port import MoRow, NodeState, OwedReceipt, UpstreamLeg
 
 if TYPE_CHECKING:
     import psycopg
@@ -59,6 +62,16 @@ _FREE_MO = "UPDATE mo_queue SET node = NULL WHERE node = %s AND delivered = 0"
 _BEAT = (
     "INSERT INTO nodes (name, heartbeat_at, stopped) VALUES (%s, now(), %s) "
     "ON CONFLICT (name) DO UPDATE SET heartbeat_at = now(), stopped = excluded.stopped"
+)
+#: a cluster node's heartbeat: ``xmax = 0`` on a row just inserted (not
+#: updated): its old row was deleted by a takeover of the node
+_KEEP_BEAT = (
+    "INSERT INTO nodes (name, heartbeat_at, stopped) VALUES (%s, now(), false) "
+    "ON CONFLICT (name) DO UPDATE SET heartbeat_at = now(), stopped = false RETURNING NOT (xmax = 0)"
+)
+_NODES = (
+    "SELECT name, extract(epoch FROM heartbeat_at)::float8, "
+    "NOT stopped AND heartbeat_at >= now() - make_interval(secs => %s) FROM nodes ORDER BY name"
 )
 #: a finish of a node's message: only while the message is still its own
 FINISH_OWNED = (
@@ -94,6 +107,14 @@ class PgClusterTables:
             legs = self._legs(conn, messages)
         return Work(node, messages, legs)
 
+    def beat(self, node: str, lease: float) -> Beat:
+        conn = self._conn
+        with conn.pipeline():
+            kept = conn.execute(_KEEP_BEAT, [node])
+            nodes = conn.execute(_NODES, [lease])
+        row = kept.fetchone()
+        return Beat([NodeState(*r) for r in nodes.fetchall()], bool(row and row[0]))
+
     def take_over(self, node: str, lease: float) -> list[Work]:
         dead = [r[0] for r in self._conn.execute(
             f"SELECT name FROM nodes WHERE name <> %s AND {_DEAD} ORDER BY name", [node, lease])]
@@ -119,8 +140,11 @@ class PgClusterTables:
                 if not rows:
                     return None
             else:
-                if conn.execute(f"SELECT 1 FROM nodes WHERE name = %s AND {_DEAD}", [dead, lease]).fetchone() is None:
-                    return None  # it beat again since we looked (a restart)
+                # locked: a heartbeat of ``dead`` now waits for this transaction and
+                # then finds its row gone (``beat``); one that came first is seen here
+                if conn.execute(f"SELECT 1 FROM nodes WHERE name = %s AND {_DEAD} FOR UPDATE",
+                                [dead, lease]).fetchone() is None:
+                    return None  # it beat again since we looked (a restart, or back from a fence)
                 rows = conn.execute(
                     f"UPDATE messages SET node = %s WHERE node = %s AND done_time IS NULL "
                     f"RETURNING {_MESSAGE_COLUMNS}", [node, dead]).fetchall()
@@ -164,6 +188,12 @@ class PgClusterTables:
         return self._conn.execute(
             "UPDATE mo_queue SET node = NULL WHERE id = ANY(%s::bigint[]) AND node = %s AND delivered = 0",
             [list(mo_ids), node]).rowcount
+
+    def free_claims(self, node: str, keep: Iterable[str]) -> None:
+        others = " AND NOT (system_id = ANY(%s::text[]))"
+        with self._transaction() as conn:
+            conn.execute(_FREE_RECEIPTS + others, [node, list(keep)])
+            conn.execute(_FREE_MO + others, [node, list(keep)])
 
     def stop_node(self, node: str) -> None:
         with self._transaction() as conn:

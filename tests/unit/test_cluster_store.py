@@ -260,3 +260,41 @@ def test_inserts_name_their_node_and_start_frees_a_previous_runs_claims(nodes, p
         assert sql(pg_store_url, "SELECT receipt_node FROM messages WHERE id = 1") == [(None,)]
     finally:
         again.close()
+
+
+def test_a_beat_tells_whether_the_nodes_row_was_kept_or_it_was_taken_over(nodes, pg_store_url):
+    a, b = nodes("a"), nodes("b")
+    account(a, "shop")
+    store_messages(a, range(1, 4))
+    beat = a.beat("a", LEASE)  # the row start_node made: kept, also on the first beat
+    assert beat.kept and [(n.name, n.alive) for n in beat.nodes] == [("a", True), ("b", True)]
+    kill(pg_store_url, "a")
+    [work] = b.take_over("b", LEASE)
+    assert work.node == "a" and len(work.messages) == 3
+    again = a.beat("a", LEASE)  # back, but its messages are b's: the row was made anew
+    assert not again.kept and ("a", True) in [(n.name, n.alive) for n in again.nodes]
+    assert a.beat("a", LEASE).kept
+
+
+def test_a_takeover_racing_the_dead_nodes_beat_takes_nothing_when_the_beat_came_first(nodes, pg_store_url):
+    """The takeover locks the row it judged dead: a beat committed while it
+    waited makes the node alive again, so no node both keeps and loses its
+    messages (without the lock the takeover deletes the row the beat just
+    renewed, and the node believes itself kept)."""
+    a, b = nodes("a"), nodes("b")
+    account(a, "shop")
+    store_messages(a, range(1, 4))
+    kill(pg_store_url, "a")
+    result: list = []
+    with psycopg.connect(pg_store_url) as beating:  # a's beat, not yet committed
+        kept = beating.execute(
+            "UPDATE nodes SET heartbeat_at = now() WHERE name = 'a' RETURNING true").fetchone()
+        taker = threading.Thread(target=lambda: result.append(b.take_over("b", LEASE)))
+        taker.start()
+        taker.join(1.0)
+        assert taker.is_alive()  # waits for the row a's beat holds
+        beating.commit()
+    taker.join(10)
+    assert kept == (True,) and result == [[]]
+    assert sql(pg_store_url, "SELECT DISTINCT node FROM messages") == [("a",)]
+    assert a.beat("a", LEASE).kept
