@@ -21,7 +21,8 @@ What each node owns, and what happens when one dies (the rows:
 Each owed receipt is claimed by one node at a time (``SKIP LOCKED``), and
 acknowledged once. A duplicate is possible only for a receipt sent and
 not yet acknowledged (its deliver_sm_resp not committed) when its node
-dies or its link drops: at most one window per bind.
+dies: each bind's unanswered window plus what was answered during its
+last group commit (README "PostgreSQL").
 """
 from __future__ import annotations
 
@@ -35,14 +36,14 @@ from twisted.internet.defer import Deferred
 from twisted.internet.interfaces import IReactorTime
 
 from ..dlr.hub import DeliveryHub
-from ..dlr.mo import MoPart, mo_parts
+from ..dlr.mo import MoPart
 from ..dlr.port import Delivery, DeliveryPort, Receiver
 from ..operators.port import Operator
-from ..pdu.errors import SmppError
 from ..records import Receipt
 from ..store.cluster_port import Beat, ClusterStore, ClusterWorker, Work
 from ..store.port import MoRow, OwedReceipt, StorePort
 from .lifecycle import Lifecycle
+from .mo import all_parts_acked, enqueue_row
 
 log = logging.getLogger(__name__)
 
@@ -199,24 +200,14 @@ class ClusterNode(Collector):
             if not self._mo.has_sink(row.system_id):
                 free.append(row.id)
                 continue
-            try:
-                parts = mo_parts(row.id, row.system_id, row.source_addr, row.destination_addr, row.text)
-            except SmppError as exc:
-                log.error("MO %d cannot be sent: %s", row.id, exc)
-                continue
-            for part in parts:
-                self._mo.enqueue(part)
+            enqueue_row(self._mo, row)
         if free:
             self._release_mo(free)
         return full or len(rows) >= CLAIM_LIMIT
 
     def _mo_acked(self, part: MoPart) -> None:
-        acked = self._mo_acks.get(part.id, 0) + 1
-        if acked < part.total:
-            self._mo_acks[part.id] = acked
-            return
-        self._mo_acks.pop(part.id, None)
-        self._store.mo_delivered(part.id)
+        if all_parts_acked(self._mo_acks, part):
+            self._store.mo_delivered(part.id)
 
     def attached(self, system_id: str) -> None:
         """A receiver of ``system_id`` bound here: claim what it is owed now."""

@@ -36,13 +36,7 @@ class MoPickup:
         def got(rows: list[MoRow]) -> None:
             for row in rows:
                 self._seen = max(self._seen, row.id)
-                try:
-                    parts = mo_parts(row.id, row.system_id, row.source_addr, row.destination_addr, row.text)
-                except SmppError as exc:
-                    log.error("MO %d cannot be sent: %s", row.id, exc)
-                    continue
-                for part in parts:
-                    self._hub.enqueue(part)
+                enqueue_row(self._hub, row)
 
         def done(result: Any) -> None:
             self._polling = False
@@ -52,9 +46,28 @@ class MoPickup:
         self._store.pending_mo(self._seen).addCallback(got).addBoth(done)
 
     def _acked(self, part: MoPart) -> None:
-        acked = self._acks.get(part.id, 0) + 1
-        if acked < part.total:
-            self._acks[part.id] = acked
-            return
-        self._acks.pop(part.id, None)
-        self._store.mo_delivered(part.id)
+        if all_parts_acked(self._acks, part):
+            self._store.mo_delivered(part.id)
+
+
+def enqueue_row(hub: DeliveryHub[MoPart], row: MoRow) -> None:
+    """``row`` split into its parts, queued for the account's receivers;
+    a text that cannot be sent is logged and left (it never will be)."""
+    try:
+        parts = mo_parts(row.id, row.system_id, row.source_addr, row.destination_addr, row.text)
+    except SmppError as exc:
+        log.error("MO %d cannot be sent: %s", row.id, exc)
+        return
+    for part in parts:
+        hub.enqueue(part)
+
+
+def all_parts_acked(acks: dict[int, int], part: MoPart) -> bool:
+    """Count ``part``'s acknowledgement in ``acks`` (per MO row); True once
+    every part of its row is acknowledged (the row is then delivered)."""
+    acked = acks.get(part.id, 0) + 1
+    if acked < part.total:
+        acks[part.id] = acked
+        return False
+    acks.pop(part.id, None)
+    return True
