@@ -523,7 +523,8 @@ def serve(config: Config, reactor: Any = None, out: TextIO = sys.stdout) -> Serv
     server = build(config, reactor, out, node)
     server.store_lock = lock
     reactor.addSystemEventTrigger("before", "shutdown", server.stop)
-    server.smpp_port = _adopt(reactor, sockets["smpp"], server.factory)
+    wrap = _proxied if config.smpp.proxy_protocol else (lambda factory: factory)
+    server.smpp_port = _adopt(reactor, sockets["smpp"], wrap(server.factory))
     host = server.smpp_port.getHost()
     server.start_heartbeat(reactor, node)
     print(f"smsc: SMPP listening on {host.host}:{host.port} (store {display_target(target_of(config.store))})",
@@ -531,7 +532,7 @@ def serve(config: Config, reactor: Any = None, out: TextIO = sys.stdout) -> Serv
     if tls_options is not None:
         from .server.tls import TlsFactory
 
-        server.tls_port = _adopt(reactor, sockets["tls"], TlsFactory(tls_options, server.factory))
+        server.tls_port = _adopt(reactor, sockets["tls"], wrap(TlsFactory(tls_options, server.factory)))
         t = server.tls_port.getHost()
         print(f"smsc: SMPP over TLS listening on {t.host}:{t.port} (cert {config.tls.cert})", file=out, flush=True)
     if config.http.enabled:
@@ -551,6 +552,14 @@ def serve(config: Config, reactor: Any = None, out: TextIO = sys.stdout) -> Serv
         print(f"smsc: HTTP listening on {h.host}:{h.port} (/metrics, /health, /api/v1, /reports)",
               file=out, flush=True)
     return server
+
+
+def _proxied(factory: Any) -> Any:
+    """``factory`` behind the PROXY protocol ([smpp] proxy_protocol): the
+    client's address comes from the balancer's header (smsc.server.proxy)."""
+    from .server.proxy import ProxyFactory
+
+    return ProxyFactory(factory)
 
 
 def _adopt(reactor: Any, sock: Any, factory: Any) -> Any:

@@ -53,6 +53,9 @@ class SmppConfig:
     #: the listen queue: connections the kernel holds until we accept them
     #: (a reconnect storm; Linux caps it at net.core.somaxconn)
     backlog: int = 4096
+    #: every connection starts with a PROXY protocol header (v1 or v2) naming
+    #: the client's address: nodes behind HAProxy's send-proxy-v2
+    proxy_protocol: bool = False
 
 
 @dataclass(frozen=True)

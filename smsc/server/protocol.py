@@ -150,10 +150,10 @@ class SmppProtocol(Protocol):
     # --- connection ---------------------------------------------------------
 
     def connectionMade(self) -> None:
-        sock = getattr(self.transport, "socket", None)
+        self._fd = _socket_transport(self.transport)  # under TLS or PROXY layers too
+        sock = getattr(self._fd, "socket", None)
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self._fd = _socket_transport(self.transport)
         if self._fd is not None:
             self._fd.bufferSize = self.config.output_pause
             cast(IConsumer, self.transport).registerProducer(self, True)  # TCP, or TLS over it

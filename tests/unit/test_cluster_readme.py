@@ -22,5 +22,8 @@ def test_the_readme_node_config_and_haproxy_agree():
     assert "mode tcp" in haproxy and "balance leastconn" in haproxy
     assert "option httpchk GET /health" in haproxy
     assert re.search(rf"default-server check .*port {cfg.http.port}\b", haproxy)
+    # the PROXY header goes out exactly when the nodes expect it
+    assert cfg.smpp.proxy_protocol and "send-proxy-v2" in haproxy
+    assert cfg.smpp.max_connections_per_address == 0
     servers = re.findall(rf"^\s+server \S+ \S+:{cfg.smpp.port}$", haproxy, re.M)
     assert len(servers) == 3
