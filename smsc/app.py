@@ -230,6 +230,16 @@ class Server:
         probe = worker.probe_writable if worker.last_failure is None else worker.probe_commit
         return probe().addCallbacks(lambda _: report(True), lambda _: report(False))
 
+    def abandon(self) -> None:
+        """A start that failed after the build (``serve``): nothing was
+        served, so there is nothing to drain or commit; the timers and the
+        store's threads stop and the store closes."""
+        for timer in self.timers:
+            if timer.running:
+                timer.stop()
+        self.worker.abandon()
+        self.store.close()
+
     @inlineCallbacks
     def stop(self) -> Any:
         """Graceful stop (SIGTERM), in an order that neither repeats a
@@ -520,8 +530,34 @@ def serve(config: Config, reactor: Any = None, out: TextIO = sys.stdout) -> Serv
             lock.release()
         raise
     node = node_name(config, sockets["smpp"].getsockname()[1])
-    server = build(config, reactor, out, node)
+    try:
+        server = build(config, reactor, out, node)
+    except BaseException:
+        _close(sockets, lock)
+        raise
     server.store_lock = lock
+    try:
+        _listen(server, config, reactor, sockets, node, tls_options, out)
+    except BaseException:
+        server.abandon()  # no thread left to keep a process alive that cannot serve
+        _close(sockets, lock)
+        raise
+    return server
+
+
+def _close(sockets: dict[str, Any], lock: StoreLock | None) -> None:
+    for sock in sockets.values():
+        if sock.fileno() != -1:
+            sock.close()
+    if lock is not None:
+        lock.release()
+
+
+def _listen(
+    server: Server, config: Config, reactor: Any, sockets: dict[str, Any], node: str, tls_options: Any,
+    out: TextIO,
+) -> None:
+    """``serve``'s last part: the built server on the sockets it bound."""
     reactor.addSystemEventTrigger("before", "shutdown", server.stop)
     wrap = _proxied if config.smpp.proxy_protocol else (lambda factory: factory)
     server.smpp_port = _adopt(reactor, sockets["smpp"], wrap(server.factory))
@@ -551,7 +587,6 @@ def serve(config: Config, reactor: Any = None, out: TextIO = sys.stdout) -> Serv
         h = server.http_port.getHost()
         print(f"smsc: HTTP listening on {h.host}:{h.port} (/metrics, /health, /api/v1, /reports)",
               file=out, flush=True)
-    return server
 
 
 def _proxied(factory: Any) -> Any:

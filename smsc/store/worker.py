@@ -144,6 +144,17 @@ class StoreWorker:
         d.addBoth(_stop)
         return d
 
+    def abandon(self) -> None:
+        """Stop the threads at once, without a last commit: for a start that
+        failed before anything was served (``smsc.app.serve``), so that no
+        thread keeps the process alive."""
+        for ticker in (self._ticker, self._checkpoint_ticker):
+            if ticker.running:
+                ticker.stop()
+        if self._threaded:
+            self._pool.stop()
+            self._checkpoints.stop()
+
     def call(self, method: Callable[..., T], *args: Any) -> "Deferred[T]":
         """``method(*args)``, a method of the store behind this worker (one
         not named in the port: ``smsc.store.cluster_port``), on the store
