@@ -134,8 +134,12 @@ class PgClusterTables:
             if not (row and row[0]):
                 return None
             if dead is None:
+                # nobody's: from a copy or an older version, or of a node whose row a
+                # takeover deleted and that stored more before it died (every live
+                # node has its row from its start on, so none of these is alive)
                 rows = conn.execute(
-                    f"UPDATE messages SET node = %s WHERE node IS NULL AND done_time IS NULL "
+                    f"UPDATE messages m SET node = %s WHERE done_time IS NULL AND (node IS NULL OR "
+                    f"NOT EXISTS (SELECT 1 FROM nodes n WHERE n.name = m.node)) "
                     f"RETURNING {_MESSAGE_COLUMNS}", [node]).fetchall()
                 if not rows:
                     return None

@@ -145,6 +145,20 @@ def test_rows_no_node_owns_are_taken_once(nodes, pg_store_url):
     assert b.take_over("b", LEASE) == []
 
 
+def test_rows_of_a_node_that_has_no_row_left_are_taken_once(nodes, pg_store_url):
+    """A node taken over (its row deleted) that stored more before it died
+    and never beat again: its rows name a node nobody will ever see dead."""
+    ghost = nodes("ghost")
+    account(ghost, "shop")
+    store_messages(ghost, range(1, 4))
+    sql(pg_store_url, "DELETE FROM nodes WHERE name = 'ghost'")  # taken over, then killed -9
+    a, b = nodes("a"), nodes("b")
+    taken = [m.id for w in a.take_over("a", LEASE) for m in w.messages]
+    assert taken == [1, 2, 3]
+    assert b.take_over("b", LEASE) == []
+    assert sql(pg_store_url, "SELECT DISTINCT node FROM messages") == [("a",)]
+
+
 def test_claims_never_give_a_receipt_to_two_nodes(nodes, pg_store_url):
     a = nodes("a")
     account(a, "shop", "other")
