@@ -131,26 +131,24 @@ class StoreWorker:
 
     def stop(self) -> "Deferred[None]":
         """Commit what is pending, then stop the thread."""
-        for ticker in (self._ticker, self._checkpoint_ticker):
-            if ticker.running:
-                ticker.stop()
+        self._stop_tickers()
         d = self.flushed()
-
-        def _stop(_: object) -> None:
-            if self._threaded:
-                self._pool.stop()
-                self._checkpoints.stop()
-
-        d.addBoth(_stop)
+        d.addBoth(lambda _: self._stop_threads())
         return d
 
     def abandon(self) -> None:
         """Stop the threads at once, without a last commit: for a start that
         failed before anything was served (``smsc.app.serve``), so that no
         thread keeps the process alive."""
+        self._stop_tickers()
+        self._stop_threads()
+
+    def _stop_tickers(self) -> None:
         for ticker in (self._ticker, self._checkpoint_ticker):
             if ticker.running:
                 ticker.stop()
+
+    def _stop_threads(self) -> None:
         if self._threaded:
             self._pool.stop()
             self._checkpoints.stop()
